@@ -1,0 +1,215 @@
+//! The compile driver: translate every function (in parallel), link the
+//! module's code into one piece, and place it once in the code arena.
+
+use std::collections::HashMap;
+
+use cranelift_codegen::binemit::Reloc;
+use cranelift_codegen::control::ControlPlane;
+use cranelift_codegen::ir::{self, types, GlobalValueData, InstBuilder, MemFlagsData, UserFuncName};
+use cranelift_codegen::{Context, FinalizedRelocTarget};
+use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
+use rayon::prelude::*;
+use wasmparser::FunctionBody;
+
+use crate::env::{mem_flags, wasm_signature, ModuleEnv};
+use crate::translate::{ir_type, FuncTranslator, LocalSite};
+use crate::vmctx::{header, LIMITS_STACK_LIMIT};
+use crate::CompileError;
+
+/// One function's machine code before linking.
+pub(crate) struct FunctionCode {
+    /// The bytes.
+    pub bytes: Vec<u8>,
+    /// Calls to other functions of the module: (code offset, callee index, addend).
+    pub calls: Vec<(u32, Reloc, u32, i64)>,
+    /// Trap sites: (code offset, trap code, wasm offset).
+    pub traps: Vec<(u32, ir::TrapCode, u32)>,
+    /// Code ranges and the wasm offsets they came from.
+    pub srclocs: Vec<(u32, u32, u32)>,
+    /// Breakable points (debug code only).
+    pub sites: Vec<LocalSite>,
+}
+
+/// Translate and compile one defined function.
+pub(crate) fn compile_function(
+    env: &ModuleEnv<'_>,
+    ctx: &mut Context,
+    fctx: &mut FunctionBuilderContext,
+    func_index: u32,
+    body: &FunctionBody<'_>,
+) -> Result<FunctionCode, CompileError> {
+    let ty = env.info.func_type(func_index);
+    ctx.clear();
+    ctx.func.signature = wasm_signature(env.isa, ty);
+    ctx.func.name = UserFuncName::user(0, func_index);
+    let vmctx_gv = ctx.func.create_global_value(GlobalValueData::VMContext);
+    let flags = mem_flags(&mut ctx.func, MemFlagsData::trusted().with_readonly());
+    let trusted = mem_flags(&mut ctx.func, MemFlagsData::trusted());
+    let limits = ctx.func.create_global_value(GlobalValueData::Load {
+        base: vmctx_gv,
+        offset: header::LIMITS.into(),
+        global_type: types::I64,
+        flags,
+    });
+    let stack_limit = ctx.func.create_global_value(GlobalValueData::Load {
+        base: limits,
+        offset: LIMITS_STACK_LIMIT.into(),
+        global_type: types::I64,
+        flags: trusted,
+    });
+    ctx.func.stack_limit = Some(stack_limit);
+
+    let sites = {
+        let mut b = FunctionBuilder::new(&mut ctx.func, fctx);
+        let entry = b.create_block();
+        b.append_block_params_for_function_params(entry);
+        b.switch_to_block(entry);
+        b.seal_block(entry);
+        let params = b.block_params(entry).to_vec();
+        let mut locals = Vec::new();
+        for (value, ty) in params[2..].iter().zip(&ty.params) {
+            let var = b.declare_var(ir_type(*ty));
+            b.def_var(var, *value);
+            locals.push((var, *ty));
+        }
+        let mut reader = body.get_locals_reader()?;
+        for _ in 0..reader.get_count() {
+            let (count, wty) = reader.read()?;
+            let vty = crate::types::ValType::from_wasmparser(wty)
+                .map_err(|message| CompileError::Unsupported { offset: reader.original_position() as usize, message })?;
+            for _ in 0..count {
+                let var = b.declare_var(ir_type(vty));
+                let zero = zero_value(&mut b, ir_type(vty));
+                b.def_var(var, zero);
+                locals.push((var, vty));
+            }
+        }
+        let mut tx = FuncTranslator {
+            b,
+            env,
+            func_index,
+            vmctx: params[0],
+            stack: Vec::new(),
+            stack_types: Vec::new(),
+            control: Vec::new(),
+            locals,
+            reachable: true,
+            unreachable_depth: 0,
+            offset: body.range().start as usize,
+            sites: Vec::new(),
+            frame_view: None,
+        };
+        tx.open_function_frame(ty.results.clone());
+        if env.config.debug {
+            tx.offset = reader.original_position() as usize;
+            tx.guard(crate::translate::SiteKind::Entry);
+        }
+        tx.translate_body(body)?;
+        let sites = std::mem::take(&mut tx.sites);
+        tx.b.finalize(env.isa.frontend_config());
+        sites
+    };
+
+    let names = ctx.func.params.user_named_funcs().clone();
+    let code = ctx
+        .compile(env.isa, &mut ControlPlane::default())
+        .map_err(|e| CompileError::Codegen { func: func_index, message: format!("{:?}", e.inner) })?;
+    let buffer = &code.buffer;
+    let mut calls = Vec::new();
+    for reloc in buffer.relocs() {
+        match &reloc.target {
+            FinalizedRelocTarget::ExternalName(ir::ExternalName::User(name)) => {
+                calls.push((reloc.offset, reloc.kind, names[*name].index, reloc.addend));
+            }
+            other => {
+                return Err(CompileError::Codegen {
+                    func: func_index,
+                    message: format!("unexpected relocation to {other:?}"),
+                })
+            }
+        }
+    }
+    let srclocs: Vec<(u32, u32, u32)> = buffer
+        .get_srclocs_sorted()
+        .iter()
+        .filter(|l| !l.loc.is_default())
+        .map(|l| (l.start, l.end, l.loc.bits()))
+        .collect();
+    let traps = buffer
+        .traps()
+        .iter()
+        .map(|t| (t.offset, t.code, wasm_offset_at(&srclocs, t.offset)))
+        .collect();
+    Ok(FunctionCode { bytes: buffer.data().to_vec(), calls, traps, srclocs, sites })
+}
+
+/// The wasm offset of the instruction covering `code_offset` (0 if none).
+pub(crate) fn wasm_offset_at(srclocs: &[(u32, u32, u32)], code_offset: u32) -> u32 {
+    let i = srclocs.partition_point(|(start, _, _)| *start <= code_offset);
+    match i.checked_sub(1).map(|i| srclocs[i]) {
+        Some((_, end, loc)) if code_offset < end => loc,
+        _ => 0,
+    }
+}
+
+fn zero_value(b: &mut FunctionBuilder<'_>, ty: ir::Type) -> ir::Value {
+    match ty {
+        types::F32 => b.ins().f32const(0.0),
+        types::F64 => b.ins().f64const(0.0),
+        _ => b.ins().iconst(ty, 0),
+    }
+}
+
+/// Compile every defined function, on all cores when `parallel`.
+pub(crate) fn compile_all(
+    env: &ModuleEnv<'_>,
+    bodies: &[FunctionBody<'_>],
+    parallel: bool,
+) -> Result<Vec<FunctionCode>, CompileError> {
+    let first = env.info.imported_funcs;
+    let one = |state: &mut (Context, FunctionBuilderContext), (i, body): (usize, &FunctionBody<'_>)| {
+        compile_function(env, &mut state.0, &mut state.1, first + i as u32, body)
+    };
+    let init = || (Context::new(), FunctionBuilderContext::new());
+    if parallel {
+        bodies.par_iter().enumerate().map_init(init, one).collect()
+    } else {
+        let mut state = init();
+        bodies.iter().enumerate().map(|item| one(&mut state, item)).collect()
+    }
+}
+
+/// Lay functions out 16-byte aligned and resolve calls between them.
+/// Returns the linked bytes and each function's start offset.
+pub(crate) fn link(funcs: &[FunctionCode], imported: u32) -> Result<(Vec<u8>, Vec<u32>), CompileError> {
+    let mut bytes = Vec::new();
+    let mut starts = Vec::with_capacity(funcs.len());
+    for f in funcs {
+        bytes.resize(bytes.len().next_multiple_of(16), 0);
+        starts.push(bytes.len() as u32);
+        bytes.extend_from_slice(&f.bytes);
+    }
+    let by_index: HashMap<u32, u32> = starts.iter().enumerate().map(|(i, s)| (imported + i as u32, *s)).collect();
+    for (f, start) in funcs.iter().zip(&starts) {
+        for (offset, kind, callee, addend) in &f.calls {
+            let at = (start + offset) as usize;
+            let target = by_index[callee] as i64;
+            let pc = at as i64;
+            match kind {
+                Reloc::X86CallPCRel4 | Reloc::X86CallPLTRel4 | Reloc::X86PCRel4 => {
+                    let rel = (target + addend - pc) as i32;
+                    bytes[at..at + 4].copy_from_slice(&rel.to_le_bytes());
+                }
+                Reloc::Arm64Call => {
+                    let rel = ((target + addend - pc) >> 2) as u32 & 0x03ff_ffff;
+                    let old = u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap());
+                    bytes[at..at + 4].copy_from_slice(&(old | rel).to_le_bytes());
+                }
+                other => {
+                    return Err(CompileError::Codegen { func: *callee, message: format!("unsupported relocation {other:?}") })
+                }
+            }
+        }
+    }
+    Ok((bytes, starts))
+}

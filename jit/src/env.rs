@@ -1,0 +1,42 @@
+//! Module-wide facts every function translation reads, and the wasm calling
+//! convention.
+
+use cranelift_codegen::ir::{self, types, AbiParam, ArgumentPurpose, MemFlags, MemFlagsData};
+use cranelift_codegen::isa::TargetIsa;
+
+use crate::module_info::ModuleInfo;
+use crate::translate::ir_type;
+use crate::types::FuncType;
+use crate::vmctx::VmctxLayout;
+use crate::CompileConfig;
+
+/// What a function translator may consult about its module.
+pub(crate) struct ModuleEnv<'a> {
+    /// Declarations of the module.
+    pub info: &'a ModuleInfo,
+    /// Where things live in the vmctx.
+    pub layout: VmctxLayout,
+    /// Engine-wide signature id of each module type.
+    pub type_ids: Vec<u32>,
+    /// The target.
+    pub isa: &'a dyn TargetIsa,
+    /// Compiler settings (debug guards on or off).
+    pub config: &'a CompileConfig,
+}
+
+/// Intern memory-operation flags in `func` (flags are per-function indices).
+pub fn mem_flags(func: &mut ir::Function, data: MemFlagsData) -> MemFlags {
+    func.dfg.mem_flags.insert_unchecked(data)
+}
+
+/// The native signature of a wasm function: `(callee vmctx, caller vmctx,
+/// params...) -> results`, in the platform's C convention (multiple results
+/// go through an implicit return area).
+pub fn wasm_signature(isa: &dyn TargetIsa, ty: &FuncType) -> ir::Signature {
+    let mut sig = ir::Signature::new(isa.default_call_conv());
+    sig.params.push(AbiParam::special(types::I64, ArgumentPurpose::VMContext));
+    sig.params.push(AbiParam::new(types::I64));
+    sig.params.extend(ty.params.iter().map(|t| AbiParam::new(ir_type(*t))));
+    sig.returns.extend(ty.results.iter().map(|t| AbiParam::new(ir_type(*t))));
+    sig
+}

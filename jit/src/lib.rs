@@ -1,0 +1,318 @@
+//! onecopy's baseline tier: validates wasm, translates it to Cranelift IR in
+//! one pass over the operators (with breakpoint guards in debug code),
+//! compiles functions in parallel and places each module's code once in a
+//! capped, W^X [`CodeArena`].
+//!
+//! This crate knows wasm and Cranelift, nothing about threads or instances:
+//! its output is a [`CompiledModule`] whose code never changes.
+
+#![deny(missing_docs)]
+
+pub mod arena;
+mod compile;
+mod env;
+pub mod module_info;
+pub mod stubs;
+mod translate;
+pub mod trap;
+pub mod type_registry;
+pub mod types;
+pub mod vmctx;
+
+use std::sync::Arc;
+
+use cranelift_codegen::isa::{OwnedTargetIsa, TargetIsa};
+use cranelift_codegen::settings::{self, Configurable};
+use wasmparser::{Validator, WasmFeatures};
+
+pub use arena::{ArenaStats, CodeAllocation, CodeArena, CodeArenaExhausted};
+pub use module_info::ModuleInfo;
+pub use translate::SiteKind;
+pub use trap::TrapKind;
+pub use type_registry::TypeRegistry;
+pub use types::{FuncType, GlobalType, MemoryType, TableType, ValType};
+pub use vmctx::VmctxLayout;
+
+/// Cranelift's optimization level for compiled wasm.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OptLevel {
+    /// Fastest compilation (the baseline tier's default).
+    None,
+    /// Better code, slower compilation.
+    Speed,
+}
+
+/// Cranelift's register allocator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Regalloc {
+    /// Backtracking allocator: slower to compile, faster code.
+    Backtracking,
+    /// Single-pass allocator: quick compilation, slower code.
+    SinglePass,
+}
+
+/// How to compile a module.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CompileConfig {
+    /// Compile breakpoint guards into every breakable point.
+    pub debug: bool,
+    /// Optimization level.
+    pub opt_level: OptLevel,
+    /// Register allocator.
+    pub regalloc: Regalloc,
+    /// Compile functions on all cores.
+    pub parallel: bool,
+}
+
+impl Default for CompileConfig {
+    fn default() -> Self {
+        CompileConfig { debug: false, opt_level: OptLevel::None, regalloc: Regalloc::Backtracking, parallel: true }
+    }
+}
+
+/// Why a module could not be compiled.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum CompileError {
+    /// The bytes are not a valid wasm module (malformed or invalid).
+    #[error("invalid module at byte {offset:#x}: {message}")]
+    Invalid {
+        /// Byte offset in the module binary.
+        offset: usize,
+        /// What is wrong.
+        message: String,
+    },
+    /// The module uses a feature onecopy does not support.
+    #[error("unsupported at byte {offset:#x}: {message}")]
+    Unsupported {
+        /// Byte offset in the module binary.
+        offset: usize,
+        /// Which feature.
+        message: String,
+    },
+    /// Cranelift rejected the generated IR (a compiler bug).
+    #[error("code generation failed in function {func}: {message}")]
+    Codegen {
+        /// Function index.
+        func: u32,
+        /// Cranelift's error.
+        message: String,
+    },
+    /// The code arena has no room for the module.
+    #[error(transparent)]
+    Arena(#[from] CodeArenaExhausted),
+}
+
+impl From<wasmparser::BinaryReaderError> for CompileError {
+    fn from(e: wasmparser::BinaryReaderError) -> Self {
+        CompileError::Invalid { offset: e.offset() as usize, message: e.message().to_string() }
+    }
+}
+
+/// A breakable point of debug code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Site {
+    /// Module-wide site id.
+    pub id: u32,
+    /// Function index (wasm function index space).
+    pub func: u32,
+    /// Byte offset in the module binary.
+    pub wasm_offset: u32,
+    /// Offset of the guard in the module's code.
+    pub code_offset: u32,
+    /// Entry, instruction or exit.
+    pub kind: SiteKind,
+    /// Types of the operand-stack values visible at the site.
+    pub stack: Vec<ValType>,
+}
+
+/// A trap site in a module's code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TrapSite {
+    /// Offset in the module's code.
+    pub code_offset: u32,
+    /// What kind of trap.
+    pub kind: TrapKind,
+    /// Byte offset in the module binary of the instruction that trapped.
+    pub wasm_offset: u32,
+}
+
+/// A compiled module: declarations, code placed once in the arena, and the
+/// tables that map code back to wasm.
+pub struct CompiledModule {
+    /// Declarations.
+    pub info: ModuleInfo,
+    /// The vmctx layout the code was compiled against.
+    pub layout: VmctxLayout,
+    /// Engine-wide signature id of each module type.
+    pub type_ids: Vec<u32>,
+    /// The code, in the arena.
+    pub code: CodeAllocation,
+    /// Start offset of each defined function in `code`.
+    pub func_offsets: Vec<u32>,
+    /// Trap sites sorted by code offset.
+    pub traps: Vec<TrapSite>,
+    /// (code start, code end, wasm offset) ranges sorted by code start.
+    pub srclocs: Vec<(u32, u32, u32)>,
+    /// Breakable points (empty unless compiled with debug guards).
+    pub sites: Vec<Site>,
+    /// First site id of each defined function (index - imported functions).
+    pub site_base: Vec<u32>,
+    /// Whether the code carries breakpoint guards.
+    pub debug: bool,
+}
+
+impl CompiledModule {
+    /// Address of defined or imported function `index`'s code, if defined here.
+    pub fn func_address(&self, index: u32) -> Option<*const u8> {
+        let i = index.checked_sub(self.info.imported_funcs)?;
+        let offset = *self.func_offsets.get(i as usize)?;
+        Some(self.code.as_ptr().wrapping_add(offset as usize))
+    }
+
+    /// The trap site at `code_offset`, if any.
+    pub fn trap_at(&self, code_offset: u32) -> Option<TrapSite> {
+        let i = self.traps.binary_search_by_key(&code_offset, |t| t.code_offset).ok()?;
+        Some(self.traps[i])
+    }
+
+    /// The wasm byte offset of the instruction at `code_offset` (0 if unknown).
+    pub fn wasm_offset_at(&self, code_offset: u32) -> u32 {
+        compile::wasm_offset_at(&self.srclocs, code_offset)
+    }
+
+    /// The defined function containing `code_offset`.
+    pub fn func_at(&self, code_offset: u32) -> Option<u32> {
+        let i = self.func_offsets.partition_point(|start| *start <= code_offset).checked_sub(1)?;
+        Some(self.info.imported_funcs + i as u32)
+    }
+
+    /// The machine-code size of the module in bytes.
+    pub fn code_size(&self) -> usize {
+        self.code.len()
+    }
+}
+
+/// The wasm features onecopy accepts: Wasm 2.0 without SIMD.
+pub fn features() -> WasmFeatures {
+    WasmFeatures::WASM2 & !WasmFeatures::SIMD
+}
+
+/// A configured Cranelift backend for the host.
+pub struct Compiler {
+    isa: OwnedTargetIsa,
+    config: CompileConfig,
+}
+
+impl Compiler {
+    /// Build a backend for the host machine with `config`'s settings.
+    pub fn new(config: CompileConfig) -> Result<Compiler, CompileError> {
+        let setting_err = |e: settings::SetError| CompileError::Codegen { func: u32::MAX, message: e.to_string() };
+        let mut flags = settings::builder();
+        let opt = match config.opt_level {
+            OptLevel::None => "none",
+            OptLevel::Speed => "speed",
+        };
+        flags.set("opt_level", opt).map_err(setting_err)?;
+        let regalloc = match config.regalloc {
+            Regalloc::Backtracking => "backtracking",
+            Regalloc::SinglePass => "single_pass",
+        };
+        flags.set("regalloc_algorithm", regalloc).map_err(setting_err)?;
+        flags.set("enable_multi_ret_implicit_sret", "true").map_err(setting_err)?;
+        flags.set("preserve_frame_pointers", "true").map_err(setting_err)?;
+        flags.set("enable_verifier", if cfg!(debug_assertions) { "true" } else { "false" }).map_err(setting_err)?;
+        flags.set("enable_probestack", "true").map_err(setting_err)?;
+        flags.set("probestack_strategy", "inline").map_err(setting_err)?;
+        let isa_builder = cranelift_native::builder()
+            .map_err(|m| CompileError::Unsupported { offset: 0, message: m.to_string() })?;
+        let isa = isa_builder
+            .finish(settings::Flags::new(flags))
+            .map_err(|e| CompileError::Codegen { func: u32::MAX, message: e.to_string() })?;
+        Ok(Compiler { isa, config })
+    }
+
+    /// The settings this backend compiles with.
+    pub fn config(&self) -> &CompileConfig {
+        &self.config
+    }
+
+    /// The target.
+    pub fn isa(&self) -> &dyn TargetIsa {
+        &*self.isa
+    }
+
+    /// Validate, translate and compile `wasm`, then place its code once in `arena`.
+    pub fn compile(
+        &self,
+        wasm: &[u8],
+        registry: &TypeRegistry,
+        arena: &CodeArena,
+    ) -> Result<Arc<CompiledModule>, CompileError> {
+        let mut validator = Validator::new_with_features(features());
+        validator.validate_all(wasm)?;
+        let info = module_info::parse(wasm)?;
+        let bodies = info
+            .bodies
+            .iter()
+            .map(|range| {
+                let reader = wasmparser::BinaryReader::new(&wasm[range.clone()], range.start as u64);
+                wasmparser::FunctionBody::new(reader)
+            })
+            .collect::<Vec<_>>();
+        let env = env::ModuleEnv {
+            info: &info,
+            layout: VmctxLayout::new(&info),
+            type_ids: info.types.iter().map(|t| registry.intern(t)).collect(),
+            isa: self.isa(),
+            config: &self.config,
+        };
+        let funcs = compile::compile_all(&env, &bodies, self.config.parallel)?;
+        let (bytes, func_offsets) = compile::link(&funcs, info.imported_funcs)?;
+        let code = arena.allocate(&bytes)?;
+        let mut traps = Vec::new();
+        let mut srclocs = Vec::new();
+        let mut sites = Vec::new();
+        let mut site_base = Vec::with_capacity(funcs.len());
+        for (i, (f, start)) in funcs.iter().zip(&func_offsets).enumerate() {
+            let func = info.imported_funcs + i as u32;
+            traps.extend(f.traps.iter().map(|(offset, code, wasm_offset)| TrapSite {
+                code_offset: start + offset,
+                kind: TrapKind::from_code(*code),
+                wasm_offset: *wasm_offset,
+            }));
+            srclocs.extend(f.srclocs.iter().map(|(s, e, loc)| (start + s, start + e, *loc)));
+            site_base.push(sites.len() as u32);
+            for site in &f.sites {
+                let code_offset = f
+                    .srclocs
+                    .iter()
+                    .find(|(_, _, loc)| *loc == site.wasm_offset)
+                    .map_or(*start, |(s, _, _)| start + s);
+                sites.push(Site {
+                    id: sites.len() as u32,
+                    func,
+                    wasm_offset: site.wasm_offset,
+                    code_offset,
+                    kind: site.kind,
+                    stack: site.stack.clone(),
+                });
+            }
+        }
+        traps.sort_by_key(|t| t.code_offset);
+        tracing::debug!(bytes = code.len(), funcs = funcs.len(), sites = sites.len(), "compiled module");
+        let layout = env.layout.clone();
+        let type_ids = env.type_ids.clone();
+        Ok(Arc::new(CompiledModule {
+            info,
+            layout,
+            type_ids,
+            code,
+            func_offsets,
+            traps,
+            srclocs,
+            sites,
+            site_base,
+            debug: self.config.debug,
+        }))
+    }
+}

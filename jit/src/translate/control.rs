@@ -1,0 +1,253 @@
+//! Structured control flow: blocks, loops, ifs, branches, returns, and the
+//! parametric operators (`drop`, `select`).
+
+use cranelift_codegen::ir::{Block, BlockArg, InstBuilder, JumpTableData, Value};
+use wasmparser::Operator;
+
+use super::{ir_type, FuncTranslator};
+use crate::trap::TrapKind;
+use crate::types::ValType;
+use crate::CompileError;
+
+/// What kind of construct a control frame is.
+pub(crate) enum FrameKind {
+    /// The function body; its exit is the return block.
+    Function,
+    /// `block`.
+    Block,
+    /// `loop`: branches go back to `header`.
+    Loop { header: Block },
+    /// `if`: `else_block` takes the block's params when the condition is 0.
+    If { else_block: Block, has_else: bool },
+}
+
+/// One open construct on the control stack.
+pub(crate) struct ControlFrame {
+    /// What it is.
+    pub kind: FrameKind,
+    /// Where control goes after `end`; its block params are the results.
+    pub next: Block,
+    /// Parameter types of the construct.
+    pub params: Vec<ValType>,
+    /// Result types of the construct.
+    pub results: Vec<ValType>,
+    /// Operand stack height below the construct's params.
+    pub height: usize,
+    /// Whether any branch targets `next`, so the code after `end` is live.
+    pub next_reached: bool,
+}
+
+impl ControlFrame {
+    /// Where a branch to this frame goes, and how many values it carries.
+    fn branch_target(&self) -> (Block, usize) {
+        match self.kind {
+            FrameKind::Loop { header } => (header, self.params.len()),
+            _ => (self.next, self.results.len()),
+        }
+    }
+}
+
+fn args(values: &[Value]) -> Vec<BlockArg> {
+    values.iter().map(|v| BlockArg::Value(*v)).collect()
+}
+
+impl FuncTranslator<'_, '_> {
+    /// A new block whose params carry values of `tys`.
+    pub(super) fn block_with_params(&mut self, tys: &[ValType]) -> Block {
+        let block = self.b.create_block();
+        for ty in tys {
+            self.b.append_block_param(block, ir_type(*ty));
+        }
+        block
+    }
+
+    /// Open the function-body frame; its `next` is the return block.
+    pub(crate) fn open_function_frame(&mut self, results: Vec<ValType>) {
+        let next = self.block_with_params(&results);
+        self.control.push(ControlFrame {
+            kind: FrameKind::Function,
+            next,
+            params: vec![],
+            results,
+            height: 0,
+            next_reached: false,
+        });
+    }
+
+    /// Skip an operator in dead code, tracking nesting so `else`/`end` of
+    /// the innermost live frame are still seen.
+    pub(super) fn unreachable_operator(&mut self, op: &Operator<'_>) -> Result<(), CompileError> {
+        match op {
+            Operator::Block { .. } | Operator::Loop { .. } | Operator::If { .. } => self.unreachable_depth += 1,
+            Operator::End if self.unreachable_depth > 0 => self.unreachable_depth -= 1,
+            Operator::Else | Operator::End if self.unreachable_depth == 0 => {
+                self.control(op)?;
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Translate a control or parametric operator; false if `op` is not one.
+    pub(super) fn control(&mut self, op: &Operator<'_>) -> Result<bool, CompileError> {
+        match *op {
+            Operator::Nop => {}
+            Operator::Unreachable => self.trap(TrapKind::Unreachable),
+            Operator::Block { blockty } => {
+                let (params, results) = self.block_signature(blockty);
+                self.open(FrameKind::Block, params, results);
+            }
+            Operator::Loop { blockty } => {
+                let (params, results) = self.block_signature(blockty);
+                let header = self.block_with_params(&params);
+                let entry = args(self.peek_n(params.len()));
+                self.b.ins().jump(header, &entry);
+                self.b.switch_to_block(header);
+                self.pop_n(params.len());
+                for (v, ty) in self.b.block_params(header).to_vec().into_iter().zip(&params) {
+                    self.push(v, *ty);
+                }
+                self.open(FrameKind::Loop { header }, params, results);
+            }
+            Operator::If { blockty } => {
+                let cond = self.pop();
+                let (params, results) = self.block_signature(blockty);
+                let then = self.b.create_block();
+                let else_block = self.block_with_params(&params);
+                let values = self.peek_n(params.len()).to_vec();
+                self.b.ins().brif(cond, then, &[], else_block, &args(&values));
+                self.b.switch_to_block(then);
+                self.b.seal_block(then);
+                self.open(FrameKind::If { else_block, has_else: false }, params, results);
+            }
+            Operator::Else => self.else_(),
+            Operator::End => self.end(),
+            Operator::Br { relative_depth } => self.br(relative_depth),
+            Operator::BrIf { relative_depth } => self.br_if(relative_depth),
+            Operator::BrTable { ref targets } => self.br_table(targets)?,
+            Operator::Return => self.br(self.control.len() as u32 - 1),
+            Operator::Drop => {
+                self.pop();
+            }
+            Operator::Select | Operator::TypedSelect { .. } | Operator::TypedSelectMulti { .. } => {
+                let ty = self.stack_types[self.stack_types.len() - 3];
+                let (x, y, cond) = self.pop3();
+                let v = self.b.ins().select(cond, x, y);
+                self.push(v, ty);
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn open(&mut self, kind: FrameKind, params: Vec<ValType>, results: Vec<ValType>) {
+        let next = self.block_with_params(&results);
+        let height = self.stack.len() - params.len();
+        self.control.push(ControlFrame { kind, next, params, results, height, next_reached: false });
+    }
+
+    /// Jump to the frame's `next` with the results on top of the stack.
+    fn fall_through(&mut self) {
+        let frame = self.control.last_mut().expect("open frame");
+        frame.next_reached = true;
+        let (next, n) = (frame.next, frame.results.len());
+        let values = args(self.peek_n(n));
+        self.b.ins().jump(next, &values);
+    }
+
+    fn else_(&mut self) {
+        if self.reachable {
+            self.fall_through();
+        }
+        let frame = self.control.last_mut().expect("if frame");
+        let height = frame.height;
+        let FrameKind::If { else_block, ref mut has_else, .. } = frame.kind else {
+            unreachable!("validated: else closes an if")
+        };
+        *has_else = true;
+        let params = frame.params.clone();
+        self.stack.truncate(height);
+        self.stack_types.truncate(height);
+        self.b.switch_to_block(else_block);
+        self.b.seal_block(else_block);
+        for (v, ty) in self.b.block_params(else_block).to_vec().into_iter().zip(params) {
+            self.push(v, ty);
+        }
+        self.reachable = true;
+    }
+
+    fn end(&mut self) {
+        if self.reachable {
+            self.fall_through();
+        }
+        let mut frame = self.control.pop().expect("validated: end closes a frame");
+        match frame.kind {
+            FrameKind::If { else_block, has_else: false, .. } => {
+                // An `if` without `else` passes its params through as results.
+                self.b.switch_to_block(else_block);
+                self.b.seal_block(else_block);
+                let values = args(self.b.block_params(else_block));
+                self.b.ins().jump(frame.next, &values);
+                frame.next_reached = true;
+            }
+            FrameKind::Loop { header } => self.b.seal_block(header),
+            _ => {}
+        }
+        self.stack.truncate(frame.height);
+        self.stack_types.truncate(frame.height);
+        self.b.switch_to_block(frame.next);
+        self.b.seal_block(frame.next);
+        for (v, ty) in self.b.block_params(frame.next).to_vec().into_iter().zip(&frame.results) {
+            self.push(v, *ty);
+        }
+        self.reachable = frame.next_reached;
+        if let FrameKind::Function = frame.kind {
+            self.emit_return(frame.results.len());
+        }
+    }
+
+    /// The frame `depth` levels out, marked as branched to.
+    fn target(&mut self, depth: u32) -> (Block, usize) {
+        let index = self.control.len() - 1 - depth as usize;
+        let frame = &mut self.control[index];
+        if !matches!(frame.kind, FrameKind::Loop { .. }) {
+            frame.next_reached = true;
+        }
+        frame.branch_target()
+    }
+
+    fn br(&mut self, depth: u32) {
+        let (block, n) = self.target(depth);
+        let values = args(self.peek_n(n));
+        self.b.ins().jump(block, &values);
+        self.reachable = false;
+    }
+
+    fn br_if(&mut self, depth: u32) {
+        let cond = self.pop();
+        let (block, n) = self.target(depth);
+        let values = args(self.peek_n(n));
+        let cont = self.b.create_block();
+        self.b.ins().brif(cond, block, &values, cont, &[]);
+        self.b.switch_to_block(cont);
+        self.b.seal_block(cont);
+    }
+
+    fn br_table(&mut self, targets: &wasmparser::BrTable<'_>) -> Result<(), CompileError> {
+        let index = self.pop();
+        let depths = targets.targets().collect::<Result<Vec<u32>, _>>()?;
+        let (default, n) = self.target(targets.default());
+        let values = args(self.peek_n(n));
+        let default = self.b.func.dfg.block_call(default, &values);
+        let mut calls = Vec::with_capacity(depths.len());
+        for depth in depths {
+            let (block, _) = self.target(depth);
+            calls.push(self.b.func.dfg.block_call(block, &values));
+        }
+        let table = JumpTableData::new(default, &calls);
+        let table = self.b.create_jump_table(table);
+        self.b.ins().br_table(index, table);
+        self.reachable = false;
+        Ok(())
+    }
+}

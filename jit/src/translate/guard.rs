@@ -1,0 +1,126 @@
+//! The breakpoint guard: debug code that never changes.
+//!
+//! At every breakable point the code loads this function's byte from the
+//! instance's debug table (the table's address comes from the vmctx, so the
+//! code holds nothing instance-specific), tests it, and branches to a cold
+//! block only when it is set. The cold block spills the wasm locals and the
+//! operand stack to a frame slot, calls the debug handler through the vmctx
+//! with (function, site, frame), and reloads them, so the handler can read and
+//! change them.
+//!
+//! Breakable points: function entry (at the first operator), every reachable
+//! operator except `block`, `loop`, `else` and `end` (which only delimit
+//! structure), and function exit (at the final `end`, with the results on
+//! the operand stack).
+
+use cranelift_codegen::ir::{types, BlockArg, InstBuilder, MemFlagsData, StackSlotData, StackSlotKind};
+use wasmparser::Operator;
+
+use super::{ir_type, FuncTranslator, LocalSite};
+use crate::trap::TrapKind;
+use crate::vmctx::{builtin, header};
+
+/// Where in a function a breakable point sits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SiteKind {
+    /// Function entry, before the first operator.
+    Entry,
+    /// Before an operator.
+    Instruction,
+    /// Function exit, results on the stack.
+    Exit,
+}
+
+impl FuncTranslator<'_, '_> {
+    /// The guard before `op`, if `op` is a breakable point.
+    pub(super) fn instruction_guard(&mut self, op: &Operator<'_>) {
+        if !matches!(op, Operator::Block { .. } | Operator::Loop { .. } | Operator::Else | Operator::End) {
+            self.guard(super::SiteKind::Instruction);
+        }
+    }
+
+    /// Return from the function with the top `n` values, after the exit guard.
+    pub(super) fn emit_return(&mut self, n: usize) {
+        if self.env.config.debug && self.reachable {
+            self.guard(SiteKind::Exit);
+        }
+        let values = self.pop_n(n);
+        self.b.ins().return_(&values);
+    }
+
+    /// Emit one guard and record its site.
+    pub(crate) fn guard(&mut self, kind: SiteKind) {
+        let site = self.sites.len() as i64;
+        self.sites.push(LocalSite { wasm_offset: self.offset as u32, kind, stack: self.stack_types.clone() });
+
+        let table = self.load_field(types::I64, self.vmctx, header::DEBUG_TABLE);
+        let flag = self.load_u8(table, self.func_index as i32);
+        let cold = self.b.create_block();
+        let cont = self.block_with_params(&self.stack_types.clone());
+        let live: Vec<BlockArg> = self.stack.iter().map(|v| BlockArg::Value(*v)).collect();
+        self.b.ins().brif(flag, cold, &[], cont, &live);
+
+        self.b.switch_to_block(cold);
+        self.b.set_cold_block(cold);
+        self.b.seal_block(cold);
+        let reloaded = self.call_handler(site);
+        let reloaded: Vec<BlockArg> = reloaded.into_iter().map(BlockArg::Value).collect();
+        self.b.ins().jump(cont, &reloaded);
+
+        self.b.switch_to_block(cont);
+        self.b.seal_block(cont);
+        let params = self.b.block_params(cont).to_vec();
+        self.stack.copy_from_slice(&params);
+    }
+
+    /// The cold path: spill locals and stack, call the handler, reload.
+    /// Returns the reloaded operand stack.
+    fn call_handler(&mut self, site: i64) -> Vec<cranelift_codegen::ir::Value> {
+        let cells = (self.locals.len() + self.stack.len()) as u32;
+        let slot = self.frame_slot(cells);
+        for (i, (var, _)) in self.locals.clone().into_iter().enumerate() {
+            let v = self.b.use_var(var);
+            self.b.ins().stack_store(types::I64, v, slot, 8 * i as i32);
+        }
+        let base = self.locals.len();
+        for (i, v) in self.stack.clone().into_iter().enumerate() {
+            self.b.ins().stack_store(types::I64, v, slot, 8 * (base + i) as i32);
+        }
+        let frame = self.b.ins().stack_addr(types::I64, slot, 0);
+        let func = self.b.ins().iconst(types::I32, self.func_index as i64);
+        let site = self.b.ins().iconst(types::I32, site);
+        let status = self.call_builtin(builtin::DEBUG_BREAK, &[func, site, frame], &[types::I32])[0];
+        self.trap_if(status, TrapKind::DebugAbort);
+        for (i, (var, ty)) in self.locals.clone().into_iter().enumerate() {
+            let v = self.b.ins().stack_load(types::I64, ir_type(ty), slot, 8 * i as i32);
+            self.b.def_var(var, v);
+        }
+        let tys = self.stack_types.clone();
+        tys.iter()
+            .enumerate()
+            .map(|(i, ty)| self.b.ins().stack_load(types::I64, ir_type(*ty), slot, 8 * (base + i) as i32))
+            .collect()
+    }
+
+    fn load_u8(&mut self, base: cranelift_codegen::ir::Value, offset: i32) -> cranelift_codegen::ir::Value {
+        let flags = MemFlagsData::trusted();
+        self.b.ins().uload8(types::I32, flags, base, offset)
+    }
+
+    /// The function's one frame-view slot, grown to hold `cells` values.
+    fn frame_slot(&mut self, cells: u32) -> cranelift_codegen::ir::StackSlot {
+        let size = 8 * cells.max(1);
+        match self.frame_view {
+            Some(slot) => {
+                let data = &mut self.b.func.sized_stack_slots[slot];
+                data.size = data.size.max(size);
+                slot
+            }
+            None => {
+                let slot = self.b.create_sized_stack_slot(StackSlotData::new(StackSlotKind::ExplicitSlot, size, 3));
+                self.frame_view = Some(slot);
+                slot
+            }
+        }
+    }
+}

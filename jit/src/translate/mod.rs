@@ -1,0 +1,229 @@
+//! The operator visitor: one pass over a function body that builds Cranelift
+//! IR. This file holds the translator state and the dispatch; the emitters
+//! live in one file per concern.
+
+mod calls;
+mod control;
+mod convert;
+mod guard;
+mod locals;
+mod memory;
+mod numeric;
+mod tables;
+
+use cranelift_codegen::ir::{self, types, InstBuilder, MemFlagsData, Value};
+use cranelift_frontend::{FunctionBuilder, Variable};
+use wasmparser::{BlockType, FunctionBody, Operator};
+
+use crate::env::ModuleEnv;
+use crate::trap::TrapKind;
+use crate::types::ValType;
+use crate::CompileError;
+
+pub(crate) use control::ControlFrame;
+pub use guard::SiteKind;
+
+/// A breakable point found while translating one function.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LocalSite {
+    /// Byte offset in the module binary.
+    pub wasm_offset: u32,
+    /// Entry, instruction or exit.
+    pub kind: SiteKind,
+    /// Types of the operand-stack values spilled after the locals.
+    pub stack: Vec<ValType>,
+}
+
+/// Everything the visitor tracks while translating one function.
+pub(crate) struct FuncTranslator<'a, 'f> {
+    /// The IR builder.
+    pub b: FunctionBuilder<'f>,
+    /// Module-wide facts (types, layout, config).
+    pub env: &'a ModuleEnv<'a>,
+    /// Index of the function being translated (in the wasm function space).
+    pub func_index: u32,
+    /// The vmctx argument.
+    pub vmctx: Value,
+    /// The wasm operand stack.
+    pub stack: Vec<Value>,
+    /// Types of the values on `stack`, kept in step for debug frame views.
+    pub stack_types: Vec<ValType>,
+    /// Open blocks, loops and ifs; `control[0]` is the function body.
+    pub control: Vec<ControlFrame>,
+    /// Wasm locals (parameters first) as SSA variables.
+    pub locals: Vec<(Variable, ValType)>,
+    /// False after an unconditional branch until the next reachable label.
+    pub reachable: bool,
+    /// Blocks opened while unreachable, so their `end`s can be skipped.
+    pub unreachable_depth: u32,
+    /// Byte offset of the operator being translated.
+    pub offset: usize,
+    /// Breakable points of this function (debug code only).
+    pub sites: Vec<LocalSite>,
+    /// The stack slot the debug handler sees locals and operands in.
+    pub frame_view: Option<cranelift_codegen::ir::StackSlot>,
+}
+
+impl<'a, 'f> FuncTranslator<'a, 'f> {
+    /// Push a value and its wasm type.
+    pub fn push(&mut self, value: Value, ty: ValType) {
+        self.stack.push(value);
+        self.stack_types.push(ty);
+    }
+
+    /// Push a value whose wasm type follows from its IR type (numbers only).
+    pub fn push_num(&mut self, value: Value) {
+        let ty = match self.b.func.dfg.value_type(value) {
+            types::I32 => ValType::I32,
+            types::I64 => ValType::I64,
+            types::F32 => ValType::F32,
+            types::F64 => ValType::F64,
+            other => unreachable!("not a wasm number type: {other}"),
+        };
+        self.push(value, ty);
+    }
+
+    /// Pop one value.
+    pub fn pop(&mut self) -> Value {
+        self.stack_types.pop();
+        self.stack.pop().expect("validated wasm never underflows the operand stack")
+    }
+
+    /// Pop two values, returning them in push order.
+    pub fn pop2(&mut self) -> (Value, Value) {
+        let y = self.pop();
+        let x = self.pop();
+        (x, y)
+    }
+
+    /// Pop three values, returning them in push order.
+    pub fn pop3(&mut self) -> (Value, Value, Value) {
+        let z = self.pop();
+        let (x, y) = self.pop2();
+        (x, y, z)
+    }
+
+    /// Pop `n` values, returning them in push order.
+    pub fn pop_n(&mut self, n: usize) -> Vec<Value> {
+        let at = self.stack.len() - n;
+        self.stack_types.truncate(at);
+        self.stack.split_off(at)
+    }
+
+    /// The top `n` values, in push order, left on the stack.
+    pub fn peek_n(&self, n: usize) -> &[Value] {
+        &self.stack[self.stack.len() - n..]
+    }
+
+    /// Emit an unconditional trap; the rest of the block is unreachable.
+    pub fn trap(&mut self, kind: TrapKind) {
+        self.b.ins().trap(kind.code());
+        self.reachable = false;
+    }
+
+    /// Trap with `kind` when `cond` is non-zero.
+    pub fn trap_if(&mut self, cond: Value, kind: TrapKind) {
+        self.b.ins().trapnz(cond, kind.code());
+    }
+
+    /// Load a pointer-sized field of the vmctx that never changes for an
+    /// instance's lifetime.
+    pub fn vmctx_load(&mut self, offset: i32) -> Value {
+        let flags = MemFlagsData::trusted().with_readonly();
+        self.b.ins().load(types::I64, flags, self.vmctx, offset)
+    }
+
+    /// Load a field through a pointer known to be valid and aligned.
+    pub fn load_field(&mut self, ty: ir::Type, base: Value, offset: i32) -> Value {
+        let flags = MemFlagsData::trusted();
+        self.b.ins().load(ty, flags, base, offset)
+    }
+
+    /// Call builtin `index` (see `vmctx::builtin`) with the C convention.
+    pub fn call_builtin(&mut self, index: u32, args: &[Value], results: &[ir::Type]) -> Vec<Value> {
+        let builtins = self.vmctx_load(crate::vmctx::header::BUILTINS);
+        let flags = MemFlagsData::trusted().with_readonly();
+        let callee = self.b.ins().load(types::I64, flags, builtins, 8 * index as i32);
+        let mut sig = ir::Signature::new(self.env.isa.default_call_conv());
+        sig.params.push(ir::AbiParam::new(types::I64));
+        for arg in args {
+            sig.params.push(ir::AbiParam::new(self.b.func.dfg.value_type(*arg)));
+        }
+        sig.returns.extend(results.iter().map(|t| ir::AbiParam::new(*t)));
+        let sig = self.b.import_signature(sig);
+        let mut all = vec![self.vmctx];
+        all.extend_from_slice(args);
+        let call = self.b.ins().call_indirect(sig, callee, &all);
+        self.b.inst_results(call).to_vec()
+    }
+
+    /// A bulk memory or table builtin: `immediates` as i32 constants, then
+    /// the three popped operands; traps with `kind` on a non-zero status.
+    pub fn bulk(&mut self, index: u32, immediates: &[u32], kind: TrapKind) {
+        let (a, b, c) = self.pop3();
+        let mut args: Vec<Value> = immediates.iter().map(|i| self.b.ins().iconst(types::I32, *i as i64)).collect();
+        args.extend([a, b, c]);
+        let status = self.call_builtin(index, &args, &[types::I32])[0];
+        self.trap_if(status, kind);
+    }
+
+    /// Parameter and result types of a block type.
+    pub fn block_signature(&self, ty: BlockType) -> (Vec<ValType>, Vec<ValType>) {
+        match ty {
+            BlockType::Empty => (vec![], vec![]),
+            BlockType::Type(t) => (vec![], vec![ValType::from_wasmparser(t).expect("validated")]),
+            BlockType::FuncType(index) => {
+                let ty = &self.env.info.types[index as usize];
+                (ty.params.clone(), ty.results.clone())
+            }
+        }
+    }
+
+    /// Translate one operator: skip it if unreachable, else dispatch by concern.
+    fn operator(&mut self, op: &Operator<'_>) -> Result<(), CompileError> {
+        if !self.reachable {
+            return self.unreachable_operator(op);
+        }
+        if self.env.config.debug {
+            self.instruction_guard(op);
+        }
+        let handled = self.control(op)?
+            || self.locals_and_globals(op)
+            || self.memory(op)
+            || self.numeric(op)
+            || self.convert(op)
+            || self.calls(op)
+            || self.tables(op);
+        if handled {
+            Ok(())
+        } else {
+            Err(CompileError::Unsupported {
+                offset: self.offset,
+                message: format!("operator {op:?} is not supported"),
+            })
+        }
+    }
+
+    /// Translate a whole function body.
+    pub fn translate_body(&mut self, body: &FunctionBody<'_>) -> Result<(), CompileError> {
+        let mut reader = body.get_operators_reader()?;
+        while !reader.eof() {
+            self.offset = reader.original_position() as usize;
+            let op = reader.read()?;
+            self.b.set_srcloc(ir::SourceLoc::new(self.offset as u32));
+            self.operator(&op)?;
+        }
+        Ok(())
+    }
+}
+
+/// The IR type that carries values of a wasm type.
+pub fn ir_type(ty: ValType) -> ir::Type {
+    match ty {
+        ValType::I32 => types::I32,
+        ValType::I64 => types::I64,
+        ValType::F32 => types::F32,
+        ValType::F64 => types::F64,
+        ValType::FuncRef | ValType::ExternRef => types::I64,
+    }
+}
