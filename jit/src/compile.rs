@@ -28,6 +28,8 @@ pub(crate) struct FunctionCode {
     pub srclocs: Vec<(u32, u32, u32)>,
     /// Breakable points (debug code only).
     pub sites: Vec<LocalSite>,
+    /// Types of the wasm locals, parameters first.
+    pub locals: Vec<crate::types::ValType>,
 }
 
 /// Translate and compile one defined function.
@@ -59,7 +61,7 @@ pub(crate) fn compile_function(
     });
     ctx.func.stack_limit = Some(stack_limit);
 
-    let sites = {
+    let (sites, local_types) = {
         let mut b = FunctionBuilder::new(&mut ctx.func, fctx);
         let entry = b.create_block();
         b.append_block_params_for_function_params(entry);
@@ -106,8 +108,9 @@ pub(crate) fn compile_function(
         }
         tx.translate_body(body)?;
         let sites = std::mem::take(&mut tx.sites);
+        let local_types = tx.locals.iter().map(|(_, t)| *t).collect::<Vec<_>>();
         tx.b.finalize(env.isa.frontend_config());
-        sites
+        (sites, local_types)
     };
 
     let names = ctx.func.params.user_named_funcs().clone();
@@ -140,7 +143,7 @@ pub(crate) fn compile_function(
         .iter()
         .map(|t| (t.offset, t.code, wasm_offset_at(&srclocs, t.offset)))
         .collect();
-    Ok(FunctionCode { bytes: buffer.data().to_vec(), calls, traps, srclocs, sites })
+    Ok(FunctionCode { bytes: buffer.data().to_vec(), calls, traps, srclocs, sites, locals: local_types })
 }
 
 /// The wasm offset of the instruction covering `code_offset` (0 if none).

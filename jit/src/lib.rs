@@ -157,6 +157,8 @@ pub struct CompiledModule {
     pub sites: Vec<Site>,
     /// First site id of each defined function (index - imported functions).
     pub site_base: Vec<u32>,
+    /// Types of each defined function's wasm locals, parameters first.
+    pub func_locals: Vec<Vec<ValType>>,
     /// Whether the code carries breakpoint guards.
     pub debug: bool,
 }
@@ -312,6 +314,7 @@ impl Compiler {
             srclocs,
             sites,
             site_base,
+            func_locals: funcs.into_iter().map(|f| f.locals).collect(),
             debug: self.config.debug,
         }))
     }

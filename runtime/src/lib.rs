@@ -1,1 +1,54 @@
-//! placeholder
+//! onecopy's embedding API, shaped like Wasmtime's: an [`Engine`] compiles
+//! [`Module`]s whose code is placed once in a shared code arena; each thread
+//! creates its own [`Instance`] (own memory, tables, globals and debug
+//! table) running that same code.
+//!
+//! ```
+//! use onecopy_runtime::{Engine, Config, Module, Instance};
+//! let engine = Engine::new(&Config::new().debug(true))?;
+//! let wasm = wat::parse_str(r#"(module (func (export "fib") (param i32) (result i32)
+//!   (if (result i32) (i32.lt_u (local.get 0) (i32.const 2))
+//!     (then (local.get 0))
+//!     (else (i32.add (call 0 (i32.sub (local.get 0) (i32.const 1)))
+//!                    (call 0 (i32.sub (local.get 0) (i32.const 2))))))))"#).unwrap();
+//! let module = Module::new(&engine, &wasm)?;
+//! let instance = Instance::new(&module, &[])?;
+//! let fib = instance.get_typed_func::<(i32,), i32>("fib")?;
+//! assert_eq!(fib.call((20,))?, 6765);
+//! assert_eq!(engine.code_memory().modules, 1);
+//! # Ok::<(), onecopy_runtime::Error>(())
+//! ```
+
+#![deny(missing_docs)]
+
+mod builtins;
+mod call;
+mod code_registry;
+pub mod debug;
+mod engine;
+mod error;
+mod func;
+mod global;
+mod instance;
+mod linker;
+mod memory;
+mod module;
+mod signals;
+mod table;
+mod values;
+mod vm;
+
+pub use debug::{DebugAction, DebugFrame, Debugger};
+pub use engine::{CodeMemory, Config, Engine};
+pub use error::{Error, Result, Trap, TrapKind};
+pub use func::{Func, TypedFunc, WasmParams, WasmResults, WasmTy};
+pub use global::Global;
+pub use instance::Instance;
+pub use linker::{Extern, Linker};
+pub use memory::{Memory, PAGE_SIZE};
+pub use module::{ExternType, ImportType, Module};
+pub use onecopy_jit::{
+    CompileError, FuncType, GlobalType, MemoryType, OptLevel, Regalloc, Site, SiteKind, TableType, ValType,
+};
+pub use table::Table;
+pub use values::{ExternRef, Val};

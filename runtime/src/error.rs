@@ -1,0 +1,77 @@
+//! Errors and traps.
+
+use std::fmt;
+
+pub use onecopy_jit::TrapKind;
+
+/// Wasm execution stopped abnormally: what happened and where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Trap {
+    /// What happened.
+    pub kind: TrapKind,
+    /// The wasm function (module index space) that trapped, if known.
+    pub func: Option<u32>,
+    /// Byte offset in the module binary of the trapping instruction, if known.
+    pub wasm_offset: Option<u32>,
+    /// Extra detail (a host function's error message).
+    pub detail: Option<String>,
+}
+
+impl Trap {
+    /// A trap with no location.
+    pub fn new(kind: TrapKind) -> Trap {
+        Trap { kind, func: None, wasm_offset: None, detail: None }
+    }
+}
+
+impl fmt::Display for Trap {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.kind)?;
+        if let Some(detail) = &self.detail {
+            write!(f, ": {detail}")?;
+        }
+        match (self.func, self.wasm_offset) {
+            (Some(func), Some(offset)) => write!(f, " (in function {func} at wasm offset {offset:#x})"),
+            (Some(func), None) => write!(f, " (in function {func})"),
+            _ => Ok(()),
+        }
+    }
+}
+
+impl std::error::Error for Trap {}
+
+/// Everything that can go wrong in the embedding API.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The module is malformed, invalid or uses an unsupported feature.
+    #[error(transparent)]
+    Compile(#[from] onecopy_jit::CompileError),
+    /// An import is missing or has the wrong type.
+    #[error("link error: {0}")]
+    Link(String),
+    /// Wasm trapped (in a call or while instantiating).
+    #[error("wasm trap: {0}")]
+    Trap(#[from] Trap),
+    /// Arguments or values of the wrong type or count.
+    #[error("type mismatch: {0}")]
+    Type(String),
+    /// The system refused memory (a reservation, a mapping).
+    #[error("resource exhausted: {0}")]
+    Resource(String),
+    /// No export or item of that name.
+    #[error("not found: {0}")]
+    NotFound(String),
+}
+
+impl Error {
+    /// The trap, if this error is one.
+    pub fn trap(&self) -> Option<&Trap> {
+        match self {
+            Error::Trap(t) => Some(t),
+            _ => None,
+        }
+    }
+}
+
+/// Shorthand for results of the embedding API.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

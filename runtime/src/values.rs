@@ -1,0 +1,119 @@
+//! Wasm values as the embedder sees them, and their raw 8-byte encoding.
+
+use std::fmt;
+
+use crate::func::Func;
+use crate::ValType;
+
+/// An opaque host reference carried by `externref` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ExternRef(pub u32);
+
+/// A wasm value.
+#[derive(Debug, Clone)]
+pub enum Val {
+    /// `i32`.
+    I32(i32),
+    /// `i64`.
+    I64(i64),
+    /// `f32`, as its bits (so NaN payloads survive).
+    F32(u32),
+    /// `f64`, as its bits.
+    F64(u64),
+    /// `funcref`.
+    FuncRef(Option<Func>),
+    /// `externref`.
+    ExternRef(Option<ExternRef>),
+}
+
+impl Val {
+    /// The value's type.
+    pub fn ty(&self) -> ValType {
+        match self {
+            Val::I32(_) => ValType::I32,
+            Val::I64(_) => ValType::I64,
+            Val::F32(_) => ValType::F32,
+            Val::F64(_) => ValType::F64,
+            Val::FuncRef(_) => ValType::FuncRef,
+            Val::ExternRef(_) => ValType::ExternRef,
+        }
+    }
+
+    /// The zero value (null for references) of `ty`.
+    pub fn default_for(ty: ValType) -> Val {
+        match ty {
+            ValType::I32 => Val::I32(0),
+            ValType::I64 => Val::I64(0),
+            ValType::F32 => Val::F32(0),
+            ValType::F64 => Val::F64(0),
+            ValType::FuncRef => Val::FuncRef(None),
+            ValType::ExternRef => Val::ExternRef(None),
+        }
+    }
+
+    /// Encode into an 8-byte cell as compiled code stores it.
+    pub(crate) fn to_raw(&self) -> u64 {
+        match self {
+            Val::I32(v) => *v as u32 as u64,
+            Val::I64(v) => *v as u64,
+            Val::F32(v) => *v as u64,
+            Val::F64(v) => *v,
+            Val::FuncRef(f) => f.as_ref().map_or(0, |f| f.raw() as u64),
+            Val::ExternRef(r) => r.map_or(0, |r| r.0 as u64 + 1),
+        }
+    }
+
+    /// Decode an 8-byte cell of type `ty`.
+    ///
+    /// # Safety
+    /// A non-null funcref cell must point at a live `VMFuncRef`.
+    pub(crate) unsafe fn from_raw(raw: u64, ty: ValType) -> Val {
+        match ty {
+            ValType::I32 => Val::I32(raw as u32 as i32),
+            ValType::I64 => Val::I64(raw as i64),
+            ValType::F32 => Val::F32(raw as u32),
+            ValType::F64 => Val::F64(raw),
+            ValType::FuncRef => Val::FuncRef(unsafe { Func::from_raw(raw as usize as *const _) }),
+            ValType::ExternRef => Val::ExternRef(raw.checked_sub(1).map(|v| ExternRef(v as u32))),
+        }
+    }
+}
+
+impl fmt::Display for Val {
+    /// Wasm text style: `55 : i32`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Val::I32(v) => write!(f, "{v} : i32"),
+            Val::I64(v) => write!(f, "{v} : i64"),
+            Val::F32(v) => write!(f, "{} : f32", f32::from_bits(*v)),
+            Val::F64(v) => write!(f, "{} : f64", f64::from_bits(*v)),
+            Val::FuncRef(None) => write!(f, "null : funcref"),
+            Val::FuncRef(Some(func)) => write!(f, "{func:?} : funcref"),
+            Val::ExternRef(None) => write!(f, "null : externref"),
+            Val::ExternRef(Some(r)) => write!(f, "{} : externref", r.0),
+        }
+    }
+}
+
+macro_rules! from_number {
+    ($($t:ty => $variant:ident),*) => {$(
+        impl From<$t> for Val {
+            fn from(v: $t) -> Val {
+                Val::$variant(v)
+            }
+        }
+    )*};
+}
+from_number!(i32 => I32, i64 => I64);
+
+impl From<f32> for Val {
+    fn from(v: f32) -> Val {
+        Val::F32(v.to_bits())
+    }
+}
+
+impl From<f64> for Val {
+    fn from(v: f64) -> Val {
+        Val::F64(v.to_bits())
+    }
+}
