@@ -103,6 +103,14 @@ pub(crate) fn compile_function(
         };
         tx.open_function_frame(ty.results.clone());
         if env.config.debug {
+            // Debug code keeps locals in the frame view (see translate/guard.rs).
+            let n = tx.locals.len() as u32;
+            let slot = tx.frame_slot(n);
+            for i in 0..n {
+                let v = tx.b.use_var(tx.locals[i as usize].0);
+                tx.set_local(i, v);
+            }
+            debug_assert_eq!(tx.frame_view, Some(slot));
             tx.offset = reader.original_position() as usize;
             tx.guard(crate::translate::SiteKind::Entry);
         }

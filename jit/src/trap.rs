@@ -14,6 +14,8 @@ pub enum TrapKind {
     TableOutOfBounds,
     /// `call_indirect` found a null entry.
     IndirectCallToNull,
+    /// `call_indirect` indexed past the end of its table.
+    UndefinedElement,
     /// `call_indirect` found a function of another type.
     BadSignature,
     /// Integer overflow (`i32.div_s` of MIN by -1, float-to-int overflow).
@@ -35,10 +37,11 @@ pub enum TrapKind {
 }
 
 impl TrapKind {
-    const USER: [TrapKind; 7] = [
+    const USER: [TrapKind; 8] = [
         TrapKind::Unreachable,
         TrapKind::TableOutOfBounds,
         TrapKind::IndirectCallToNull,
+        TrapKind::UndefinedElement,
         TrapKind::BadSignature,
         TrapKind::NullReference,
         TrapKind::Host,
@@ -85,6 +88,7 @@ impl fmt::Display for TrapKind {
             TrapKind::MemoryOutOfBounds => "out of bounds memory access",
             TrapKind::TableOutOfBounds => "out of bounds table access",
             TrapKind::IndirectCallToNull => "uninitialized element",
+            TrapKind::UndefinedElement => "undefined element",
             TrapKind::BadSignature => "indirect call type mismatch",
             TrapKind::IntegerOverflow => "integer overflow",
             TrapKind::IntegerDivisionByZero => "integer divide by zero",

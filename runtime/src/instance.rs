@@ -152,6 +152,13 @@ impl Instance {
         for f in inner.funcrefs.iter() {
             unsafe { *std::ptr::addr_of!(f.vmctx).cast_mut() = vmctx };
         }
+        // Compiled code can store this instance's funcrefs into imported
+        // tables, which outlive it: the tables keep it alive.
+        if info.defined_funcs() > 0 {
+            for table in &inner.tables[..info.imported_tables as usize] {
+                table.keep_alive(Box::new(inner.clone()));
+            }
+        }
         inner.set_field(header::INSTANCE, Rc::as_ptr(&inner) as usize);
         inner.set_field(header::BUILTINS, crate::builtins::table() as usize);
         inner.set_field(header::LIMITS, crate::vm::thread_limits() as usize);

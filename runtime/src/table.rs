@@ -20,8 +20,10 @@ pub(crate) struct TableInner {
     elements: RefCell<Vec<u64>>,
     /// Stable address: compiled code holds a pointer to it.
     def: Box<UnsafeCell<VMTableDef>>,
-    /// Owners of funcrefs stored here from other instances stay alive with the table.
-    pub keep_alive: RefCell<Vec<crate::func::Func>>,
+    /// Owners of funcrefs stored here from other instances stay alive with
+    /// the table (even an instance whose instantiation then failed: its
+    /// element writes persist, as wasm requires).
+    pub keep_alive: RefCell<Vec<Box<dyn std::any::Any>>>,
 }
 
 /// A table. Cloning shares it.
@@ -107,8 +109,13 @@ impl Table {
     /// Keep the owner of a funcref alive as long as this table.
     fn hold(&self, value: &Val) {
         if let Val::FuncRef(Some(f)) = value {
-            self.inner.keep_alive.borrow_mut().push(f.clone());
+            self.keep_alive(Box::new(f.clone()));
         }
+    }
+
+    /// Keep `owner` alive as long as this table.
+    pub(crate) fn keep_alive(&self, owner: Box<dyn std::any::Any>) {
+        self.inner.keep_alive.borrow_mut().push(owner);
     }
 
     /// Whether two handles are the same table.

@@ -63,7 +63,7 @@ impl FuncTranslator<'_, '_> {
         let n = self.env.info.types[type_index as usize].params.len();
         let mut args = vec![self.vmctx, self.vmctx];
         args.extend(self.pop_n(n));
-        let slot = self.table_slot(table_index, index);
+        let slot = self.table_slot(table_index, index, TrapKind::UndefinedElement);
         let func = self.load_field(types::I64, slot, 0);
         self.b.ins().trapz(func, TrapKind::IndirectCallToNull.code());
         let actual = self.load_field(types::I32, func, funcref::TYPE_ID);
@@ -85,11 +85,11 @@ impl FuncTranslator<'_, '_> {
     }
 
     /// Address of element `index` of table `table_index`, after a bounds check.
-    pub(super) fn table_slot(&mut self, table_index: u32, index: Value) -> Value {
+    pub(super) fn table_slot(&mut self, table_index: u32, index: Value, oob: TrapKind) -> Value {
         let def = self.vmctx_load(self.env.layout.table(table_index));
         let len = self.load_field(types::I32, def, table::LENGTH);
-        let oob = self.b.ins().icmp(IntCC::UnsignedGreaterThanOrEqual, index, len);
-        self.trap_if(oob, TrapKind::TableOutOfBounds);
+        let out = self.b.ins().icmp(IntCC::UnsignedGreaterThanOrEqual, index, len);
+        self.trap_if(out, oob);
         let base = self.load_field(types::I64, def, table::BASE);
         let index = self.b.ins().uextend(types::I64, index);
         let offset = self.b.ins().ishl_imm_u(index, 3);

@@ -3,10 +3,13 @@
 //! At every breakable point the code loads this function's byte from the
 //! instance's debug table (the table's address comes from the vmctx, so the
 //! code holds nothing instance-specific), tests it, and branches to a cold
-//! block only when it is set. The cold block spills the wasm locals and the
-//! operand stack to a frame slot, calls the debug handler through the vmctx
-//! with (function, site, frame), and reloads them, so the handler can read and
-//! change them.
+//! block only when it is set. In debug code the wasm locals live in the
+//! function's frame-view slot (so the handler reads and writes them in
+//! place); the cold block spills the operand stack after them, calls the
+//! debug handler through the vmctx with (function, site, frame), and reloads
+//! the operand values of the innermost block. Values of enclosing blocks are
+//! readable but not writable: they may also reach code after the block along
+//! paths that never passed this site.
 //!
 //! Breakable points: function entry (at the first operator), every reachable
 //! operator except `block`, `loop`, `else` and `end` (which only delimit
@@ -56,32 +59,29 @@ impl FuncTranslator<'_, '_> {
         let table = self.load_field(types::I64, self.vmctx, header::DEBUG_TABLE);
         let flag = self.load_u8(table, self.func_index as i32);
         let cold = self.b.create_block();
-        let cont = self.block_with_params(&self.stack_types.clone());
-        let live: Vec<BlockArg> = self.stack.iter().map(|v| BlockArg::Value(*v)).collect();
+        let height = self.control.last().map_or(0, |f| f.height);
+        let cont = self.block_with_params(&self.stack_types[height..].to_vec());
+        let live: Vec<BlockArg> = self.stack[height..].iter().map(|v| BlockArg::Value(*v)).collect();
         self.b.ins().brif(flag, cold, &[], cont, &live);
 
         self.b.switch_to_block(cold);
         self.b.set_cold_block(cold);
         self.b.seal_block(cold);
-        let reloaded = self.call_handler(site);
+        let reloaded = self.call_handler(site, height);
         let reloaded: Vec<BlockArg> = reloaded.into_iter().map(BlockArg::Value).collect();
         self.b.ins().jump(cont, &reloaded);
 
         self.b.switch_to_block(cont);
         self.b.seal_block(cont);
         let params = self.b.block_params(cont).to_vec();
-        self.stack.copy_from_slice(&params);
+        self.stack[height..].copy_from_slice(&params);
     }
 
-    /// The cold path: spill locals and stack, call the handler, reload.
-    /// Returns the reloaded operand stack.
-    fn call_handler(&mut self, site: i64) -> Vec<cranelift_codegen::ir::Value> {
+    /// The cold path: spill the stack, call the handler, reload the values
+    /// from `height` up.
+    fn call_handler(&mut self, site: i64, height: usize) -> Vec<cranelift_codegen::ir::Value> {
         let cells = (self.locals.len() + self.stack.len()) as u32;
         let slot = self.frame_slot(cells);
-        for (i, (var, _)) in self.locals.clone().into_iter().enumerate() {
-            let v = self.b.use_var(var);
-            self.b.ins().stack_store(types::I64, v, slot, 8 * i as i32);
-        }
         let base = self.locals.len();
         for (i, v) in self.stack.clone().into_iter().enumerate() {
             self.b.ins().stack_store(types::I64, v, slot, 8 * (base + i) as i32);
@@ -91,14 +91,9 @@ impl FuncTranslator<'_, '_> {
         let site = self.b.ins().iconst(types::I32, site);
         let status = self.call_builtin(builtin::DEBUG_BREAK, &[func, site, frame], &[types::I32])[0];
         self.trap_if(status, TrapKind::DebugAbort);
-        for (i, (var, ty)) in self.locals.clone().into_iter().enumerate() {
-            let v = self.b.ins().stack_load(types::I64, ir_type(ty), slot, 8 * i as i32);
-            self.b.def_var(var, v);
-        }
         let tys = self.stack_types.clone();
-        tys.iter()
-            .enumerate()
-            .map(|(i, ty)| self.b.ins().stack_load(types::I64, ir_type(*ty), slot, 8 * (base + i) as i32))
+        (height..tys.len())
+            .map(|i| self.b.ins().stack_load(types::I64, ir_type(tys[i]), slot, 8 * (base + i) as i32))
             .collect()
     }
 
@@ -108,7 +103,7 @@ impl FuncTranslator<'_, '_> {
     }
 
     /// The function's one frame-view slot, grown to hold `cells` values.
-    fn frame_slot(&mut self, cells: u32) -> cranelift_codegen::ir::StackSlot {
+    pub(crate) fn frame_slot(&mut self, cells: u32) -> cranelift_codegen::ir::StackSlot {
         let size = 8 * cells.max(1);
         match self.frame_view {
             Some(slot) => {

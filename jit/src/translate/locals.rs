@@ -1,6 +1,6 @@
 //! Locals and globals.
 
-use cranelift_codegen::ir::{InstBuilder, MemFlagsData};
+use cranelift_codegen::ir::{types, InstBuilder, MemFlagsData};
 use wasmparser::Operator;
 
 use super::{ir_type, FuncTranslator};
@@ -10,17 +10,17 @@ impl FuncTranslator<'_, '_> {
     pub(super) fn locals_and_globals(&mut self, op: &Operator<'_>) -> bool {
         match *op {
             Operator::LocalGet { local_index } => {
-                let (var, ty) = self.locals[local_index as usize];
-                let v = self.b.use_var(var);
+                let ty = self.locals[local_index as usize].1;
+                let v = self.get_local(local_index);
                 self.push(v, ty);
             }
             Operator::LocalSet { local_index } => {
                 let v = self.pop();
-                self.b.def_var(self.locals[local_index as usize].0, v);
+                self.set_local(local_index, v);
             }
             Operator::LocalTee { local_index } => {
                 let v = *self.stack.last().expect("validated");
-                self.b.def_var(self.locals[local_index as usize].0, v);
+                self.set_local(local_index, v);
             }
             Operator::GlobalGet { global_index } => {
                 let ty = self.env.info.globals[global_index as usize].content;
@@ -38,6 +38,26 @@ impl FuncTranslator<'_, '_> {
             _ => return false,
         }
         true
+    }
+
+    /// Read a local: an SSA variable, or in debug code its cell in the frame
+    /// view, where the debug handler can read and change it.
+    pub(super) fn get_local(&mut self, index: u32) -> cranelift_codegen::ir::Value {
+        let (var, ty) = self.locals[index as usize];
+        match self.frame_view {
+            Some(slot) => self.b.ins().stack_load(types::I64, ir_type(ty), slot, 8 * index as i32),
+            None => self.b.use_var(var),
+        }
+    }
+
+    /// Write a local (see [`Self::get_local`]).
+    pub(crate) fn set_local(&mut self, index: u32, value: cranelift_codegen::ir::Value) {
+        match self.frame_view {
+            Some(slot) => {
+                self.b.ins().stack_store(types::I64, value, slot, 8 * index as i32);
+            }
+            None => self.b.def_var(self.locals[index as usize].0, value),
+        }
     }
 
     /// Address of a global's storage (imported globals live in their owner).

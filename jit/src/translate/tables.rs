@@ -14,13 +14,13 @@ impl FuncTranslator<'_, '_> {
         match *op {
             Operator::TableGet { table } => {
                 let index = self.pop();
-                let slot = self.table_slot(table, index);
+                let slot = self.table_slot(table, index, TrapKind::TableOutOfBounds);
                 let v = self.load_field(types::I64, slot, 0);
                 self.push(v, self.table_element(table));
             }
             Operator::TableSet { table } => {
                 let (index, value) = self.pop2();
-                let slot = self.table_slot(table, index);
+                let slot = self.table_slot(table, index, TrapKind::TableOutOfBounds);
                 let flags = MemFlagsData::trusted();
                 self.b.ins().store(flags, value, slot, 0);
             }
