@@ -52,3 +52,8 @@ pub use onecopy_jit::{
 };
 pub use table::Table;
 pub use values::{ExternRef, Val};
+
+/// The README's embedding example, compiled and run as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;
