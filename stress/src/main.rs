@@ -1,1 +1,73 @@
-fn main() {}
+//! `onecopy`: the command line of the onecopy WebAssembly runtime.
+//!
+//! - `onecopy` (or `onecopy demo`): one module, one instance per core, shared code.
+//! - `onecopy run FILE --invoke NAME [ARGS...]`: call one export and print its results.
+//! - `onecopy wast PATH...`: run WebAssembly spec test scripts.
+//!
+//! Logging goes to stderr, filtered by `RUST_LOG` (default: warnings).
+
+mod demo;
+mod run;
+mod spectest;
+mod values;
+mod wast;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// The command line.
+#[derive(Debug, Parser)]
+#[command(name = "onecopy", version, about = "onecopy: one copy of JIT code for every worker")]
+struct Cli {
+    /// What to do; without one, the demo runs.
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// One module compiled once, one instance per thread (the default).
+    Demo(demo::DemoArgs),
+    /// Instantiate a module and call one export.
+    Run(run::RunArgs),
+    /// Run WebAssembly spec test scripts (.wast).
+    Wast(wast::WastArgs),
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let outcome = match Cli::parse().command.unwrap_or_else(|| Command::Demo(demo::DemoArgs::default())) {
+        Command::Demo(args) => demo::main(&args).map(|()| ExitCode::SUCCESS),
+        Command::Run(args) => run::main(&args).map(|()| ExitCode::SUCCESS),
+        Command::Wast(args) => wast::main(&args),
+    };
+    outcome.unwrap_or_else(|e| {
+        eprintln!("error: {}", describe(&e));
+        ExitCode::FAILURE
+    })
+}
+
+/// An error and its causes on one line, `: `-separated, leaving out a cause
+/// whose text its parent already shows (errors that both print and chain
+/// their source would otherwise read twice).
+fn describe(error: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in error.chain() {
+        let part = cause.to_string();
+        if text.contains(&part) {
+            continue;
+        }
+        if !text.is_empty() {
+            text += ": ";
+        }
+        text += &part;
+    }
+    text
+}

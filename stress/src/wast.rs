@@ -1,0 +1,137 @@
+//! `onecopy wast`: runs WebAssembly spec test scripts and reports per file.
+
+mod expect;
+mod isolate;
+mod report;
+mod script;
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use wast::lexer::Lexer;
+use wast::parser::{self, ParseBuffer};
+use wast::Wast;
+
+use report::{FileReport, Summary, Verdict};
+use script::Script;
+
+/// Host stack for each script's thread: deep-recursion tests must exhaust the
+/// wasm stack limit, never the host thread's stack.
+const SCRIPT_STACK: usize = 64 << 20;
+
+/// Arguments of `onecopy wast`.
+#[derive(Debug, clap::Args)]
+pub struct WastArgs {
+    /// `.wast` files, or folders searched recursively for them.
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    /// Compile with breakpoint guards (debug code).
+    #[arg(long)]
+    pub debug: bool,
+    /// Print one JSON object instead of the readable summary.
+    #[arg(long)]
+    pub json: bool,
+    /// Run the scripts in this process instead of one child process each
+    /// (what each child does; a crash then ends the whole run).
+    #[arg(long, hide = true)]
+    pub in_process: bool,
+}
+
+/// Run every script; succeed (exit 0) only if no directive failed.
+pub fn main(args: &WastArgs) -> Result<ExitCode> {
+    let mut files = Vec::new();
+    for path in &args.paths {
+        collect(path, &mut files)?;
+    }
+    files.sort();
+    let run_one = if args.in_process { run_on_thread } else { isolate::run };
+    let reports = files.iter().map(|file| run_one(file, args.debug)).collect();
+    let summary = Summary::new(reports);
+    if args.json {
+        println!("{}", serde_json::to_string(&summary)?);
+    } else {
+        print!("{}", summary.text());
+    }
+    Ok(if summary.failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+/// `path` itself if it is a file, else the `.wast` files below it.
+fn collect(path: &Path, files: &mut Vec<PathBuf>) -> Result<()> {
+    if !path.is_dir() {
+        anyhow::ensure!(path.exists(), "{}: no such file or folder", path.display());
+        files.push(path.to_path_buf());
+        return Ok(());
+    }
+    for entry in std::fs::read_dir(path).with_context(|| format!("reading {}", path.display()))? {
+        let entry = entry?.path();
+        if entry.is_dir() || entry.extension().is_some_and(|e| e == "wast") {
+            collect(&entry, files)?;
+        }
+    }
+    Ok(())
+}
+
+/// One script on its own big-stack thread, so that neither its recursion nor
+/// a panic escaping it can take the other scripts down.
+fn run_on_thread(file: &Path, debug: bool) -> FileReport {
+    let name = file.display().to_string();
+    let path = file.to_path_buf();
+    let thread = std::thread::Builder::new()
+        .name(format!("wast {name}"))
+        .stack_size(SCRIPT_STACK)
+        .spawn(move || run_file(&path, debug));
+    let outcome = match thread {
+        Ok(handle) => handle.join().map_err(|payload| panic_message(payload.as_ref())),
+        Err(e) => Err(format!("cannot start a thread: {e}")),
+    };
+    outcome.unwrap_or_else(|message| {
+        let mut report = FileReport::new(name);
+        report.record(0, Err(Verdict::Fail(message)));
+        report
+    })
+}
+
+/// Run the script at `path`; a problem with the file as a whole (unreadable,
+/// unparsable) is one failure at line 0.
+fn run_file(path: &Path, debug: bool) -> FileReport {
+    let mut report = FileReport::new(path.display().to_string());
+    if let Err(e) = run_directives(path, debug, &mut report) {
+        report.record(0, Err(Verdict::Fail(format!("{e:#}"))));
+    }
+    report
+}
+
+fn run_directives(path: &Path, debug: bool, report: &mut FileReport) -> Result<()> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let located = |mut e: wast::Error| {
+        e.set_path(path);
+        e.set_text(&text);
+        e
+    };
+    // names.wast deliberately holds bidirectional-override characters.
+    let mut lexer = Lexer::new(&text);
+    lexer.allow_confusing_unicode(true);
+    let buffer = ParseBuffer::new_with_lexer(lexer).map_err(located)?;
+    let script = parser::parse::<Wast>(&buffer).map_err(located)?;
+    let mut state = Script::new(debug)?;
+    for directive in script.directives {
+        let line = directive.span().linecol_in(&text).0 + 1;
+        // A panic in the runtime fails this directive; the rest still run.
+        let check = catch_unwind(AssertUnwindSafe(|| state.run(directive, line)))
+            .unwrap_or_else(|payload| Err(Verdict::Fail(panic_message(payload.as_ref()))));
+        report.record(line, check);
+    }
+    Ok(())
+}
+
+/// The text a panic carried, if any.
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    let text = payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("(no message)");
+    format!("panicked: {text}")
+}
