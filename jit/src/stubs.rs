@@ -44,30 +44,21 @@ fn finish(isa: &dyn TargetIsa, mut ctx: Context) -> Result<StubCode, CompileErro
 /// `extern "C" fn(callee_vmctx, caller_vmctx, code, cells: *mut u64)`: reads
 /// the arguments from `cells`, calls `code`, writes the results to `cells`.
 pub fn trampoline(isa: &dyn TargetIsa, ty: &FuncType) -> Result<StubCode, CompileError> {
-    let mut ctx = Context::new();
-    ctx.func.signature = c_signature(isa, 4, None);
-    ctx.func.name = UserFuncName::user(1, 0);
-    let mut fctx = FunctionBuilderContext::new();
-    let mut b = FunctionBuilder::new(&mut ctx.func, &mut fctx);
-    let entry = b.create_block();
-    b.append_block_params_for_function_params(entry);
-    b.switch_to_block(entry);
-    b.seal_block(entry);
-    let [callee, caller, code, cells] = b.block_params(entry).try_into().expect("four params");
-    let flags = MemFlagsData::trusted();
-    let mut args = vec![callee, caller];
-    for (i, t) in ty.params.iter().enumerate() {
-        args.push(b.ins().load(ir_type(*t), flags, cells, 8 * i as i32));
-    }
-    let sig = b.import_signature(wasm_signature(isa, ty));
-    let call = b.ins().call_indirect(sig, code, &args);
-    let results = b.inst_results(call).to_vec();
-    for (i, v) in results.into_iter().enumerate() {
-        b.ins().store(flags, v, cells, 8 * i as i32);
-    }
-    b.ins().return_(&[]);
-    b.finalize(isa.frontend_config());
-    finish(isa, ctx)
+    build(isa, c_signature(isa, 4, None), 0, |b, params| {
+        let [callee, caller, code, cells] = params.try_into().expect("four params");
+        let flags = MemFlagsData::trusted();
+        let mut args = vec![callee, caller];
+        for (i, t) in ty.params.iter().enumerate() {
+            args.push(b.ins().load(ir_type(*t), flags, cells, 8 * i as i32));
+        }
+        let sig = b.import_signature(wasm_signature(isa, ty));
+        let call = b.ins().call_indirect(sig, code, &args);
+        let results = b.inst_results(call).to_vec();
+        for (i, v) in results.into_iter().enumerate() {
+            b.ins().store(flags, v, cells, 8 * i as i32);
+        }
+        b.ins().return_(&[]);
+    })
 }
 
 /// A function with the wasm signature of `ty` whose callee vmctx is a host
@@ -76,9 +67,39 @@ pub fn trampoline(isa: &dyn TargetIsa, ty: &FuncType) -> Result<StubCode, Compil
 /// with [`TrapKind::Host`] on a non-zero status, and returns the results the
 /// callback left in the cells.
 pub fn host_adapter(isa: &dyn TargetIsa, ty: &FuncType) -> Result<StubCode, CompileError> {
+    build(isa, wasm_signature(isa, ty), 1, |b, params| {
+        let cells = ty.params.len().max(ty.results.len()).max(1) as u32;
+        let slot = b.create_sized_stack_slot(StackSlotData::new(StackSlotKind::ExplicitSlot, 8 * cells, 3));
+        for (i, v) in params[2..].iter().enumerate() {
+            b.ins().stack_store(types::I64, *v, slot, 8 * i as i32);
+        }
+        let record = params[0];
+        let callback = b.ins().load(types::I64, MemFlagsData::trusted(), record, 0);
+        let cells_ptr = b.ins().stack_addr(types::I64, slot, 0);
+        let sig = b.import_signature(c_signature(isa, 3, Some(types::I32)));
+        let call = b.ins().call_indirect(sig, callback, &[record, params[1], cells_ptr]);
+        let status = b.inst_results(call)[0];
+        b.ins().trapnz(status, TrapKind::Host.code());
+        let results: Vec<_> = ty
+            .results
+            .iter()
+            .enumerate()
+            .map(|(i, t)| b.ins().stack_load(types::I64, ir_type(*t), slot, 8 * i as i32))
+            .collect();
+        b.ins().return_(&results);
+    })
+}
+
+/// Build a stub of signature `sig`: `body` fills the entry block, given its params.
+fn build(
+    isa: &dyn TargetIsa,
+    sig: ir::Signature,
+    name: u32,
+    body: impl FnOnce(&mut FunctionBuilder<'_>, &[ir::Value]),
+) -> Result<StubCode, CompileError> {
     let mut ctx = Context::new();
-    ctx.func.signature = wasm_signature(isa, ty);
-    ctx.func.name = UserFuncName::user(1, 1);
+    ctx.func.signature = sig;
+    ctx.func.name = UserFuncName::user(1, name);
     let mut fctx = FunctionBuilderContext::new();
     let mut b = FunctionBuilder::new(&mut ctx.func, &mut fctx);
     let entry = b.create_block();
@@ -86,22 +107,7 @@ pub fn host_adapter(isa: &dyn TargetIsa, ty: &FuncType) -> Result<StubCode, Comp
     b.switch_to_block(entry);
     b.seal_block(entry);
     let params = b.block_params(entry).to_vec();
-    let cells = ty.params.len().max(ty.results.len()).max(1) as u32;
-    let slot = b.create_sized_stack_slot(StackSlotData::new(StackSlotKind::ExplicitSlot, 8 * cells, 3));
-    for (i, v) in params[2..].iter().enumerate() {
-        b.ins().stack_store(types::I64, *v, slot, 8 * i as i32);
-    }
-    let record = params[0];
-    let flags = MemFlagsData::trusted();
-    let callback = b.ins().load(types::I64, flags, record, 0);
-    let cells_ptr = b.ins().stack_addr(types::I64, slot, 0);
-    let sig = b.import_signature(c_signature(isa, 3, Some(types::I32)));
-    let call = b.ins().call_indirect(sig, callback, &[record, params[1], cells_ptr]);
-    let status = b.inst_results(call)[0];
-    b.ins().trapnz(status, TrapKind::Host.code());
-    let results: Vec<_> =
-        ty.results.iter().enumerate().map(|(i, t)| b.ins().stack_load(types::I64, ir_type(*t), slot, 8 * i as i32)).collect();
-    b.ins().return_(&results);
+    body(&mut b, &params);
     b.finalize(isa.frontend_config());
     finish(isa, ctx)
 }
