@@ -62,11 +62,21 @@ pub struct CompileConfig {
     pub regalloc: Regalloc,
     /// Compile functions on all cores.
     pub parallel: bool,
+    /// With `debug`, compile each guard's cold path (the handler call).
+    /// Turning it off (the cold path then only traps) exists to measure the
+    /// size of the guards' hot path alone; such code cannot be debugged.
+    pub guard_cold_path: bool,
 }
 
 impl Default for CompileConfig {
     fn default() -> Self {
-        CompileConfig { debug: false, opt_level: OptLevel::None, regalloc: Regalloc::Backtracking, parallel: true }
+        CompileConfig {
+            debug: false,
+            opt_level: OptLevel::None,
+            regalloc: Regalloc::Backtracking,
+            parallel: true,
+            guard_cold_path: true,
+        }
     }
 }
 

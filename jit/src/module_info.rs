@@ -138,6 +138,8 @@ pub struct ModuleInfo {
     pub func_names: HashMap<u32, String>,
     /// Byte range of each defined function's body in the module binary.
     pub bodies: Vec<Range<usize>>,
+    /// Byte range of the code section's contents.
+    pub code_section: Range<usize>,
 }
 
 impl ModuleInfo {
@@ -149,6 +151,18 @@ impl ModuleInfo {
     /// Number of functions defined (not imported) by the module.
     pub fn defined_funcs(&self) -> u32 {
         self.funcs.len() as u32 - self.imported_funcs
+    }
+
+    /// Bytes of a debug table: one bit per byte of the code section, so every
+    /// breakable point has the bit of its wasm offset.
+    pub fn debug_table_len(&self) -> usize {
+        self.code_section.len() / 8 + 1
+    }
+
+    /// The (byte, mask) of the debug-table bit for `wasm_offset`.
+    pub fn debug_bit(&self, wasm_offset: u32) -> (usize, u8) {
+        let bit = (wasm_offset as usize).saturating_sub(self.code_section.start);
+        (bit / 8, 1 << (bit % 8))
     }
 
     /// Look an export up by name.
@@ -287,6 +301,9 @@ pub fn parse(wasm: &[u8]) -> Result<ModuleInfo, CompileError> {
                     };
                     info.data.push(DataSegment { mode, bytes: data.data.to_vec() });
                 }
+            }
+            Payload::CodeSectionStart { unchecked_range: range, .. } => {
+                info.code_section = range.start as usize..range.end as usize;
             }
             Payload::CodeSectionEntry(body) => {
                 let range = body.range();

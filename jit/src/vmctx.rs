@@ -14,8 +14,9 @@ pub mod header {
     pub const BUILTINS: i32 = 8;
     /// `*const VMLimits`: the running thread's limits (stack limit first).
     pub const LIMITS: i32 = 16;
-    /// `*const u8`: the debug table (one byte per function) this instance
-    /// currently reads; swapped to a shared all-ones table for stepping.
+    /// `*const u8`: the debug table (one bit per code-section byte; the bit
+    /// of each breakable point's wasm offset) this instance currently reads;
+    /// swapped to a shared all-ones table for stepping and pausing.
     pub const DEBUG_TABLE: i32 = 24;
     /// `*const u32`: engine-wide signature ids of the module's types.
     pub const TYPE_IDS: i32 = 32;

@@ -2,10 +2,10 @@
 //! breakable point, breakpoints, stepping, and the handler called when a
 //! guard fires.
 //!
-//! Nothing here changes code: setting a breakpoint sets a byte in this
-//! instance's table, and stepping points this instance's vmctx at the
-//! module's shared all-ones table. Other instances running the same code
-//! never notice.
+//! Nothing here changes code: setting a breakpoint sets the bit of its wasm
+//! offset in this instance's debug table, and stepping points this
+//! instance's vmctx at the module's shared all-ones table. Other instances
+//! running the same code never notice.
 
 use std::cell::{Cell, RefCell, UnsafeCell};
 use std::collections::{BTreeSet, HashMap};
@@ -83,7 +83,9 @@ fn store(cell: &mut u64, ty: ValType, value: Val) -> Result<()> {
 type Handler = Box<dyn FnMut(&mut DebugFrame<'_>) -> DebugAction>;
 
 pub(crate) struct DebugState {
-    /// One byte per function: non-zero sends that function's guards to the handler.
+    /// One bit per code-section byte: a set bit sends the guard at that
+    /// wasm offset to the handler. Zeroed pages cost no memory until a
+    /// breakpoint is set in them.
     table: Box<[UnsafeCell<u8>]>,
     /// Breakpoint site ids by function.
     breakpoints: RefCell<HashMap<u32, BTreeSet<u32>>>,
@@ -92,9 +94,12 @@ pub(crate) struct DebugState {
 }
 
 impl DebugState {
-    pub(crate) fn new(funcs: usize) -> DebugState {
+    pub(crate) fn new(table_len: usize) -> DebugState {
+        let zeroed = vec![0u8; table_len].into_boxed_slice();
+        // SAFETY: UnsafeCell<u8> has the layout of u8.
+        let table = unsafe { Box::from_raw(Box::into_raw(zeroed) as *mut [UnsafeCell<u8>]) };
         DebugState {
-            table: (0..funcs.max(1)).map(|_| UnsafeCell::new(0)).collect(),
+            table,
             breakpoints: RefCell::new(HashMap::new()),
             stepping: Cell::new(false),
             handler: RefCell::new(None),
@@ -115,10 +120,6 @@ impl DebugState {
         let compiled = inner.module.compiled();
         let defined = (func - compiled.info.imported_funcs) as usize;
         let id = compiled.site_base[defined] + local_site;
-        let hit = self.breakpoints.borrow().get(&func).is_some_and(|s| s.contains(&id));
-        if !self.stepping.get() && !hit {
-            return false;
-        }
         let Some(mut handler) = self.handler.borrow_mut().take() else { return false };
         let site = &compiled.sites[id as usize];
         let local_types = &compiled.func_locals[defined];
@@ -161,8 +162,8 @@ impl<'a> Debugger<'a> {
         self.instance.module().sites().iter().filter(|s| s.func == func).collect()
     }
 
-    /// Set a breakpoint at `wasm_offset` in `func` (use the function's
-    /// first site for its entry). Returns the site id.
+    /// Set a breakpoint at `wasm_offset` in `func` (the function's first
+    /// site is its entry). Returns the site id.
     pub fn set_breakpoint(&self, func: u32, wasm_offset: u32) -> Result<u32> {
         if !self.instance.module().compiled().debug {
             return Err(Error::Type("module was compiled without debug guards (Config::debug)".into()));
@@ -178,26 +179,27 @@ impl<'a> Debugger<'a> {
             )));
         };
         self.state().breakpoints.borrow_mut().entry(func).or_default().insert(site.id);
-        self.set_byte(func, 1);
+        self.set_bit(site.wasm_offset, true);
         Ok(site.id)
     }
 
-    /// Clear a breakpoint; clearing the function's last one clears its byte.
+    /// Clear a breakpoint.
     pub fn clear_breakpoint(&self, func: u32, wasm_offset: u32) {
         let mut all = self.state().breakpoints.borrow_mut();
         let Some(set) = all.get_mut(&func) else { return };
         set.retain(|id| self.instance.module().sites()[*id as usize].wasm_offset != wasm_offset);
         if set.is_empty() {
             all.remove(&func);
-            self.set_byte(func, 0);
         }
+        self.set_bit(wasm_offset, false);
     }
 
     /// Clear every breakpoint and stop stepping.
     pub fn clear_all(&self) {
-        let funcs: Vec<u32> = self.state().breakpoints.borrow_mut().drain().map(|(f, _)| f).collect();
-        for f in funcs {
-            self.set_byte(f, 0);
+        let sites = self.instance.module().sites();
+        let ids: Vec<u32> = self.state().breakpoints.borrow_mut().drain().flat_map(|(_, s)| s).collect();
+        for id in ids {
+            self.set_bit(sites[id as usize].wasm_offset, false);
         }
         self.set_stepping(false);
     }
@@ -212,16 +214,19 @@ impl<'a> Debugger<'a> {
         self.state().set_stepping(&self.instance.inner, on);
     }
 
-    /// This instance's byte for `func` (what its guards test).
-    pub fn table_byte(&self, func: u32) -> u8 {
+    /// Whether this instance's guard at `wasm_offset` calls the handler
+    /// (its bit in this instance's own table).
+    pub fn is_armed(&self, wasm_offset: u32) -> bool {
+        let (byte, mask) = self.instance.module().info().debug_bit(wasm_offset);
         // SAFETY: single-threaded owner.
-        unsafe { *self.state().table[func as usize].get() }
+        self.state().table.get(byte).is_some_and(|cell| unsafe { *cell.get() } & mask != 0)
     }
 
-    fn set_byte(&self, func: u32, value: u8) {
-        if let Some(cell) = self.state().table.get(func as usize) {
+    fn set_bit(&self, wasm_offset: u32, on: bool) {
+        let (byte, mask) = self.instance.module().info().debug_bit(wasm_offset);
+        if let Some(cell) = self.state().table.get(byte) {
             // SAFETY: compiled code only reads it, on this same thread.
-            unsafe { *cell.get() = value };
+            unsafe { *cell.get() = if on { *cell.get() | mask } else { *cell.get() & !mask } };
         }
     }
 }

@@ -61,6 +61,12 @@ impl Config {
         self
     }
 
+    /// See [`onecopy_jit::CompileConfig::guard_cold_path`] (for measuring only).
+    pub fn guard_cold_path(mut self, on: bool) -> Config {
+        self.compile.guard_cold_path = on;
+        self
+    }
+
     /// How much native stack wasm may use below the host's entry point.
     pub fn max_wasm_stack(mut self, bytes: usize) -> Config {
         self.max_wasm_stack = bytes;

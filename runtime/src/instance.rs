@@ -144,7 +144,7 @@ impl Instance {
                 imported_funcs: imports.funcs,
                 dropped_data: RefCell::new(vec![false; info.data.len()]),
                 dropped_elems: RefCell::new(vec![false; info.elements.len()]),
-                debug: DebugState::new(info.funcs.len()),
+                debug: DebugState::new(info.debug_table_len()),
             }
         });
         let vmctx = inner.vmctx_ptr();

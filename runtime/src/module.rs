@@ -38,7 +38,8 @@ pub struct ImportType {
 pub(crate) struct ModuleInner {
     pub engine: Engine,
     pub compiled: Arc<CompiledModule>,
-    /// One byte per function, all set: instances in step mode read this.
+    /// A debug table with every bit set: instances that step or pause read
+    /// this one instead of their own.
     pub all_ones: Box<[u8]>,
     _registration: Registration,
 }
@@ -63,7 +64,7 @@ impl Module {
         let compiled = engine.inner.compiler.compile(wasm.as_ref(), &engine.inner.types, &engine.inner.arena)?;
         let registration = code_registry::register(compiled.code.range(), CodeKind::Module(Arc::downgrade(&compiled)));
         engine.inner.modules.fetch_add(1, Ordering::Relaxed);
-        let all_ones = vec![1u8; compiled.info.funcs.len().max(1)].into_boxed_slice();
+        let all_ones = vec![0xffu8; compiled.info.debug_table_len()].into_boxed_slice();
         Ok(Module { inner: Arc::new(ModuleInner { engine: engine.clone(), compiled, all_ones, _registration: registration }) })
     }
 

@@ -3,9 +3,11 @@
 //! - `onecopy` (or `onecopy demo`): one module, one instance per core, shared code.
 //! - `onecopy run FILE --invoke NAME [ARGS...]`: call one export and print its results.
 //! - `onecopy wast PATH...`: run WebAssembly spec test scripts.
+//! - `onecopy bench guard`: the breakpoint guard's cost.
 //!
 //! Logging goes to stderr, filtered by `RUST_LOG` (default: warnings).
 
+mod bench;
 mod demo;
 mod run;
 mod spectest;
@@ -34,6 +36,8 @@ enum Command {
     Run(run::RunArgs),
     /// Run WebAssembly spec test scripts (.wast).
     Wast(wast::WastArgs),
+    /// Benchmarks (ratios measured side by side in one run).
+    Bench(bench::BenchArgs),
 }
 
 fn main() -> ExitCode {
@@ -47,6 +51,9 @@ fn main() -> ExitCode {
         Command::Demo(args) => demo::main(&args).map(|()| ExitCode::SUCCESS),
         Command::Run(args) => run::main(&args).map(|()| ExitCode::SUCCESS),
         Command::Wast(args) => wast::main(&args),
+        Command::Bench(args) => match &args.what {
+            bench::BenchWhat::Guard(guard) => bench::guard(guard).map(|()| ExitCode::SUCCESS),
+        },
     };
     outcome.unwrap_or_else(|e| {
         eprintln!("error: {}", describe(&e));

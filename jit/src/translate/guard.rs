@@ -1,9 +1,12 @@
 //! The breakpoint guard: debug code that never changes.
 //!
-//! At every breakable point the code loads this function's byte from the
-//! instance's debug table (the table's address comes from the vmctx, so the
-//! code holds nothing instance-specific), tests it, and branches to a cold
-//! block only when it is set. In debug code the wasm locals live in the
+//! At every breakable point the code loads the byte holding this site's bit
+//! from the instance's debug table (one bit per byte of the code section,
+//! indexed by the site's wasm offset; the table's address comes from the
+//! vmctx, so the code holds nothing instance-specific), tests the bit, and
+//! branches to a cold block only when it is set. A bit per site rather than
+//! a byte per function means a breakpoint costs nothing at the sites of its
+//! function that are not it. In debug code the wasm locals live in the
 //! function's frame-view slot (so the handler reads and writes them in
 //! place); the cold block spills the operand stack after them, calls the
 //! debug handler through the vmctx with (function, site, frame), and reloads
@@ -11,10 +14,10 @@
 //! readable but not writable: they may also reach code after the block along
 //! paths that never passed this site.
 //!
-//! Breakable points: function entry (at the first operator), every reachable
-//! operator except `block`, `loop`, `else` and `end` (which only delimit
-//! structure), and function exit (at the final `end`, with the results on
-//! the operand stack).
+//! Breakable points: function entry (the boundary before the first
+//! operator), every other reachable operator except `block`, `loop`, `else`
+//! and `end` (which only delimit structure), and function exit (at the final
+//! `end`, with the results on the operand stack).
 
 use cranelift_codegen::ir::{types, BlockArg, InstBuilder, MemFlagsData, StackSlotData, StackSlotKind};
 use wasmparser::Operator;
@@ -37,7 +40,9 @@ pub enum SiteKind {
 impl FuncTranslator<'_, '_> {
     /// The guard before `op`, if `op` is a breakable point.
     pub(super) fn instruction_guard(&mut self, op: &Operator<'_>) {
-        if !matches!(op, Operator::Block { .. } | Operator::Loop { .. } | Operator::Else | Operator::End) {
+        // The entry site already guards the first operator's boundary.
+        let at_entry = self.sites.last().is_some_and(|s| s.wasm_offset == self.offset as u32);
+        if !at_entry && !matches!(op, Operator::Block { .. } | Operator::Loop { .. } | Operator::Else | Operator::End) {
             self.guard(super::SiteKind::Instruction);
         }
     }
@@ -56,8 +61,11 @@ impl FuncTranslator<'_, '_> {
         let site = self.sites.len() as i64;
         self.sites.push(LocalSite { wasm_offset: self.offset as u32, kind, stack: self.stack_types.clone() });
 
+        // Reloaded at every site: stepping swaps the pointer under running loops.
         let table = self.load_field(types::I64, self.vmctx, header::DEBUG_TABLE);
-        let flag = self.load_u8(table, self.func_index as i32);
+        let (byte, mask) = self.env.info.debug_bit(self.offset as u32);
+        let bits = self.load_u8(table, byte as i32);
+        let flag = self.b.ins().band_imm_u(bits, mask as i64);
         let cold = self.b.create_block();
         let height = self.control.last().map_or(0, |f| f.height);
         let cont = self.block_with_params(&self.stack_types[height..].to_vec());
@@ -67,9 +75,13 @@ impl FuncTranslator<'_, '_> {
         self.b.switch_to_block(cold);
         self.b.set_cold_block(cold);
         self.b.seal_block(cold);
-        let reloaded = self.call_handler(site, height);
-        let reloaded: Vec<BlockArg> = reloaded.into_iter().map(BlockArg::Value).collect();
-        self.b.ins().jump(cont, &reloaded);
+        if self.env.config.guard_cold_path {
+            let reloaded = self.call_handler(site, height);
+            let reloaded: Vec<BlockArg> = reloaded.into_iter().map(BlockArg::Value).collect();
+            self.b.ins().jump(cont, &reloaded);
+        } else {
+            self.b.ins().trap(TrapKind::DebugAbort.code());
+        }
 
         self.b.switch_to_block(cont);
         self.b.seal_block(cont);
