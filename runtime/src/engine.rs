@@ -162,6 +162,12 @@ impl Engine {
         }
     }
 
+    /// `[start, end)` of the code arena's reservation (every module's code
+    /// and every stub lies inside).
+    pub fn code_range(&self) -> (usize, usize) {
+        self.inner.arena.range()
+    }
+
     /// The engine-wide id of a signature.
     pub(crate) fn type_id(&self, ty: &FuncType) -> u32 {
         self.inner.types.intern(ty)

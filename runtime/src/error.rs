@@ -45,13 +45,17 @@ impl std::error::Error for Trap {}
 pub enum Error {
     /// The module is malformed, invalid or uses an unsupported feature.
     #[error(transparent)]
-    Compile(#[from] onecopy_jit::CompileError),
+    Compile(onecopy_jit::CompileError),
+    /// The engine's code arena has no room for the module's code; modules
+    /// compiled earlier keep running, and dropping modules frees room.
+    #[error(transparent)]
+    CodeArenaExhausted(onecopy_jit::CodeArenaExhausted),
     /// An import is missing or has the wrong type.
     #[error("link error: {0}")]
     Link(String),
     /// Wasm trapped (in a call or while instantiating).
     #[error("wasm trap: {0}")]
-    Trap(#[from] Trap),
+    Trap(Trap),
     /// Arguments or values of the wrong type or count.
     #[error("type mismatch: {0}")]
     Type(String),
@@ -61,6 +65,21 @@ pub enum Error {
     /// No export or item of that name.
     #[error("not found: {0}")]
     NotFound(String),
+}
+
+impl From<onecopy_jit::CompileError> for Error {
+    fn from(e: onecopy_jit::CompileError) -> Error {
+        match e {
+            onecopy_jit::CompileError::Arena(exhausted) => Error::CodeArenaExhausted(exhausted),
+            other => Error::Compile(other),
+        }
+    }
+}
+
+impl From<Trap> for Error {
+    fn from(t: Trap) -> Error {
+        Error::Trap(t)
+    }
 }
 
 impl Error {
