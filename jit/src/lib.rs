@@ -51,6 +51,17 @@ pub enum Regalloc {
     SinglePass,
 }
 
+/// Which instruction boundaries of debug code are breakable points.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Breakable {
+    /// Boundaries where the current block's operand stack is empty: the
+    /// start of each statement, as a source debugger steps (default). Fewer
+    /// guards, so idle debug code runs closer to full speed.
+    Statements,
+    /// Every instruction boundary (except `block`, `loop`, `else`, `end`).
+    Instructions,
+}
+
 /// How to compile a module.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CompileConfig {
@@ -62,6 +73,8 @@ pub struct CompileConfig {
     pub regalloc: Regalloc,
     /// Compile functions on all cores.
     pub parallel: bool,
+    /// Which boundaries get a guard in debug code (entry and exit always do).
+    pub breakable: Breakable,
     /// With `debug`, compile each guard's cold path (the handler call).
     /// Turning it off (the cold path then only traps) exists to measure the
     /// size of the guards' hot path alone; such code cannot be debugged.
@@ -75,6 +88,7 @@ impl Default for CompileConfig {
             opt_level: OptLevel::None,
             regalloc: Regalloc::Backtracking,
             parallel: true,
+            breakable: Breakable::Statements,
             guard_cold_path: true,
         }
     }

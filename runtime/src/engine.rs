@@ -61,6 +61,12 @@ impl Config {
         self
     }
 
+    /// Which instruction boundaries of debug code are breakable points.
+    pub fn breakable(mut self, breakable: onecopy_jit::Breakable) -> Config {
+        self.compile.breakable = breakable;
+        self
+    }
+
     /// See [`onecopy_jit::CompileConfig::guard_cold_path`] (for measuring only).
     pub fn guard_cold_path(mut self, on: bool) -> Config {
         self.compile.guard_cold_path = on;

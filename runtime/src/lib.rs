@@ -48,7 +48,7 @@ pub use linker::{Extern, Linker};
 pub use memory::{Memory, PAGE_SIZE};
 pub use module::{ExternType, ImportType, Module};
 pub use onecopy_jit::{
-    CodeArenaExhausted, CompileError, FuncType, GlobalType, MemoryType, OptLevel, Regalloc, Site, SiteKind, TableType, ValType,
+    Breakable, CodeArenaExhausted, CompileError, FuncType, GlobalType, MemoryType, OptLevel, Regalloc, Site, SiteKind, TableType, ValType,
 };
 pub use table::Table;
 pub use values::{ExternRef, Val};

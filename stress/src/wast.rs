@@ -30,6 +30,11 @@ pub struct WastArgs {
     /// Compile with breakpoint guards (debug code).
     #[arg(long)]
     pub debug: bool,
+    /// Single-step every instance the scripts create (implies --debug): a
+    /// handler that only counts its calls stops at every breakable point,
+    /// so the suite checks that stopping never changes a result.
+    #[arg(long)]
+    pub step: bool,
     /// Print one JSON object instead of the readable summary.
     #[arg(long)]
     pub json: bool,
@@ -37,6 +42,15 @@ pub struct WastArgs {
     /// (what each child does; a crash then ends the whole run).
     #[arg(long, hide = true)]
     pub in_process: bool,
+}
+
+/// How each script runs: the flags a child process receives again.
+#[derive(Debug, Clone, Copy)]
+pub struct Options {
+    /// Compile with breakpoint guards.
+    pub debug: bool,
+    /// Step every instance (see [`WastArgs::step`]).
+    pub step: bool,
 }
 
 /// Run every script; succeed (exit 0) only if no directive failed.
@@ -47,7 +61,8 @@ pub fn main(args: &WastArgs) -> Result<ExitCode> {
     }
     files.sort();
     let run_one = if args.in_process { run_on_thread } else { isolate::run };
-    let reports = files.iter().map(|file| run_one(file, args.debug)).collect();
+    let options = Options { debug: args.debug || args.step, step: args.step };
+    let reports = files.iter().map(|file| run_one(file, options)).collect();
     let summary = Summary::new(reports);
     if args.json {
         println!("{}", serde_json::to_string(&summary)?);
@@ -75,13 +90,13 @@ fn collect(path: &Path, files: &mut Vec<PathBuf>) -> Result<()> {
 
 /// One script on its own big-stack thread, so that neither its recursion nor
 /// a panic escaping it can take the other scripts down.
-fn run_on_thread(file: &Path, debug: bool) -> FileReport {
+fn run_on_thread(file: &Path, options: Options) -> FileReport {
     let name = file.display().to_string();
     let path = file.to_path_buf();
     let thread = std::thread::Builder::new()
         .name(format!("wast {name}"))
         .stack_size(SCRIPT_STACK)
-        .spawn(move || run_file(&path, debug));
+        .spawn(move || run_file(&path, options));
     let outcome = match thread {
         Ok(handle) => handle.join().map_err(|payload| panic_message(payload.as_ref())),
         Err(e) => Err(format!("cannot start a thread: {e}")),
@@ -95,15 +110,15 @@ fn run_on_thread(file: &Path, debug: bool) -> FileReport {
 
 /// Run the script at `path`; a problem with the file as a whole (unreadable,
 /// unparsable) is one failure at line 0.
-fn run_file(path: &Path, debug: bool) -> FileReport {
+fn run_file(path: &Path, options: Options) -> FileReport {
     let mut report = FileReport::new(path.display().to_string());
-    if let Err(e) = run_directives(path, debug, &mut report) {
+    if let Err(e) = run_directives(path, options, &mut report) {
         report.record(0, Err(Verdict::Fail(format!("{e:#}"))));
     }
     report
 }
 
-fn run_directives(path: &Path, debug: bool, report: &mut FileReport) -> Result<()> {
+fn run_directives(path: &Path, options: Options, report: &mut FileReport) -> Result<()> {
     let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     let located = |mut e: wast::Error| {
         e.set_path(path);
@@ -115,7 +130,7 @@ fn run_directives(path: &Path, debug: bool, report: &mut FileReport) -> Result<(
     lexer.allow_confusing_unicode(true);
     let buffer = ParseBuffer::new_with_lexer(lexer).map_err(located)?;
     let script = parser::parse::<Wast>(&buffer).map_err(located)?;
-    let mut state = Script::new(debug)?;
+    let mut state = Script::new(options.debug, options.step)?;
     for directive in script.directives {
         let line = directive.span().linecol_in(&text).0 + 1;
         // A panic in the runtime fails this directive; the rest still run.
@@ -123,6 +138,7 @@ fn run_directives(path: &Path, debug: bool, report: &mut FileReport) -> Result<(
             .unwrap_or_else(|payload| Err(Verdict::Fail(panic_message(payload.as_ref()))));
         report.record(line, check);
     }
+    report.handler_calls = state.handler_calls();
     Ok(())
 }
 

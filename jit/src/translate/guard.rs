@@ -15,9 +15,11 @@
 //! paths that never passed this site.
 //!
 //! Breakable points: function entry (the boundary before the first
-//! operator), every other reachable operator except `block`, `loop`, `else`
-//! and `end` (which only delimit structure), and function exit (at the final
-//! `end`, with the results on the operand stack).
+//! operator), function exit (at the final `end`, with the results on the
+//! operand stack), and reachable operators other than `block`, `loop`,
+//! `else` and `end` (which only delimit structure): with
+//! [`crate::Breakable::Statements`] (the default) those where the current
+//! block's operand stack is empty, with `Instructions` all of them.
 
 use cranelift_codegen::ir::{types, BlockArg, InstBuilder, MemFlagsData, StackSlotData, StackSlotKind};
 use wasmparser::Operator;
@@ -42,7 +44,12 @@ impl FuncTranslator<'_, '_> {
     pub(super) fn instruction_guard(&mut self, op: &Operator<'_>) {
         // The entry site already guards the first operator's boundary.
         let at_entry = self.sites.last().is_some_and(|s| s.wasm_offset == self.offset as u32);
-        if !at_entry && !matches!(op, Operator::Block { .. } | Operator::Loop { .. } | Operator::Else | Operator::End) {
+        let height = self.control.last().map_or(0, |f| f.height);
+        let boundary = match self.env.config.breakable {
+            crate::Breakable::Statements => self.stack.len() == height,
+            crate::Breakable::Instructions => true,
+        };
+        if boundary && !at_entry && !matches!(op, Operator::Block { .. } | Operator::Loop { .. } | Operator::Else | Operator::End) {
             self.guard(super::SiteKind::Instruction);
         }
     }

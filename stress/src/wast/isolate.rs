@@ -8,25 +8,30 @@ use std::process::{Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use super::report::{FileReport, Summary, Verdict};
+use super::Options;
 
 /// How long one script may run before it counts as hung. The slowest spec
 /// script takes a few seconds in an unoptimized build.
 const SCRIPT_TIMEOUT: Duration = Duration::from_secs(120);
 
-/// Run `file` as `onecopy wast --in-process --json FILE` and read its report.
-pub fn run(file: &Path, debug: bool) -> FileReport {
-    child_report(file, debug).unwrap_or_else(|message| {
+/// Run `file` as `onecopy wast --in-process --json FILE` (plus the flags of
+/// `options`) and read its report.
+pub fn run(file: &Path, options: Options) -> FileReport {
+    child_report(file, options).unwrap_or_else(|message| {
         let mut report = FileReport::new(file.display().to_string());
         report.record(0, Err(Verdict::Fail(message)));
         report
     })
 }
 
-fn child_report(file: &Path, debug: bool) -> Result<FileReport, String> {
+fn child_report(file: &Path, options: Options) -> Result<FileReport, String> {
     let mut command = Command::new(own_executable()?);
     command.args(["wast", "--in-process", "--json"]);
-    if debug {
+    if options.debug {
         command.arg("--debug");
+    }
+    if options.step {
+        command.arg("--step");
     }
     // stderr is inherited: panics and logs reach the user as they happen.
     let mut child = command

@@ -1,8 +1,10 @@
 //! Running one script's directives against the runtime.
 
+use std::cell::Cell;
 use std::collections::HashMap;
+use std::rc::Rc;
 
-use onecopy_runtime::{Config, Engine, Error, Instance, Linker, Module, TrapKind, Val};
+use onecopy_runtime::{Config, DebugAction, Engine, Error, Instance, Linker, Module, TrapKind, Val};
 use wast::token::Id;
 use wast::{QuoteWat, WastDirective, WastExecute, WastInvoke, WastRet, Wat};
 
@@ -24,15 +26,41 @@ pub struct Script {
     named: HashMap<String, Slot>,
     /// `(module definition ...)`: compiled, not yet instantiated.
     definitions: HashMap<Option<String>, Module>,
+    /// With `--step`: calls of the stepping handler over every instance of
+    /// the script (shared by their handlers; instances stay on this thread).
+    handler_calls: Option<Rc<Cell<u64>>>,
 }
 
 impl Script {
-    /// A fresh script state; `debug` compiles with breakpoint guards.
-    pub fn new(debug: bool) -> anyhow::Result<Script> {
-        let engine = Engine::new(&Config::default().debug(debug))?;
+    /// A fresh script state; `debug` compiles with breakpoint guards, and
+    /// `step` (which needs them) single-steps every instance it creates.
+    pub fn new(debug: bool, step: bool) -> anyhow::Result<Script> {
+        let engine = Engine::new(&Config::default().debug(debug || step))?;
         let mut linker = Linker::new(&engine);
         crate::spectest::define(&engine, &mut linker)?;
-        Ok(Script { engine, linker, current: None, named: HashMap::new(), definitions: HashMap::new() })
+        let handler_calls = step.then(|| Rc::new(Cell::new(0)));
+        Ok(Script { engine, linker, current: None, named: HashMap::new(), definitions: HashMap::new(), handler_calls })
+    }
+
+    /// How often the stepping handler ran, if the script steps.
+    pub fn handler_calls(&self) -> Option<u64> {
+        self.handler_calls.as_ref().map(|calls| calls.get())
+    }
+
+    /// Instantiate `module` through the linker; when stepping, the new
+    /// instance stops at every breakable point from then on (its start
+    /// function, run inside instantiation, is not stepped).
+    fn instantiate(&self, module: &Module) -> Result<Instance, Error> {
+        let instance = self.linker.instantiate(module)?;
+        if let Some(calls) = &self.handler_calls {
+            let calls = calls.clone();
+            instance.debug().set_handler(move |_| {
+                calls.set(calls.get() + 1);
+                DebugAction::Step
+            });
+            instance.debug().set_stepping(true);
+        }
+        Ok(instance)
     }
 
     /// Run one directive, found at `line`.
@@ -41,7 +69,7 @@ impl Script {
             WastDirective::Module(mut module) => {
                 let name = module.name();
                 let compiled = self.compile(&encode(&mut module)?);
-                let slot = compiled.and_then(|m| self.linker.instantiate(&m).map_err(|e| failure("instantiation", &e)));
+                let slot = compiled.and_then(|m| self.instantiate(&m).map_err(|e| failure("instantiation", &e)));
                 self.set_current(name, later_uses(&slot, line));
                 slot.map(drop)
             }
@@ -54,7 +82,7 @@ impl Script {
             WastDirective::ModuleInstance { instance, module, .. } => {
                 let key = module.map(|id| id.name().to_string());
                 let Some(definition) = self.definitions.get(&key) else { return fail("unknown module definition") };
-                let slot = self.linker.instantiate(definition).map_err(|e| failure("instantiation", &e));
+                let slot = self.instantiate(definition).map_err(|e| failure("instantiation", &e));
                 self.set_current(instance, later_uses(&slot, line));
                 slot.map(drop)
             }
@@ -79,7 +107,7 @@ impl Script {
             | WastDirective::AssertMalformed { mut module, message, .. } => self.expect_rejected(&mut module, message),
             WastDirective::AssertUnlinkable { mut module, message, .. } => {
                 let compiled = self.compile(&wat_bytes(&mut module)?)?;
-                match self.linker.instantiate(&compiled) {
+                match self.instantiate(&compiled) {
                     Ok(_) => fail(format!("expected link error `{message}`, instantiation succeeded")),
                     Err(e) if e.trap().is_none() && e.to_string().contains(message) => Ok(()),
                     Err(e) => fail(format!("expected link error `{message}`, got: {e}")),
@@ -151,7 +179,7 @@ impl Script {
             }
             WastExecute::Wat(mut module) => {
                 let compiled = self.compile(&wat_bytes(&mut module)?)?;
-                Ok(self.linker.instantiate(&compiled).map(|_| Vec::new()))
+                Ok(self.instantiate(&compiled).map(|_| Vec::new()))
             }
         }
     }
