@@ -100,17 +100,19 @@ pub(crate) fn compile_function(
             offset: body.range().start as usize,
             sites: Vec::new(),
             frame_view: None,
+            locals_in_frame: false,
         };
+        tx.locals_in_frame = env.config.debug && tx.locals.len() > crate::translate::MAX_SSA_DEBUG_LOCALS;
         tx.open_function_frame(ty.results.clone());
-        if env.config.debug {
-            // Debug code keeps locals in the frame view (see translate/guard.rs).
+        if tx.locals_in_frame {
             let n = tx.locals.len() as u32;
-            let slot = tx.frame_slot(n);
+            tx.frame_slot(n);
             for i in 0..n {
                 let v = tx.b.use_var(tx.locals[i as usize].0);
                 tx.set_local(i, v);
             }
-            debug_assert_eq!(tx.frame_view, Some(slot));
+        }
+        if env.config.debug {
             tx.offset = reader.original_position() as usize;
             tx.guard(crate::translate::SiteKind::Entry);
         }

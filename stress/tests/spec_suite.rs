@@ -1,6 +1,7 @@
 //! The WebAssembly spec test suite (Wasm 2.0 without SIMD) passes, in plain
-//! and in debug (breakpoint-guarded) code, skipping only directives that need
-//! features onecopy does not support.
+//! and in debug (breakpoint-guarded) code, and with every instance stopping
+//! at every breakable point, skipping only directives that need features
+//! onecopy does not support.
 
 use std::process::Command;
 
@@ -51,4 +52,13 @@ fn spec_suite_passes() {
 #[test]
 fn spec_suite_passes_with_debug_guards() {
     assert_suite_passes(&run_suite(&["--debug"]));
+}
+
+#[test]
+fn spec_suite_passes_while_every_instance_single_steps() {
+    let summary = run_suite(&["--step"]);
+    assert_suite_passes(&summary);
+    // Zero would mean the handler never ran and the run proved nothing.
+    let calls = summary["handler_calls"].as_u64().unwrap_or(0);
+    assert!(calls > 0, "the stepping handler never ran: {}", summary["handler_calls"]);
 }

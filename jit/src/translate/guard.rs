@@ -6,11 +6,12 @@
 //! vmctx, so the code holds nothing instance-specific), tests the bit, and
 //! branches to a cold block only when it is set. A bit per site rather than
 //! a byte per function means a breakpoint costs nothing at the sites of its
-//! function that are not it. In debug code the wasm locals live in the
-//! function's frame-view slot (so the handler reads and writes them in
-//! place); the cold block spills the operand stack after them, calls the
-//! debug handler through the vmctx with (function, site, frame), and reloads
-//! the operand values of the innermost block. Values of enclosing blocks are
+//! function that are not it. The cold block spills the wasm locals and the
+//! operand stack to the function's frame-view slot, calls the debug handler
+//! through the vmctx with (function, site, frame), and reloads the locals
+//! and the operand values of the innermost block. Functions with more than
+//! [`MAX_SSA_DEBUG_LOCALS`] locals keep their locals in the slot instead, so
+//! the cold path (and compile time) does not grow with locals x sites. Values of enclosing blocks are
 //! readable but not writable: they may also reach code after the block along
 //! paths that never passed this site.
 //!
@@ -27,6 +28,9 @@ use wasmparser::Operator;
 use super::{ir_type, FuncTranslator, LocalSite};
 use crate::trap::TrapKind;
 use crate::vmctx::{builtin, header};
+
+/// Functions with more locals keep them in memory in debug code.
+pub const MAX_SSA_DEBUG_LOCALS: usize = 32;
 
 /// Where in a function a breakable point sits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -102,6 +106,11 @@ impl FuncTranslator<'_, '_> {
         let cells = (self.locals.len() + self.stack.len()) as u32;
         let slot = self.frame_slot(cells);
         let base = self.locals.len();
+        let ssa_locals = if self.locals_in_frame { vec![] } else { self.locals.clone() };
+        for (i, (var, _)) in ssa_locals.iter().enumerate() {
+            let v = self.b.use_var(*var);
+            self.b.ins().stack_store(types::I64, v, slot, 8 * i as i32);
+        }
         for (i, v) in self.stack.clone().into_iter().enumerate() {
             self.b.ins().stack_store(types::I64, v, slot, 8 * (base + i) as i32);
         }
@@ -110,6 +119,10 @@ impl FuncTranslator<'_, '_> {
         let site = self.b.ins().iconst(types::I32, site);
         let status = self.call_builtin(builtin::DEBUG_BREAK, &[func, site, frame], &[types::I32])[0];
         self.trap_if(status, TrapKind::DebugAbort);
+        for (i, (var, ty)) in ssa_locals.into_iter().enumerate() {
+            let v = self.b.ins().stack_load(types::I64, ir_type(ty), slot, 8 * i as i32);
+            self.b.def_var(var, v);
+        }
         let tys = self.stack_types.clone();
         (height..tys.len())
             .map(|i| self.b.ins().stack_load(types::I64, ir_type(tys[i]), slot, 8 * (base + i) as i32))

@@ -40,11 +40,11 @@ impl FuncTranslator<'_, '_> {
         true
     }
 
-    /// Read a local: an SSA variable, or in debug code its cell in the frame
-    /// view, where the debug handler can read and change it.
+    /// Read a local: an SSA variable, or (debug code of functions with many
+    /// locals) its cell in the frame view.
     pub(super) fn get_local(&mut self, index: u32) -> cranelift_codegen::ir::Value {
         let (var, ty) = self.locals[index as usize];
-        match self.frame_view {
+        match self.frame_view.filter(|_| self.locals_in_frame) {
             Some(slot) => self.b.ins().stack_load(types::I64, ir_type(ty), slot, 8 * index as i32),
             None => self.b.use_var(var),
         }
@@ -52,7 +52,7 @@ impl FuncTranslator<'_, '_> {
 
     /// Write a local (see [`Self::get_local`]).
     pub(crate) fn set_local(&mut self, index: u32, value: cranelift_codegen::ir::Value) {
-        match self.frame_view {
+        match self.frame_view.filter(|_| self.locals_in_frame) {
             Some(slot) => {
                 self.b.ins().stack_store(types::I64, value, slot, 8 * index as i32);
             }

@@ -21,7 +21,7 @@ use crate::types::ValType;
 use crate::CompileError;
 
 pub(crate) use control::ControlFrame;
-pub use guard::SiteKind;
+pub use guard::{SiteKind, MAX_SSA_DEBUG_LOCALS};
 
 /// A breakable point found while translating one function.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,6 +62,9 @@ pub(crate) struct FuncTranslator<'a, 'f> {
     pub sites: Vec<LocalSite>,
     /// The stack slot the debug handler sees locals and operands in.
     pub frame_view: Option<cranelift_codegen::ir::StackSlot>,
+    /// Debug code of functions with many locals keeps them in the frame view
+    /// instead of SSA values (see `guard.rs`).
+    pub locals_in_frame: bool,
 }
 
 impl<'a, 'f> FuncTranslator<'a, 'f> {

@@ -51,12 +51,15 @@ pub struct FileReport {
     pub failures: Vec<Failure>,
     /// Each skip.
     pub skips: Vec<Skip>,
+    /// With `--step`: how often the stepping handler ran in this file.
+    #[serde(default)]
+    pub handler_calls: Option<u64>,
 }
 
 impl FileReport {
     /// An empty report for `file`.
     pub fn new(file: String) -> FileReport {
-        FileReport { file, passed: 0, failures: Vec::new(), skips: Vec::new() }
+        FileReport { file, passed: 0, failures: Vec::new(), skips: Vec::new(), handler_calls: None }
     }
 
     /// Count the directive at `line` with its result.
@@ -74,13 +77,17 @@ impl Serialize for FileReport {
     /// only want numbers.
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
-        let mut s = serializer.serialize_struct("FileReport", 6)?;
+        let mut s = serializer.serialize_struct("FileReport", 7)?;
         s.serialize_field("file", &self.file)?;
         s.serialize_field("passed", &self.passed)?;
         s.serialize_field("failed", &self.failures.len())?;
         s.serialize_field("skipped", &self.skips.len())?;
         s.serialize_field("failures", &self.failures)?;
         s.serialize_field("skips", &self.skips)?;
+        match self.handler_calls {
+            Some(calls) => s.serialize_field("handler_calls", &calls)?,
+            None => s.skip_field("handler_calls")?,
+        }
         s.end()
     }
 }
@@ -94,6 +101,9 @@ pub struct Summary {
     pub failed: usize,
     /// Directives skipped, over all files.
     pub skipped: usize,
+    /// With `--step`: stepping-handler calls over all files (absent otherwise).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub handler_calls: Option<u64>,
     /// Per file, in run order.
     pub files: Vec<FileReport>,
 }
@@ -102,11 +112,20 @@ impl Summary {
     /// Totals over `files`.
     pub fn new(files: Vec<FileReport>) -> Summary {
         let total = |count: fn(&FileReport) -> usize| files.iter().map(count).sum();
-        Summary { passed: total(|f| f.passed), failed: total(|f| f.failures.len()), skipped: total(|f| f.skips.len()), files }
+        // A file that crashed has no count of its own, so any count marks a stepped run.
+        let handler_calls = files.iter().filter_map(|f| f.handler_calls).reduce(|a, b| a + b);
+        Summary {
+            passed: total(|f| f.passed),
+            failed: total(|f| f.failures.len()),
+            skipped: total(|f| f.skips.len()),
+            handler_calls,
+            files,
+        }
     }
 
     /// The readable form: a line per file, its failures, its skips grouped by
-    /// feature, and the closing `N passed, N failed, N skipped` line.
+    /// feature, and the closing `N passed, N failed, N skipped` line (with
+    /// `, N handler calls` when stepping).
     pub fn text(&self) -> String {
         let mut out = String::new();
         for file in &self.files {
@@ -122,7 +141,11 @@ impl Summary {
                 out += &format!("  skipped {n} (needs {feature})\n");
             }
         }
-        out + &counts(self.passed, self.failed, self.skipped) + "\n"
+        out += &counts(self.passed, self.failed, self.skipped);
+        if let Some(calls) = self.handler_calls {
+            out += &format!(", {calls} handler calls");
+        }
+        out + "\n"
     }
 }
 
