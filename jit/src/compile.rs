@@ -101,6 +101,7 @@ pub(crate) fn compile_function(
             sites: Vec::new(),
             frame_view: None,
             locals_in_frame: false,
+            debug_table: None,
         };
         tx.locals_in_frame = env.config.debug && tx.locals.len() > crate::translate::MAX_SSA_DEBUG_LOCALS;
         tx.open_function_frame(ty.results.clone());
@@ -113,6 +114,9 @@ pub(crate) fn compile_function(
             }
         }
         if env.config.debug {
+            let var = tx.b.declare_var(types::I64);
+            tx.debug_table = Some(var);
+            tx.reload_debug_table();
             tx.offset = reader.original_position() as usize;
             tx.guard(crate::translate::SiteKind::Entry);
         }

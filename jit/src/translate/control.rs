@@ -107,6 +107,7 @@ impl FuncTranslator<'_, '_> {
                 for (v, ty) in self.b.block_params(header).to_vec().into_iter().zip(&params) {
                     self.push(v, *ty);
                 }
+                self.reload_debug_table();
                 self.open(FrameKind::Loop { header }, params, results);
             }
             Operator::If { blockty } => {

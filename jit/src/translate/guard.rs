@@ -72,8 +72,10 @@ impl FuncTranslator<'_, '_> {
         let site = self.sites.len() as i64;
         self.sites.push(LocalSite { wasm_offset: self.offset as u32, kind, stack: self.stack_types.clone() });
 
-        // Reloaded at every site: stepping swaps the pointer under running loops.
-        let table = self.load_field(types::I64, self.vmctx, header::DEBUG_TABLE);
+        let table = match self.debug_table {
+            Some(var) => self.b.use_var(var),
+            None => self.load_field(types::I64, self.vmctx, header::DEBUG_TABLE),
+        };
         let (byte, mask) = self.env.info.debug_bit(self.offset as u32);
         let bits = self.load_u8(table, byte as i32);
         let flag = self.b.ins().band_imm_u(bits, mask as i64);
@@ -100,6 +102,16 @@ impl FuncTranslator<'_, '_> {
         self.stack[height..].copy_from_slice(&params);
     }
 
+    /// Reload the debug table's address: at entry, at loop headers (so a
+    /// spinning loop sees a step or pause request within one iteration) and
+    /// after calls (a callee's handler may have started stepping).
+    pub(crate) fn reload_debug_table(&mut self) {
+        if let Some(var) = self.debug_table {
+            let table = self.load_field(types::I64, self.vmctx, header::DEBUG_TABLE);
+            self.b.def_var(var, table);
+        }
+    }
+
     /// The cold path: spill the stack, call the handler, reload the values
     /// from `height` up.
     fn call_handler(&mut self, site: i64, height: usize) -> Vec<cranelift_codegen::ir::Value> {
@@ -119,6 +131,7 @@ impl FuncTranslator<'_, '_> {
         let site = self.b.ins().iconst(types::I32, site);
         let status = self.call_builtin(builtin::DEBUG_BREAK, &[func, site, frame], &[types::I32])[0];
         self.trap_if(status, TrapKind::DebugAbort);
+        self.reload_debug_table();
         for (i, (var, ty)) in ssa_locals.into_iter().enumerate() {
             let v = self.b.ins().stack_load(types::I64, ir_type(ty), slot, 8 * i as i32);
             self.b.def_var(var, v);

@@ -65,6 +65,9 @@ pub(crate) struct FuncTranslator<'a, 'f> {
     /// Debug code of functions with many locals keeps them in the frame view
     /// instead of SSA values (see `guard.rs`).
     pub locals_in_frame: bool,
+    /// Debug code: the debug table's address, loaded at entry and reloaded
+    /// at loop headers and after calls, where stepping may have swapped it.
+    pub debug_table: Option<Variable>,
 }
 
 impl<'a, 'f> FuncTranslator<'a, 'f> {
