@@ -4,6 +4,7 @@
 //! - `onecopy run FILE --invoke NAME [ARGS...]`: call one export and print its results.
 //! - `onecopy wast PATH...`: run WebAssembly spec test scripts.
 //! - `onecopy bench guard`: the breakpoint guard's cost.
+//! - `onecopy stress`: many workers debugging one shared module; arena bytes per worker count.
 //!
 //! Logging goes to stderr, filtered by `RUST_LOG` (default: warnings).
 
@@ -11,6 +12,7 @@ mod bench;
 mod demo;
 mod run;
 mod spectest;
+mod stress;
 mod values;
 mod wast;
 
@@ -38,6 +40,9 @@ enum Command {
     Wast(wast::WastArgs),
     /// Benchmarks (ratios measured side by side in one run).
     Bench(bench::BenchArgs),
+    /// Many workers debugging one module at once: code arena bytes and
+    /// breakpoint events per worker count.
+    Stress(stress::StressArgs),
 }
 
 fn main() -> ExitCode {
@@ -51,6 +56,7 @@ fn main() -> ExitCode {
         Command::Demo(args) => demo::main(&args).map(|()| ExitCode::SUCCESS),
         Command::Run(args) => run::main(&args).map(|()| ExitCode::SUCCESS),
         Command::Wast(args) => wast::main(&args),
+        Command::Stress(args) => stress::main(&args),
         Command::Bench(args) => match &args.what {
             bench::BenchWhat::Guard(guard) => bench::guard(guard).map(|()| ExitCode::SUCCESS),
         },

@@ -77,7 +77,8 @@ impl FuncTranslator<'_, '_> {
             None => self.load_field(types::I64, self.vmctx, header::DEBUG_TABLE),
         };
         let (byte, mask) = self.env.info.debug_bit(self.offset as u32);
-        let bits = self.load_u8(table, byte as i32);
+        // Hot path on x86-64: movzx, test, jnz.
+        let bits = self.b.ins().load(types::I8, MemFlagsData::trusted(), table, byte as i32);
         let flag = self.b.ins().band_imm_u(bits, mask as i64);
         let cold = self.b.create_block();
         let height = self.control.last().map_or(0, |f| f.height);
@@ -140,11 +141,6 @@ impl FuncTranslator<'_, '_> {
         (height..tys.len())
             .map(|i| self.b.ins().stack_load(types::I64, ir_type(tys[i]), slot, 8 * (base + i) as i32))
             .collect()
-    }
-
-    fn load_u8(&mut self, base: cranelift_codegen::ir::Value, offset: i32) -> cranelift_codegen::ir::Value {
-        let flags = MemFlagsData::trusted();
-        self.b.ins().uload8(types::I32, flags, base, offset)
     }
 
     /// The function's one frame-view slot, grown to hold `cells` values.
