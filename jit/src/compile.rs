@@ -185,7 +185,17 @@ pub(crate) fn compile_all(
 ) -> Result<Vec<FunctionCode>, CompileError> {
     let first = env.info.imported_funcs;
     let one = |state: &mut (Context, FunctionBuilderContext), (i, body): (usize, &FunctionBody<'_>)| {
-        compile_function(env, &mut state.0, &mut state.1, first + i as u32, body)
+        let func = first + i as u32;
+        // A Cranelift panic (a bug in our IR) must reach the embedder as an
+        // error, not abort its thread; the context is cleared before reuse.
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            compile_function(env, &mut state.0, &mut state.1, func, body)
+        }))
+        .unwrap_or_else(|panic| {
+            *state = (Context::new(), FunctionBuilderContext::new());
+            let message = panic.downcast_ref::<String>().cloned().or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()));
+            Err(CompileError::Codegen { func, message: format!("compiler panicked: {}", message.unwrap_or_default()) })
+        })
     };
     let init = || (Context::new(), FunctionBuilderContext::new());
     if parallel {

@@ -87,13 +87,19 @@ unsafe extern "C" fn table_copy(vmctx: *mut u8, dst_t: u32, src_t: u32, dst: u32
     let result = if crate::Table::same(dt, st) {
         let mut cells = dt.cells();
         match (range(dst, len, cells.len()), range(src, len, cells.len())) {
-            (Some(dr), Some(sr)) => Ok(cells.copy_within(sr, dr.start)),
+            (Some(dr), Some(sr)) => {
+                cells.copy_within(sr, dr.start);
+                Ok(())
+            }
             _ => Err(TrapKind::TableOutOfBounds),
         }
     } else {
         let (mut d, s) = (dt.cells(), st.cells());
         match (range(dst, len, d.len()), range(src, len, s.len())) {
-            (Some(dr), Some(sr)) => Ok(d[dr].copy_from_slice(&s[sr])),
+            (Some(dr), Some(sr)) => {
+                d[dr].copy_from_slice(&s[sr]);
+                Ok(())
+            }
             _ => Err(TrapKind::TableOutOfBounds),
         }
     };

@@ -39,7 +39,7 @@ impl Memory {
     /// Create a memory of type `ty` (zeroed, `ty.min` pages).
     pub fn new(_engine: &Engine, ty: MemoryType) -> Result<Memory> {
         let max = ty.max.unwrap_or(MAX_PAGES).min(MAX_PAGES);
-        let reserved = (max * PAGE_SIZE).max(PAGE_SIZE as u64) as usize;
+        let reserved = (max * PAGE_SIZE).max(PAGE_SIZE) as usize;
         // SAFETY: a fresh anonymous mapping; nothing else refers to it.
         let base = unsafe {
             libc::mmap(
@@ -110,7 +110,10 @@ impl Memory {
     ///
     /// # Safety
     /// No wasm may run (on this thread) while the slice is alive, since wasm
-    /// may write or grow the memory.
+    /// may write or grow the memory, and no other slice from `data` may be
+    /// alive: the memory is shared with compiled code, so `&self` cannot
+    /// express exclusive access.
+    #[allow(clippy::mut_from_ref)]
     pub unsafe fn data(&self) -> &mut [u8] {
         unsafe { std::slice::from_raw_parts_mut((*self.def()).base, self.data_size()) }
     }

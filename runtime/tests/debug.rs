@@ -30,7 +30,7 @@ fn a_breakpoint_reads_and_changes_a_local() {
     let module = module();
     let instance = Instance::new(&module, &[]).unwrap();
     // Stop before `local.get 1`, the last instruction of $double.
-    let site = module.sites().iter().filter(|s| s.func == 0 && s.kind == SiteKind::Instruction).last().unwrap().clone();
+    let site = module.sites().iter().rfind(|s| s.func == 0 && s.kind == SiteKind::Instruction).unwrap().clone();
     instance.debug().set_breakpoint(0, site.wasm_offset).unwrap();
     let seen = Rc::new(RefCell::new(Vec::new()));
     let log = seen.clone();

@@ -25,7 +25,7 @@ fn modules(path: &Path) -> Vec<Vec<u8>> {
     if path.extension().is_some_and(|e| e == "wat") {
         return vec![wat::parse_str(&text).expect("parse wat")];
     }
-    if !path.extension().is_some_and(|e| e == "wast") {
+    if path.extension().is_none_or(|e| e != "wast") {
         return vec![];
     }
     let Ok(buf) = wast::parser::ParseBuffer::new(&text) else { return vec![] };

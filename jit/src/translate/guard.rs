@@ -82,7 +82,8 @@ impl FuncTranslator<'_, '_> {
         let flag = self.b.ins().band_imm_u(bits, mask as i64);
         let cold = self.b.create_block();
         let height = self.control.last().map_or(0, |f| f.height);
-        let cont = self.block_with_params(&self.stack_types[height..].to_vec());
+        let live_types = self.stack_types[height..].to_vec();
+        let cont = self.block_with_params(&live_types);
         let live: Vec<BlockArg> = self.stack[height..].iter().map(|v| BlockArg::Value(*v)).collect();
         self.b.ins().brif(flag, cold, &[], cont, &live);
 
