@@ -28,12 +28,15 @@ fn debug_module(funcs: u32) -> (Engine, Module) {
     (engine, module)
 }
 
+/// One stop of a handler: function, site id, and local 0 (the loop length).
+type Stop = (u32, u32, Option<i32>);
+
 /// What one thread saw.
 struct ThreadReport {
     /// `func_address(k)` of its instance for every function.
     addresses: Vec<usize>,
-    /// `(function, site id, local 0)` at each stop of its handler.
-    stops: Vec<(u32, u32, Option<i32>)>,
+    /// Each stop of its handler.
+    stops: Vec<Stop>,
 }
 
 /// `[start, end)` of every /proc/self/maps line overlapping `range`, with its
@@ -74,17 +77,20 @@ fn mapping_problems(_engine: &Engine, _when: &str) -> Vec<String> {
     Vec::new()
 }
 
-/// Thread `i`'s life: instantiate, break at the entry of `f_i`, wait while
-/// the main thread looks (`barrier` twice), call every function `ROUNDS`
-/// times, wait while the main thread looks again (twice). Errors are
-/// returned, not panicked, so that every thread reaches every barrier.
-fn debug_own_function(module: &Module, i: u32, barrier: &Barrier) -> Result<ThreadReport, String> {
-    let setup = || -> Result<(Instance, Rc<RefCell<Vec<(u32, u32, Option<i32>)>>>, Vec<usize>), String> {
+/// A thread's instance, armed at the entry of its own function.
+struct Armed {
+    instance: Instance,
+    /// Filled by the handler.
+    stops: Rc<RefCell<Vec<Stop>>>,
+    /// `func_address(k)` for every function.
+    addresses: Vec<usize>,
+}
+
+impl Armed {
+    fn new(module: &Module, func: u32) -> Result<Armed, String> {
         let instance = Instance::new(module, &[]).map_err(|e| format!("instantiate: {e}"))?;
-        let addresses = (0..=THREADS)
-            .map(|k| instance.func_address(k).map_or(0, |p| p as usize))
-            .collect();
-        instance.debug().set_breakpoint(i, entry_offset(module, i)).map_err(|e| e.to_string())?;
+        let addresses = (0..=THREADS).map(|k| instance.func_address(k).map_or(0, |p| p as usize)).collect();
+        instance.debug().set_breakpoint(func, entry_offset(module, func)).map_err(|e| e.to_string())?;
         let stops = Rc::new(RefCell::new(Vec::new()));
         let log = stops.clone();
         instance.debug().set_handler(move |frame| {
@@ -95,24 +101,31 @@ fn debug_own_function(module: &Module, i: u32, barrier: &Barrier) -> Result<Thre
             log.borrow_mut().push((frame.site.func, frame.site.id, n));
             DebugAction::Continue
         });
-        Ok((instance, stops, addresses))
-    };
-    let ready = setup();
+        Ok(Armed { instance, stops, addresses })
+    }
+}
+
+/// Thread `i`'s life: instantiate, break at the entry of `f_i`, wait while
+/// the main thread looks (`barrier` twice), call every function `ROUNDS`
+/// times, wait while the main thread looks again (twice). Errors are
+/// returned, not panicked, so that every thread reaches every barrier.
+fn debug_own_function(module: &Module, i: u32, barrier: &Barrier) -> Result<ThreadReport, String> {
+    let ready = Armed::new(module, i);
     barrier.wait(); // all instances alive, breakpoints set
     barrier.wait(); // the main thread has looked
-    let ran = ready.and_then(|(instance, stops, addresses)| {
+    let ran = ready.and_then(|armed| {
         for _ in 0..ROUNDS {
             for k in 0..THREADS {
-                check_run(&instance, k, N).map_err(|e| format!("thread {i}: {e}"))?;
+                check_run(&armed.instance, k, N).map_err(|e| format!("thread {i}: {e}"))?;
             }
         }
-        Ok((instance, stops, addresses))
+        Ok(armed)
     });
     barrier.wait(); // all have run, instances still alive
     barrier.wait(); // the main thread has looked again
-    let (_instance, stops, addresses) = ran?;
-    let stops = stops.borrow().clone();
-    Ok(ThreadReport { addresses, stops })
+    let armed = ran?;
+    let stops = armed.stops.borrow().clone();
+    Ok(ThreadReport { addresses: armed.addresses, stops })
 }
 
 #[test]

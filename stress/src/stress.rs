@@ -125,15 +125,18 @@ pub fn main(args: &StressArgs) -> Result<ExitCode> {
 /// and writes its own memory cell, every one not a multiple of 4 also
 /// calling `f_{k-1}`; `run(k, n)` calls `f_k` through the table.
 fn program() -> String {
-    let mut wat = format!("(module\n  (type $t (func (param i32) (result i32)))\n  (memory 1 1)\n  (table {FUNCS} funcref)\n");
-    wat += "  (elem (i32.const 0)";
+    let mut wat = String::from("(module\n  (type $t (func (param i32) (result i32)))\n  (memory 1 1)\n");
+    wat += &format!("  (table {FUNCS} funcref)\n  (elem (i32.const 0)");
     for k in 0..FUNCS {
         wat += &format!(" $f{k}");
     }
     wat += ")\n";
     for k in 0..FUNCS {
         let cell = k * 4;
-        let tail = if k % 4 == 0 { "(local.get $acc)".to_string() } else { format!("(i32.add (local.get $acc) (call $f{} (local.get $n)))", k - 1) };
+        let tail = match k % 4 {
+            0 => "(local.get $acc)".to_string(),
+            _ => format!("(i32.add (local.get $acc) (call $f{} (local.get $n)))", k - 1),
+        };
         wat += &format!(
             r#"  (func $f{k} (type $t) (param $n i32) (result i32) (local $i i32) (local $acc i32)
     (block $done (loop $next
@@ -208,7 +211,10 @@ fn shared(wasm: &[u8], workers: usize) -> Result<Row, String> {
             threads.into_iter().map(|t| t.join().unwrap_or_else(|_| Err("worker panicked".into()))).collect();
         Ok((used, instantiate, results))
     })?;
-    let events = results.into_iter().enumerate().try_fold(0, |sum, (w, r)| r.map(|n| sum + n).map_err(|e| format!("worker {w}: {e}")))?;
+    let mut events = 0;
+    for (w, result) in results.into_iter().enumerate() {
+        events += result.map_err(|e| format!("worker {w}: {e}"))?;
+    }
     Ok(Row {
         mode: Mode::Shared,
         workers,

@@ -1,5 +1,5 @@
-//! The `onecopy` command line as a user runs it: `run`, errors, the demo, and
-//! the `wast` runner on small scripts.
+//! The `onecopy` command line as a user runs it: `run`, errors, the demo,
+//! the `wast` runner on small scripts, and `stress`.
 
 use std::path::PathBuf;
 use std::process::{Command, Output};
@@ -91,4 +91,23 @@ fn wast_counts_passes_failures_and_skips() {
     assert_eq!(file["failures"][0]["line"], 3);
     assert!(file["failures"][0]["message"].as_str().unwrap().contains("expected [8 : i32], got [7 : i32]"));
     assert!(file["skips"][0]["feature"].as_str().unwrap().contains("SIMD"), "{file}");
+}
+
+#[test]
+fn stress_shares_one_copy_of_code_between_debugged_workers() {
+    let output = onecopy(&["stress", "--workers", "1,8", "--mode", "shared", "--json"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("one JSON object");
+    let rows = report["rows"].as_array().expect("rows");
+    assert_eq!(rows.len(), 2, "{report}");
+    for (row, workers) in rows.iter().zip([1, 8]) {
+        assert_eq!(row["error"], serde_json::Value::Null, "{row}");
+        assert_eq!((&row["mode"], &row["workers"]), (&"shared".into(), &workers.into()));
+        // Each worker hits its own breakpoint exactly once.
+        assert_eq!(row["events"], workers, "{row}");
+        let (used, copy) = (row["arena_used_bytes"].as_u64().unwrap(), row["code_bytes_per_copy"].as_u64().unwrap());
+        assert!(used >= copy, "{row}");
+    }
+    // Eight debugged workers cost no more code bytes than one.
+    assert_eq!(rows[0]["arena_used_bytes"], rows[1]["arena_used_bytes"], "{report}");
 }
