@@ -135,9 +135,11 @@ pub mod builtin {
     pub const TABLE_INIT: u32 = 8;
     /// `(vmctx, elem)`.
     pub const ELEM_DROP: u32 = 9;
-    /// `(vmctx, func, site, frame: *mut u64) -> i32` status (non-zero: abort
-    /// with a trap). `site` counts the function's breakable points from 0;
-    /// `frame` holds the wasm locals then the operand stack, 8 bytes each.
+    /// `(vmctx, func, site, frame: *mut u64, fp) -> i32` status (non-zero:
+    /// abort with a trap). `site` counts the function's breakable points
+    /// from 0; `frame` holds the wasm locals then the operand stack, 8 bytes
+    /// each; `fp` is the stopped function's frame pointer (for backtraces
+    /// and stepping over or out).
     pub const DEBUG_BREAK: u32 = 10;
     /// Number of builtins.
     pub const COUNT: u32 = 11;

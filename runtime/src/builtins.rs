@@ -128,9 +128,9 @@ unsafe extern "C" fn elem_drop(vmctx: *mut u8, elem: u32) {
     instance(vmctx).dropped_elems.borrow_mut()[elem as usize] = true;
 }
 
-unsafe extern "C" fn debug_break(vmctx: *mut u8, func: u32, site: u32, frame: *mut u64) -> u32 {
+unsafe extern "C" fn debug_break(vmctx: *mut u8, func: u32, site: u32, frame: *mut u64, fp: usize) -> u32 {
     let inner = instance(vmctx);
-    inner.debug.on_site(inner, func, site, frame) as u32
+    inner.debug.on_site(inner, func, site, frame, fp) as u32
 }
 
 /// The builtins table, one typed field per `builtin::*` index.
@@ -146,7 +146,7 @@ struct Builtins {
     table_copy: unsafe extern "C" fn(*mut u8, u32, u32, u32, u32, u32) -> u32,
     table_init: unsafe extern "C" fn(*mut u8, u32, u32, u32, u32, u32) -> u32,
     elem_drop: unsafe extern "C" fn(*mut u8, u32),
-    debug_break: unsafe extern "C" fn(*mut u8, u32, u32, *mut u64) -> u32,
+    debug_break: unsafe extern "C" fn(*mut u8, u32, u32, *mut u64, usize) -> u32,
 }
 
 const _: () = {

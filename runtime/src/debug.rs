@@ -7,11 +7,13 @@
 //! instance's vmctx at the module's shared all-ones table. Other instances
 //! running the same code never notice.
 
-use std::cell::{Cell, RefCell, UnsafeCell};
-use std::collections::{BTreeSet, HashMap};
+use std::cell::{Cell, RefCell};
+use std::sync::Arc;
 
 use onecopy_jit::{Site, ValType};
 
+use crate::backtrace::FrameInfo;
+use crate::debug_table::{DebugRemote, DebugTable};
 use crate::error::{Error, Result};
 use crate::instance::InstanceInner;
 use crate::values::Val;
@@ -20,12 +22,27 @@ use crate::Instance;
 /// What the handler wants after a stop.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DebugAction {
-    /// Run on (stop again only at breakpoints).
+    /// Run on (stop again only at breakpoints or a pause).
     Continue,
-    /// Stop at the next breakable point, in any function.
+    /// Stop at the next breakable point, in any function (step into).
     Step,
+    /// Stop at the next breakable point of this frame or a caller (step over).
+    StepOver,
+    /// Stop at the next breakable point of a caller (step out).
+    StepOut,
     /// Abort the call with a `DebugAbort` trap.
     Abort,
+}
+
+/// Why the instance stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopReason {
+    /// A breakpoint at this site.
+    Breakpoint,
+    /// A step requested by the previous stop.
+    Step,
+    /// A pause requested through [`DebugRemote::pause`].
+    Pause,
 }
 
 /// The stopped frame as the handler sees it: locals and operand stack are
@@ -35,7 +52,11 @@ pub struct DebugFrame<'a> {
     pub site: &'a Site,
     /// Types of the locals (parameters first).
     pub local_types: &'a [ValType],
+    /// Why execution stopped here.
+    pub reason: StopReason,
     cells: &'a mut [u64],
+    fp: usize,
+    inner: &'a InstanceInner,
 }
 
 impl DebugFrame<'_> {
@@ -64,11 +85,24 @@ impl DebugFrame<'_> {
         Some(unsafe { Val::from_raw(self.cells[self.local_types.len() + index], ty) })
     }
 
-    /// Change operand-stack value `index`.
+    /// Change operand-stack value `index`. Only values of the innermost
+    /// block are written back (see `onecopy_jit`'s guard).
     pub fn set_stack(&mut self, index: usize, value: Val) -> Result<()> {
         let ty = *self.site.stack.get(index).ok_or_else(|| Error::NotFound(format!("stack slot {index}")))?;
         let n = self.local_types.len();
         store(&mut self.cells[n + index], ty, value)
+    }
+
+    /// The wasm frames, innermost (this stop) first.
+    pub fn backtrace(&self) -> Vec<FrameInfo> {
+        let top = FrameInfo { func: self.site.func, wasm_offset: self.site.wasm_offset };
+        // SAFETY: `fp` is the stopped compiled frame's frame pointer.
+        unsafe { crate::backtrace::walk(top, self.fp) }
+    }
+
+    /// The stopped instance (to read or write its globals and memory).
+    pub fn instance(&self) -> Instance {
+        Instance::from_inner(self.inner)
     }
 }
 
@@ -82,63 +116,81 @@ fn store(cell: &mut u64, ty: ValType, value: Val) -> Result<()> {
 
 type Handler = Box<dyn FnMut(&mut DebugFrame<'_>) -> DebugAction>;
 
+/// How far the current step goes, by frame pointer (the stack grows down:
+/// callers have higher frame pointers).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stepping {
+    Off,
+    Into,
+    Over(usize),
+    Out(usize),
+}
+
 pub(crate) struct DebugState {
-    /// One bit per code-section byte: a set bit sends the guard at that
-    /// wasm offset to the handler. Zeroed pages cost no memory until a
-    /// breakpoint is set in them.
-    table: Box<[UnsafeCell<u8>]>,
-    /// Breakpoint site ids by function.
-    breakpoints: RefCell<HashMap<u32, BTreeSet<u32>>>,
-    stepping: Cell<bool>,
+    pub table: Arc<DebugTable>,
+    stepping: Cell<Stepping>,
     handler: RefCell<Option<Handler>>,
 }
 
 impl DebugState {
-    pub(crate) fn new(table_len: usize) -> DebugState {
-        let zeroed = vec![0u8; table_len].into_boxed_slice();
-        // SAFETY: UnsafeCell<u8> has the layout of u8.
-        let table = unsafe { Box::from_raw(Box::into_raw(zeroed) as *mut [UnsafeCell<u8>]) };
-        DebugState {
-            table,
-            breakpoints: RefCell::new(HashMap::new()),
-            stepping: Cell::new(false),
-            handler: RefCell::new(None),
-        }
+    pub(crate) fn new(module: &crate::Module) -> DebugState {
+        DebugState { table: DebugTable::new(module), stepping: Cell::new(Stepping::Off), handler: RefCell::new(None) }
     }
 
     pub(crate) fn table_ptr(&self) -> *const u8 {
-        self.table.as_ptr() as *const u8
+        self.table.as_ptr()
     }
 
     pub(crate) fn footprint(&self) -> usize {
         self.table.len()
     }
 
-    /// Called from compiled code at a guard whose byte is set. Returns true
-    /// to abort the call.
-    pub(crate) fn on_site(&self, inner: &InstanceInner, func: u32, local_site: u32, frame: *mut u64) -> bool {
+    /// Called from compiled code at a guard whose bit is set (or while
+    /// stepping, at every guard). Returns true to abort the call.
+    pub(crate) fn on_site(&self, inner: &InstanceInner, func: u32, local_site: u32, frame: *mut u64, fp: usize) -> bool {
         let compiled = inner.module.compiled();
         let defined = (func - compiled.info.imported_funcs) as usize;
         let id = compiled.site_base[defined] + local_site;
+        let paused = self.table.take_pause();
+        let reason = if self.table.has_breakpoint(id) {
+            StopReason::Breakpoint
+        } else if paused {
+            StopReason::Pause
+        } else {
+            let stop = match self.stepping.get() {
+                Stepping::Off => false,
+                Stepping::Into => true,
+                Stepping::Over(at) => fp >= at,
+                Stepping::Out(at) => fp > at,
+            };
+            if !stop {
+                return false;
+            }
+            StopReason::Step
+        };
         let Some(mut handler) = self.handler.borrow_mut().take() else { return false };
         let site = &compiled.sites[id as usize];
         let local_types = &compiled.func_locals[defined];
         // SAFETY: the guard spilled locals then the operand stack into `frame`.
         let cells = unsafe { std::slice::from_raw_parts_mut(frame, local_types.len() + site.stack.len()) };
-        let action = handler(&mut DebugFrame { site, local_types, cells });
+        let _span = tracing::debug_span!("debug_stop", func, offset = site.wasm_offset, ?reason).entered();
+        let action = handler(&mut DebugFrame { site, local_types, reason, cells, fp, inner });
         // A handler installed during the call wins over the one that ran.
         self.handler.borrow_mut().get_or_insert(handler);
-        match action {
-            DebugAction::Continue => self.set_stepping(inner, false),
-            DebugAction::Step => self.set_stepping(inner, true),
+        let stepping = match action {
+            DebugAction::Continue => Stepping::Off,
+            DebugAction::Step => Stepping::Into,
+            DebugAction::StepOver => Stepping::Over(fp),
+            DebugAction::StepOut => Stepping::Out(fp),
             DebugAction::Abort => return true,
-        }
+        };
+        self.set_stepping(inner, stepping);
         false
     }
 
-    fn set_stepping(&self, inner: &InstanceInner, on: bool) {
-        self.stepping.set(on);
-        let table = if on { inner.module.inner.all_ones.as_ptr() } else { self.table_ptr() };
+    fn set_stepping(&self, inner: &InstanceInner, stepping: Stepping) {
+        self.stepping.set(stepping);
+        let table = if stepping == Stepping::Off { self.table_ptr() } else { inner.module.inner.all_ones.as_ptr() };
         inner.set_debug_table(table);
     }
 }
@@ -163,45 +215,26 @@ impl<'a> Debugger<'a> {
     }
 
     /// Set a breakpoint at `wasm_offset` in `func` (the function's first
-    /// site is its entry). Returns the site id.
+    /// site is its entry). Returns the site id; an offset that is not a
+    /// breakable point is an error listing the nearest ones.
     pub fn set_breakpoint(&self, func: u32, wasm_offset: u32) -> Result<u32> {
-        if !self.instance.module().compiled().debug {
-            return Err(Error::Type("module was compiled without debug guards (Config::debug)".into()));
-        }
-        let sites = self.sites(func);
-        let Some(site) = sites.iter().find(|s| s.wasm_offset == wasm_offset) else {
-            let mut near: Vec<u32> = sites.iter().map(|s| s.wasm_offset).collect();
-            near.sort_by_key(|o| o.abs_diff(wasm_offset));
-            near.truncate(5);
-            return Err(Error::NotFound(format!(
-                "no breakable point at offset {wasm_offset:#x} in function {func}; nearest: {}",
-                near.iter().map(|o| format!("{o:#x}")).collect::<Vec<_>>().join(", ")
-            )));
-        };
-        self.state().breakpoints.borrow_mut().entry(func).or_default().insert(site.id);
-        self.set_bit(site.wasm_offset, true);
-        Ok(site.id)
+        self.state().table.set_breakpoint(func, wasm_offset)
     }
 
     /// Clear a breakpoint.
     pub fn clear_breakpoint(&self, func: u32, wasm_offset: u32) {
-        let mut all = self.state().breakpoints.borrow_mut();
-        let Some(set) = all.get_mut(&func) else { return };
-        set.retain(|id| self.instance.module().sites()[*id as usize].wasm_offset != wasm_offset);
-        if set.is_empty() {
-            all.remove(&func);
-        }
-        self.set_bit(wasm_offset, false);
+        self.state().table.clear_breakpoint(func, wasm_offset)
     }
 
     /// Clear every breakpoint and stop stepping.
     pub fn clear_all(&self) {
-        let sites = self.instance.module().sites();
-        let ids: Vec<u32> = self.state().breakpoints.borrow_mut().drain().flat_map(|(_, s)| s).collect();
-        for id in ids {
-            self.set_bit(sites[id as usize].wasm_offset, false);
-        }
+        self.state().table.clear_all();
         self.set_stepping(false);
+    }
+
+    /// A handle to set breakpoints and pause this instance from other threads.
+    pub fn remote(&self) -> DebugRemote {
+        DebugRemote { table: self.state().table.clone() }
     }
 
     /// Install the handler called when a breakpoint is hit or a step stops.
@@ -211,22 +244,13 @@ impl<'a> Debugger<'a> {
 
     /// Stop at every breakable point (on) or only at breakpoints (off).
     pub fn set_stepping(&self, on: bool) {
-        self.state().set_stepping(&self.instance.inner, on);
+        let stepping = if on { Stepping::Into } else { Stepping::Off };
+        self.state().set_stepping(&self.instance.inner, stepping);
     }
 
     /// Whether this instance's guard at `wasm_offset` calls the handler
     /// (its bit in this instance's own table).
     pub fn is_armed(&self, wasm_offset: u32) -> bool {
-        let (byte, mask) = self.instance.module().info().debug_bit(wasm_offset);
-        // SAFETY: single-threaded owner.
-        self.state().table.get(byte).is_some_and(|cell| unsafe { *cell.get() } & mask != 0)
-    }
-
-    fn set_bit(&self, wasm_offset: u32, on: bool) {
-        let (byte, mask) = self.instance.module().info().debug_bit(wasm_offset);
-        if let Some(cell) = self.state().table.get(byte) {
-            // SAFETY: compiled code only reads it, on this same thread.
-            unsafe { *cell.get() = if on { *cell.get() | mask } else { *cell.get() & !mask } };
-        }
+        self.state().table.is_set(wasm_offset)
     }
 }

@@ -144,7 +144,7 @@ impl Instance {
                 imported_funcs: imports.funcs,
                 dropped_data: RefCell::new(vec![false; info.data.len()]),
                 dropped_elems: RefCell::new(vec![false; info.elements.len()]),
-                debug: DebugState::new(info.debug_table_len()),
+                debug: DebugState::new(module),
             }
         });
         let vmctx = inner.vmctx_ptr();
@@ -216,6 +216,16 @@ impl Instance {
             Func::wasm(inner.clone(), start).call(&[])?;
         }
         Ok(())
+    }
+
+    /// A handle on an instance whose inner part is borrowed (it is alive).
+    pub(crate) fn from_inner(inner: &InstanceInner) -> Instance {
+        let ptr: *const InstanceInner = inner;
+        // SAFETY: every InstanceInner lives in an Rc (see `allocate`).
+        unsafe {
+            Rc::increment_strong_count(ptr);
+            Instance { inner: Rc::from_raw(ptr) }
+        }
     }
 
     /// The module this is an instance of.

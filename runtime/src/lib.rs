@@ -21,10 +21,12 @@
 
 #![deny(missing_docs)]
 
+mod backtrace;
 mod builtins;
 mod call;
 mod code_registry;
 pub mod debug;
+mod debug_table;
 mod engine;
 mod error;
 mod func;
@@ -38,7 +40,9 @@ mod table;
 mod values;
 mod vm;
 
-pub use debug::{DebugAction, DebugFrame, Debugger};
+pub use backtrace::FrameInfo;
+pub use debug::{DebugAction, DebugFrame, Debugger, StopReason};
+pub use debug_table::DebugRemote;
 pub use engine::{CodeMemory, Config, Engine};
 pub use error::{Error, Result, Trap, TrapKind};
 pub use func::{Func, TypedFunc, WasmParams, WasmResults, WasmTy};

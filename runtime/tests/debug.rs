@@ -99,3 +99,131 @@ fn breakpoints_in_one_instance_do_not_stop_another() {
     debugged.debug().clear_breakpoint(1, entry);
     assert!(!debugged.debug().is_armed(entry));
 }
+
+const CALLS: &str = r#"(module
+  (func $c (export "c") (param i32) (result i32)
+    local.get 0
+    i32.const 1
+    i32.add)
+  (func $b (export "b") (param i32) (result i32) (local i32)
+    local.get 0
+    call $c
+    local.set 1
+    local.get 1
+    i32.const 2
+    i32.mul)
+  (func $a (export "a") (param i32) (result i32)
+    local.get 0
+    call $b)
+  (func (export "spin") (param i32) (result i32) (local i32)
+    (loop $l
+      local.get 1 i32.const 1 i32.add local.set 1
+      local.get 0 br_if $l)
+    local.get 1))"#;
+
+/// Byte offsets of the `call` instructions of function `func`.
+fn call_offsets(wasm: &[u8], func: usize) -> Vec<u32> {
+    let mut bodies = wasmparser::Parser::new(0).parse_all(wasm).filter_map(|p| match p.unwrap() {
+        wasmparser::Payload::CodeSectionEntry(body) => Some(body),
+        _ => None,
+    });
+    let body = bodies.nth(func).unwrap();
+    let mut ops = body.get_operators_reader().unwrap();
+    let mut offsets = Vec::new();
+    while !ops.eof() {
+        let at = ops.original_position() as u32;
+        if let wasmparser::Operator::Call { .. } = ops.read().unwrap() {
+            offsets.push(at);
+        }
+    }
+    offsets
+}
+
+fn calls_module() -> (Vec<u8>, Module) {
+    let wasm = wat::parse_str(CALLS).unwrap();
+    let engine = Engine::new(&Config::new().debug(true)).unwrap();
+    let module = Module::new(&engine, &wasm).unwrap();
+    (wasm, module)
+}
+
+#[test]
+fn backtraces_name_every_wasm_frame_innermost_first() {
+    let (wasm, module) = calls_module();
+    let instance = Instance::new(&module, &[]).unwrap();
+    let entry_c = module.sites().iter().find(|s| s.func == 0).unwrap().wasm_offset;
+    instance.debug().set_breakpoint(0, entry_c).unwrap();
+    let seen = Rc::new(RefCell::new(Vec::new()));
+    let log = seen.clone();
+    instance.debug().set_handler(move |frame| {
+        *log.borrow_mut() = frame.backtrace();
+        DebugAction::Continue
+    });
+    assert_eq!(instance.get_typed_func::<(i32,), i32>("a").unwrap().call((5,)).unwrap(), 12);
+    let frames: Vec<(u32, u32)> = seen.borrow().iter().map(|f| (f.func, f.wasm_offset)).collect();
+    let expected = vec![(0, entry_c), (1, call_offsets(&wasm, 1)[0]), (2, call_offsets(&wasm, 2)[0])];
+    assert_eq!(frames, expected);
+}
+
+/// Where each stop of `a(5)` lands, starting from a breakpoint at `start`
+/// in function `func`, answering every stop with `action`.
+fn stops_after(func: u32, start: u32, action: DebugAction) -> Vec<(u32, u32, onecopy_runtime::StopReason)> {
+    let (_, module) = calls_module();
+    let instance = Instance::new(&module, &[]).unwrap();
+    instance.debug().set_breakpoint(func, start).unwrap();
+    let stops = Rc::new(RefCell::new(Vec::new()));
+    let log = stops.clone();
+    instance.debug().set_handler(move |frame| {
+        let mut log = log.borrow_mut();
+        log.push((frame.site.func, frame.site.wasm_offset, frame.reason));
+        if log.len() < 2 { action } else { DebugAction::Continue }
+    });
+    assert_eq!(instance.get_typed_func::<(i32,), i32>("a").unwrap().call((5,)).unwrap(), 12);
+    let stops = stops.borrow().clone();
+    stops
+}
+
+#[test]
+fn step_over_skips_the_callee_and_step_out_returns_to_the_caller() {
+    use onecopy_runtime::StopReason::{Breakpoint, Step};
+    let (wasm, module) = calls_module();
+    let b_sites: Vec<u32> = module.sites().iter().filter(|s| s.func == 1).map(|s| s.wasm_offset).collect();
+    let call_in_b = call_offsets(&wasm, 1)[0];
+    // The statement that starts at `local.get 0` before `call $c` (b's entry).
+    let over = stops_after(1, b_sites[0], DebugAction::StepOver);
+    let after_call = *b_sites.iter().find(|o| **o > call_in_b).unwrap();
+    assert_eq!(over, vec![(1, b_sites[0], Breakpoint), (1, after_call, Step)]);
+
+    let into = stops_after(1, b_sites[0], DebugAction::Step);
+    assert_eq!(into[1].0, 0, "step into stops in the callee: {into:?}");
+
+    let entry_c = module.sites().iter().find(|s| s.func == 0).unwrap().wasm_offset;
+    let out = stops_after(0, entry_c, DebugAction::StepOut);
+    assert_eq!(out, vec![(0, entry_c, Breakpoint), (1, after_call, Step)]);
+}
+
+#[test]
+fn another_thread_pauses_a_spinning_instance() {
+    let (_, module) = calls_module();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let worker = std::thread::spawn(move || {
+        let instance = Instance::new(&module, &[]).unwrap();
+        let reasons = Rc::new(RefCell::new(Vec::new()));
+        let log = reasons.clone();
+        instance.debug().set_handler(move |frame| {
+            log.borrow_mut().push(frame.reason);
+            // Stop spinning: the loop runs while local 0 is non-zero.
+            frame.set_local(0, Val::I32(0)).unwrap();
+            DebugAction::Continue
+        });
+        tx.send(instance.debug().remote()).unwrap();
+        let spins = instance.get_typed_func::<(i32,), i32>("spin").unwrap().call((1,)).unwrap();
+        let reasons = reasons.borrow().clone();
+        (spins, reasons)
+    });
+    let remote = rx.recv().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    remote.pause();
+    let (spins, reasons) = worker.join().unwrap();
+    assert!(spins > 0);
+    assert_eq!(reasons, vec![onecopy_runtime::StopReason::Pause]);
+}

@@ -131,7 +131,8 @@ impl FuncTranslator<'_, '_> {
         let frame = self.b.ins().stack_addr(types::I64, slot, 0);
         let func = self.b.ins().iconst(types::I32, self.func_index as i64);
         let site = self.b.ins().iconst(types::I32, site);
-        let status = self.call_builtin(builtin::DEBUG_BREAK, &[func, site, frame], &[types::I32])[0];
+        let fp = self.b.ins().get_frame_pointer(types::I64);
+        let status = self.call_builtin(builtin::DEBUG_BREAK, &[func, site, frame, fp], &[types::I32])[0];
         self.trap_if(status, TrapKind::DebugAbort);
         self.reload_debug_table();
         for (i, (var, ty)) in ssa_locals.into_iter().enumerate() {
