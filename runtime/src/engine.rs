@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use onecopy_jit::stubs::{self, StubCode};
+use onecopy_jit::stubs;
 use onecopy_jit::{CodeAllocation, CodeArena, CompileConfig, Compiler, FuncType, TypeRegistry};
 use parking_lot::Mutex;
 
@@ -95,23 +95,36 @@ pub struct CodeMemory {
     pub stub_bytes: usize,
 }
 
+/// Stubs placed together in one arena allocation.
+struct StubBlock {
+    code: CodeAllocation,
+    _registration: Registration,
+}
+
 /// Per-signature glue code, in the arena.
 pub(crate) struct Stubs {
     pub trampoline: *const u8,
     pub host_adapter: *const u8,
-    _code: [(CodeAllocation, Registration); 2],
+    _block: Arc<StubBlock>,
 }
 
-// The pointers point into the allocations the struct owns.
+// The pointers point into the block the struct keeps alive.
 unsafe impl Send for Stubs {}
 unsafe impl Sync for Stubs {}
+
+/// Every signature's stubs, and their code bytes.
+#[derive(Default)]
+struct StubCache {
+    by_type: HashMap<u32, Arc<Stubs>>,
+    bytes: usize,
+}
 
 pub(crate) struct EngineInner {
     pub config: Config,
     pub compiler: Compiler,
     pub arena: CodeArena,
     pub types: TypeRegistry,
-    stubs: Mutex<HashMap<u32, Arc<Stubs>>>,
+    stubs: Mutex<StubCache>,
     pub modules: std::sync::atomic::AtomicUsize,
     _arena_range: crate::signals::CodeRangeRegistration,
 }
@@ -137,7 +150,7 @@ impl Engine {
                 compiler,
                 arena,
                 types: TypeRegistry::default(),
-                stubs: Mutex::new(HashMap::new()),
+                stubs: Mutex::new(StubCache::default()),
                 modules: Default::default(),
                 _arena_range: range,
             }),
@@ -151,20 +164,15 @@ impl Engine {
 
     /// The code arena's accounting.
     pub fn code_memory(&self) -> CodeMemory {
+        // Stubs are placed under this lock, so the two numbers agree.
+        let stubs = self.inner.stubs.lock();
         let stats = self.inner.arena.stats();
-        let stub_bytes = self
-            .inner
-            .stubs
-            .lock()
-            .values()
-            .map(|s| s._code.iter().map(|(c, _)| c.len()).sum::<usize>())
-            .sum();
         CodeMemory {
             reserved: stats.reserved,
             committed: stats.committed,
             used: stats.used,
             modules: self.inner.modules.load(std::sync::atomic::Ordering::Relaxed),
-            stub_bytes,
+            stub_bytes: stubs.bytes,
         }
     }
 
@@ -181,24 +189,49 @@ impl Engine {
 
     /// The stubs for signature `id`, compiled on first use.
     pub(crate) fn stubs(&self, id: u32) -> Result<Arc<Stubs>> {
-        if let Some(s) = self.inner.stubs.lock().get(&id) {
-            return Ok(s.clone());
+        self.ensure_stubs(&[id])?;
+        Ok(self.inner.stubs.lock().by_type[&id].clone())
+    }
+
+    /// Compile the missing stubs of `ids` and place them in one allocation.
+    /// Modules call this when compiled, so a full arena fails `Module::new`
+    /// rather than a later call.
+    pub(crate) fn ensure_stubs(&self, ids: &[u32]) -> Result<()> {
+        let mut cache = self.inner.stubs.lock();
+        let mut missing: Vec<u32> = ids.iter().copied().filter(|id| !cache.by_type.contains_key(id)).collect();
+        missing.sort_unstable();
+        missing.dedup();
+        if missing.is_empty() {
+            return Ok(());
         }
-        let ty = self.inner.types.get(id).expect("interned type");
         let isa = self.inner.compiler.isa();
-        let place = |code: StubCode| -> Result<(CodeAllocation, Registration)> {
-            let alloc = self.inner.arena.allocate(&code.bytes).map_err(onecopy_jit::CompileError::from)?;
-            let reg = code_registry::register(alloc.range(), CodeKind::Stub(code.traps));
-            Ok((alloc, reg))
-        };
-        let trampoline = place(stubs::trampoline(isa, &ty)?)?;
-        let adapter = place(stubs::host_adapter(isa, &ty)?)?;
-        let stubs = Arc::new(Stubs {
-            trampoline: trampoline.0.as_ptr(),
-            host_adapter: adapter.0.as_ptr(),
-            _code: [trampoline, adapter],
-        });
-        Ok(self.inner.stubs.lock().entry(id).or_insert(stubs).clone())
+        let mut bytes = Vec::new();
+        let mut traps = Vec::new();
+        let mut starts = Vec::new();
+        for id in &missing {
+            let ty = self.inner.types.get(*id).expect("interned type");
+            for stub in [stubs::trampoline(isa, &ty)?, stubs::host_adapter(isa, &ty)?] {
+                bytes.resize(bytes.len().next_multiple_of(16), 0);
+                let start = bytes.len() as u32;
+                traps.extend(stub.traps.iter().map(|(offset, kind)| (start + offset, *kind)));
+                starts.push(start as usize);
+                bytes.extend_from_slice(&stub.bytes);
+            }
+        }
+        let code = self.inner.arena.allocate(&bytes).map_err(onecopy_jit::CompileError::from)?;
+        let registration = code_registry::register(code.range(), CodeKind::Stub(traps));
+        cache.bytes += code.len();
+        let block = Arc::new(StubBlock { code, _registration: registration });
+        let base = block.code.as_ptr();
+        for (id, pair) in missing.iter().zip(starts.chunks(2)) {
+            let stubs = Stubs {
+                trampoline: base.wrapping_add(pair[0]),
+                host_adapter: base.wrapping_add(pair[1]),
+                _block: block.clone(),
+            };
+            cache.by_type.insert(*id, Arc::new(stubs));
+        }
+        Ok(())
     }
 }
 

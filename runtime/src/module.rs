@@ -62,6 +62,7 @@ impl Module {
     /// in the engine's code arena.
     pub fn new(engine: &Engine, wasm: impl AsRef<[u8]>) -> Result<Module> {
         let compiled = engine.inner.compiler.compile(wasm.as_ref(), &engine.inner.types, &engine.inner.arena)?;
+        engine.ensure_stubs(&compiled.type_ids)?;
         let registration = code_registry::register(compiled.code.range(), CodeKind::Module(Arc::downgrade(&compiled)));
         engine.inner.modules.fetch_add(1, Ordering::Relaxed);
         let all_ones = vec![0xffu8; compiled.info.debug_table_len()].into_boxed_slice();
