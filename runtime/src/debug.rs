@@ -174,7 +174,14 @@ impl DebugState {
         // SAFETY: the guard spilled locals then the operand stack into `frame`.
         let cells = unsafe { std::slice::from_raw_parts_mut(frame, local_types.len() + site.stack.len()) };
         let _span = tracing::debug_span!("debug_stop", func, offset = site.wasm_offset, ?reason).entered();
-        let action = handler(&mut DebugFrame { site, local_types, reason, cells, fp, inner });
+        // A panicking handler must not unwind into compiled code: it aborts the call.
+        let action = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            handler(&mut DebugFrame { site, local_types, reason, cells, fp, inner })
+        }))
+        .unwrap_or_else(|_| {
+            tracing::error!(func, offset = site.wasm_offset, "debug handler panicked; aborting the call");
+            DebugAction::Abort
+        });
         // A handler installed during the call wins over the one that ran.
         self.handler.borrow_mut().get_or_insert(handler);
         let stepping = match action {

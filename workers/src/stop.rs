@@ -1,0 +1,106 @@
+//! The worker side of a debug session: the handler installed on each
+//! worker's instance. At a stop it sends a [`DebugEvent`] and then serves the
+//! coordinator's requests on its own thread until told to resume; a
+//! coordinator that went away resumes it.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+
+use crossbeam_channel::{Receiver, Sender};
+use onecopy_runtime::{DebugAction, DebugFrame, Instance, Val};
+
+use crate::command::{GlobalRef, Request, Resume};
+use crate::event::DebugEvent;
+use crate::Value;
+
+/// A stop as it reaches the coordinator: the event and where to send requests.
+pub(crate) type Stop = (DebugEvent, Sender<Request>);
+
+static NEXT_INSTANCE: AtomicU64 = AtomicU64::new(1);
+
+/// Install the session's handler on `instance`, owned by `worker`.
+pub(crate) fn install(worker: usize, instance: &Instance, stops: Sender<Stop>, detached: Arc<AtomicBool>) {
+    let id = NEXT_INSTANCE.fetch_add(1, Ordering::Relaxed);
+    let module = instance.module().clone();
+    instance.debug().set_handler(move |frame| {
+        if detached.load(Ordering::Acquire) {
+            frame.instance().debug().clear_all();
+            return DebugAction::Continue;
+        }
+        let event = DebugEvent {
+            worker,
+            instance: id,
+            func: frame.site.func,
+            name: module.info().func_name(frame.site.func).map(str::to_string),
+            wasm_offset: frame.site.wasm_offset,
+            site: frame.site.id,
+            kind: frame.reason,
+        };
+        let _span = tracing::debug_span!("stopped", worker, func = event.func, offset = event.wasm_offset).entered();
+        let (requests_tx, requests) = crossbeam_channel::unbounded();
+        if stops.send((event, requests_tx)).is_err() {
+            return detach(frame);
+        }
+        serve(frame, &requests)
+    });
+}
+
+fn detach(frame: &mut DebugFrame<'_>) -> DebugAction {
+    frame.instance().debug().clear_all();
+    DebugAction::Continue
+}
+
+/// Answer requests until a resume (or the coordinator's disappearance).
+fn serve(frame: &mut DebugFrame<'_>, requests: &Receiver<Request>) -> DebugAction {
+    loop {
+        let Ok(request) = requests.recv() else { return detach(frame) };
+        match request {
+            Request::Resume(resume) => {
+                return match resume {
+                    Resume::Continue => DebugAction::Continue,
+                    Resume::StepInto => DebugAction::Step,
+                    Resume::StepOver => DebugAction::StepOver,
+                    Resume::StepOut => DebugAction::StepOut,
+                    Resume::Detach => detach(frame),
+                }
+            }
+            Request::Backtrace(reply) => drop(reply.send(Ok(frame.backtrace()))),
+            Request::Locals(reply) => drop(reply.send(values(frame.locals()))),
+            Request::SetLocal(i, v, reply) => {
+                drop(reply.send(frame.set_local(i as usize, v.into()).map_err(|e| e.to_string())))
+            }
+            Request::Stack(reply) => {
+                let stack = (0..frame.site.stack.len()).filter_map(|i| frame.stack(i)).collect();
+                drop(reply.send(values(stack)))
+            }
+            Request::SetStack(i, v, reply) => {
+                drop(reply.send(frame.set_stack(i as usize, v.into()).map_err(|e| e.to_string())))
+            }
+            Request::Global(global, value, reply) => drop(reply.send(global_access(&frame.instance(), &global, value))),
+            Request::Memory(addr, len, reply) => drop(reply.send(memory_read(&frame.instance(), addr, len))),
+        }
+    }
+}
+
+fn values(vals: Vec<Val>) -> Result<Vec<Value>, String> {
+    vals.iter().map(|v| Value::try_from(v).map_err(|e| e.to_string())).collect()
+}
+
+fn global_access(instance: &Instance, global: &GlobalRef, value: Option<Value>) -> Result<Value, String> {
+    let found = match global {
+        GlobalRef::Name(name) => instance.get_global(name),
+        GlobalRef::Index(i) => instance.global(*i),
+    };
+    let global = found.ok_or_else(|| format!("no global {global:?}"))?;
+    if let Some(v) = value {
+        global.set(v.into()).map_err(|e| e.to_string())?;
+    }
+    Value::try_from(&global.get()).map_err(|e| e.to_string())
+}
+
+fn memory_read(instance: &Instance, addr: u32, len: u32) -> Result<Vec<u8>, String> {
+    let memory = instance.memory(0).ok_or("the module has no memory")?;
+    let mut buf = vec![0; len as usize];
+    memory.read(addr as usize, &mut buf).map_err(|e| e.to_string())?;
+    Ok(buf)
+}

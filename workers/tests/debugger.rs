@@ -1,0 +1,169 @@
+//! Debugging some workers of a pool while the others run: breakpoints in
+//! one worker, stepping, pause-all, traps, globals and memory, through the
+//! coordinator's session.
+
+use std::time::Duration;
+
+use onecopy_runtime::{Config, Engine, Module, StopReason};
+use onecopy_workers::{DebugSession, GlobalRef, PoolConfig, Resume, Value, Who, WorkerPool};
+
+const PROGRAM: &str = r#"(module
+  (memory (export "mem") 1)
+  (global $calls (export "calls") (mut i32) (i32.const 0))
+  (func $fib (export "fib") (param i32) (result i32)
+    (global.set $calls (i32.add (global.get $calls) (i32.const 1)))
+    (if (result i32) (i32.lt_u (local.get 0) (i32.const 2))
+      (then (local.get 0))
+      (else (i32.add (call $fib (i32.sub (local.get 0) (i32.const 1)))
+                     (call $fib (i32.sub (local.get 0) (i32.const 2)))))))
+  (func $sum (export "sum") (param i32) (result i32) (local i32)
+    (loop $l
+      (local.set 1 (i32.add (local.get 1) (local.get 0)))
+      (i32.store (i32.const 16) (local.get 1))
+      (br_if $l (local.tee 0 (i32.sub (local.get 0) (i32.const 1)))))
+    (local.get 1))
+  (func (export "crash") (param i32) (result i32)
+    (i32.div_u (i32.const 1) (local.get 0))))"#;
+
+const WAIT: Duration = Duration::from_secs(20);
+
+fn setup(workers: usize) -> (Engine, Module, WorkerPool, DebugSession) {
+    let engine = Engine::new(&Config::new().debug(true)).unwrap();
+    let module = Module::new(&engine, wat::parse_str(PROGRAM).unwrap()).unwrap();
+    let session = DebugSession::new();
+    let pool = WorkerPool::new(&module, PoolConfig::new(workers).on_instance(session.hook())).unwrap();
+    (engine, module, pool, session)
+}
+
+/// Wasm offsets of the sites of `func`, in order.
+fn sites(module: &Module, func: u32) -> Vec<u32> {
+    module.sites().iter().filter(|s| s.func == func).map(|s| s.wasm_offset).collect()
+}
+
+#[test]
+fn one_worker_stops_while_thirty_one_finish() {
+    let (engine, module, pool, mut session) = setup(32);
+    let used = engine.code_memory().used;
+    let fib_entry = sites(&module, 0)[0];
+    session.set_breakpoint(Who::Worker(7), 0, fib_entry).unwrap();
+    let calls = pool.call_all("fib", vec![Value::I32(15)]);
+    let stop = session.wait(None, WAIT).expect("worker 7 stops");
+    assert_eq!((stop.worker, stop.func, stop.wasm_offset, stop.kind), (7, 0, fib_entry, StopReason::Breakpoint));
+    assert_eq!(stop.name.as_deref(), Some("fib"));
+    assert_eq!(session.locals(7).unwrap(), [Value::I32(15)]);
+    assert_eq!(session.backtrace(7).unwrap().len(), 1);
+    // The other 31 finish while worker 7 is stopped.
+    let mut calls = calls.into_iter();
+    let seventh = calls.nth(7).unwrap();
+    // (nth consumed workers 0..=7; finish the rest and the first seven)
+    for handle in pool.call_all("fib", vec![Value::I32(10)]).into_iter().enumerate().filter(|(w, _)| *w != 7).map(|(_, h)| h) {
+        assert_eq!(handle.wait().unwrap(), [Value::I32(55)]);
+    }
+    for handle in calls {
+        assert_eq!(handle.wait().unwrap(), [Value::I32(610)]);
+    }
+    assert_eq!(session.stopped(), [7]);
+    // Change the argument: fib(15) becomes fib(10) for worker 7.
+    session.set_local(7, 0, Value::I32(10)).unwrap();
+    session.clear_breakpoint(Who::Worker(7), 0, fib_entry).unwrap();
+    session.resume(7, Resume::Continue).unwrap();
+    assert_eq!(seventh.wait().unwrap(), [Value::I32(55)]);
+    assert_eq!(engine.code_memory().used, used, "one copy of code throughout");
+}
+
+#[test]
+fn stepping_lands_on_the_next_statements_and_the_callers() {
+    let (_, module, pool, mut session) = setup(2);
+    let fib = sites(&module, 0);
+    session.set_breakpoint(Who::Worker(1), 0, fib[0]).unwrap();
+    let call = pool.call(onecopy_workers::Target::Worker(1), "fib", vec![Value::I32(3)]);
+    let first = session.wait(Some(1), WAIT).unwrap();
+    assert_eq!(first.wasm_offset, fib[0]);
+    session.clear_breakpoint(Who::Worker(1), 0, fib[0]).unwrap();
+    // Step over from the entry: the next statement of the same frame.
+    session.resume(1, Resume::StepOver).unwrap();
+    let next = session.wait(Some(1), WAIT).unwrap();
+    assert_eq!((next.func, next.wasm_offset, next.kind), (0, fib[1], StopReason::Step));
+    assert_eq!(session.backtrace(1).unwrap().len(), 1);
+    // Step into until we are one call deeper.
+    let mut depth = 1;
+    while depth < 2 {
+        session.resume(1, Resume::StepInto).unwrap();
+        session.wait(Some(1), WAIT).unwrap();
+        depth = session.backtrace(1).unwrap().len();
+    }
+    assert_eq!(session.locals(1).unwrap(), [Value::I32(2)]);
+    // Step out: back in the outer frame.
+    session.resume(1, Resume::StepOut).unwrap();
+    session.wait(Some(1), WAIT).unwrap();
+    assert_eq!(session.backtrace(1).unwrap().len(), 1);
+    assert_eq!(session.locals(1).unwrap(), [Value::I32(3)]);
+    session.resume(1, Resume::Continue).unwrap();
+    assert_eq!(call.wait().unwrap(), [Value::I32(2)]);
+}
+
+#[test]
+fn pause_all_stops_every_worker_and_resume_all_finishes() {
+    let (_, _, pool, mut session) = setup(8);
+    let calls = pool.call_all("sum", vec![Value::I32(30_000_000)]);
+    std::thread::sleep(Duration::from_millis(20));
+    session.pause(Who::All).unwrap();
+    let mut stopped = Vec::new();
+    for _ in 0..8 {
+        let stop = session.wait(None, WAIT).expect("every worker pauses");
+        assert_eq!(stop.kind, StopReason::Pause);
+        stopped.push(stop.worker);
+    }
+    stopped.sort_unstable();
+    assert_eq!(stopped, (0..8).collect::<Vec<_>>());
+    session.resume_all(Resume::Continue);
+    let expected = ((30_000_000u64 * 30_000_001 / 2) as u32) as i32;
+    for call in calls {
+        assert_eq!(call.wait().unwrap(), [Value::I32(expected)]);
+    }
+}
+
+#[test]
+fn a_trap_while_debugged_reaches_the_caller_and_the_session_goes_on() {
+    let (_, module, pool, mut session) = setup(2);
+    let crash = sites(&module, 2)[0];
+    session.set_breakpoint(Who::All, 2, crash).unwrap();
+    let call = pool.call(onecopy_workers::Target::Worker(0), "crash", vec![Value::I32(0)]);
+    let stop = session.wait(Some(0), WAIT).unwrap();
+    assert_eq!(stop.func, 2);
+    session.resume(0, Resume::Continue).unwrap();
+    let err = call.wait().unwrap_err();
+    assert!(err.to_string().contains("divide by zero"), "{err}");
+    // Globals and memory read through the debugger match what the program wrote.
+    let fib = pool.call(onecopy_workers::Target::Worker(1), "fib", vec![Value::I32(5)]);
+    assert_eq!(fib.wait().unwrap(), [Value::I32(5)]);
+    session.set_breakpoint(Who::Worker(1), 0, sites(&module, 0)[0]).unwrap();
+    let again = pool.call(onecopy_workers::Target::Worker(1), "fib", vec![Value::I32(1)]);
+    session.wait(Some(1), WAIT).unwrap();
+    assert_eq!(session.global(1, GlobalRef::Name("calls".into()), None).unwrap(), Value::I32(15));
+    assert_eq!(session.global(1, GlobalRef::Index(0), Some(Value::I32(100))).unwrap(), Value::I32(100));
+    session.clear_all(Who::All).unwrap();
+    session.resume(1, Resume::Continue).unwrap();
+    assert_eq!(again.wait().unwrap(), [Value::I32(1)]);
+    // `sum` stores its running total at address 16 before the `br_if` statement.
+    let br_if = sites(&module, 1)[3];
+    session.set_breakpoint(Who::Worker(1), 1, br_if).unwrap();
+    let sum = pool.call(onecopy_workers::Target::Worker(1), "sum", vec![Value::I32(4)]);
+    session.wait(Some(1), WAIT).unwrap();
+    let stored = i32::from_le_bytes(session.memory(1, 16, 4).unwrap().try_into().unwrap());
+    assert_eq!(Value::I32(stored), session.locals(1).unwrap()[1]);
+    assert_eq!(stored, 4);
+    session.detach();
+    assert_eq!(sum.wait().unwrap(), [Value::I32(10)]);
+}
+
+#[test]
+fn dropping_the_session_resumes_stopped_workers() {
+    let (_, module, pool, session) = setup(2);
+    let mut session = session;
+    session.set_breakpoint(Who::All, 0, sites(&module, 0)[0]).unwrap();
+    let call = pool.call(onecopy_workers::Target::Worker(0), "fib", vec![Value::I32(6)]);
+    session.wait(Some(0), WAIT).unwrap();
+    drop(session);
+    assert_eq!(call.wait().unwrap(), [Value::I32(8)]);
+}
