@@ -24,6 +24,8 @@ pub struct BenchArgs {
 pub enum BenchWhat {
     /// Guard overhead of debug code (fib and a loop kernel).
     Guard(GuardArgs),
+    /// Debugger round trips: breakpoint hit -> event at the coordinator -> resume.
+    Debug(crate::bench_debug::DebugBenchArgs),
 }
 
 /// Options of `onecopy bench guard`.

@@ -3,12 +3,14 @@
 //! - `onecopy` (or `onecopy demo`): one module, one instance per core, shared code.
 //! - `onecopy run FILE --invoke NAME [ARGS...]`: call one export and print its results.
 //! - `onecopy wast PATH...`: run WebAssembly spec test scripts.
-//! - `onecopy bench guard`: the breakpoint guard's cost.
+//! - `onecopy bench guard` / `onecopy bench debug`: the breakpoint guard's cost;
+//!   debugger round trips.
 //! - `onecopy stress`: many workers debugging one shared module; arena bytes per worker count.
 //!
 //! Logging goes to stderr, filtered by `RUST_LOG` (default: warnings).
 
 mod bench;
+mod bench_debug;
 mod demo;
 mod run;
 mod spectest;
@@ -59,6 +61,7 @@ fn main() -> ExitCode {
         Command::Stress(args) => stress::main(&args),
         Command::Bench(args) => match &args.what {
             bench::BenchWhat::Guard(guard) => bench::guard(guard).map(|()| ExitCode::SUCCESS),
+            bench::BenchWhat::Debug(debug) => bench_debug::main(debug).map(|()| ExitCode::SUCCESS),
         },
     };
     outcome.unwrap_or_else(|e| {

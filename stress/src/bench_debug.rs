@@ -1,0 +1,131 @@
+//! `onecopy bench debug`: how fast the coordinator handles breakpoint
+//! stops. One worker measures the round trip (breakpoint hit -> event at the
+//! coordinator -> resume -> next hit); many workers measure throughput
+//! (events per second with every worker hitting a breakpoint in a loop).
+
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, Result};
+use clap::Args;
+use onecopy_runtime::{Config, Engine, Module};
+use onecopy_workers::{DebugSession, PoolConfig, Resume, Value, Who, WorkerPool};
+use serde::Serialize;
+
+/// Options of `onecopy bench debug`.
+#[derive(Debug, Args)]
+pub struct DebugBenchArgs {
+    /// Print one JSON object.
+    #[arg(long)]
+    pub json: bool,
+    /// Breakpoint hits timed for the round trip (one worker).
+    #[arg(long, default_value_t = 5000)]
+    pub hits: u32,
+    /// Workers for the throughput run.
+    #[arg(long, default_value_t = 64)]
+    pub workers: usize,
+    /// Breakpoint hits per worker in the throughput run.
+    #[arg(long, default_value_t = 500)]
+    pub hits_per_worker: u32,
+}
+
+/// `tick` is where the breakpoint sits; `spin(n)` calls it n times.
+const PROGRAM: &str = r#"(module
+  (func $tick (param i32) (result i32) local.get 0 i32.const 1 i32.add)
+  (func (export "spin") (param i32) (result i32) (local i32)
+    (loop $l
+      (local.set 1 (call $tick (local.get 1)))
+      (br_if $l (local.tee 0 (i32.sub (local.get 0) (i32.const 1)))))
+    (local.get 1)))"#;
+
+const WAIT: Duration = Duration::from_secs(30);
+
+/// The report.
+#[derive(Debug, Serialize)]
+struct DebugReport {
+    round_trip_median_us: f64,
+    round_trip_p99_us: f64,
+    round_trips: usize,
+    workers: usize,
+    events: u64,
+    events_per_second: f64,
+    command: String,
+}
+
+/// A pool of `workers` whose every instance has a breakpoint at `tick`'s entry.
+fn debugged_pool(workers: usize) -> Result<(WorkerPool, DebugSession)> {
+    let engine = Engine::new(&Config::new().debug(true))?;
+    let module = Module::new(&engine, wat::parse_str(PROGRAM)?)?;
+    let session = DebugSession::new();
+    let pool = WorkerPool::new(&module, PoolConfig::new(workers).on_instance(session.hook()))?;
+    let entry = module.sites().iter().find(|s| s.func == 0).ok_or_else(|| anyhow!("tick has no site"))?.wasm_offset;
+    session.set_breakpoint(Who::All, 0, entry)?;
+    Ok((pool, session))
+}
+
+/// Answer `events` stops with Continue; returns the intervals between a
+/// resume and the next stop.
+fn serve(session: &mut DebugSession, events: u64) -> Result<Vec<Duration>> {
+    let mut intervals = Vec::with_capacity(events as usize);
+    let mut resumed = None;
+    for _ in 0..events {
+        let stop = session.wait(None, WAIT).ok_or_else(|| anyhow!("no stop within {WAIT:?}"))?;
+        if let Some(at) = resumed {
+            intervals.push(Instant::now() - at);
+        }
+        resumed = Some(Instant::now());
+        session.resume(stop.worker, Resume::Continue)?;
+    }
+    Ok(intervals)
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> f64 {
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted.get(i).map_or(0.0, |d| d.as_secs_f64() * 1e6)
+}
+
+/// Run the debugger benchmark.
+pub fn main(args: &DebugBenchArgs) -> Result<()> {
+    let (pool, mut session) = debugged_pool(1)?;
+    let call = pool.call_all("spin", vec![Value::I32(args.hits as i32)]);
+    let mut trips = serve(&mut session, args.hits as u64)?;
+    for handle in call {
+        handle.wait()?;
+    }
+    trips.sort_unstable();
+
+    let (pool, mut session) = debugged_pool(args.workers)?;
+    let start = Instant::now();
+    let calls = pool.call_all("spin", vec![Value::I32(args.hits_per_worker as i32)]);
+    let events = args.workers as u64 * args.hits_per_worker as u64;
+    serve(&mut session, events)?;
+    let elapsed = start.elapsed().as_secs_f64();
+    for handle in calls {
+        handle.wait()?;
+    }
+    let report = DebugReport {
+        round_trip_median_us: percentile(&trips, 0.5),
+        round_trip_p99_us: percentile(&trips, 0.99),
+        round_trips: trips.len(),
+        workers: args.workers,
+        events,
+        events_per_second: events as f64 / elapsed,
+        command: format!(
+            "cargo run --release --bin onecopy -- bench debug --hits {} --workers {} --hits-per-worker {}",
+            args.hits, args.workers, args.hits_per_worker
+        ),
+    };
+    if args.json {
+        println!("{}", serde_json::to_string(&report)?);
+    } else {
+        println!(
+            "round trip (hit -> event -> resume -> next hit), 1 worker: median {:.1} us, p99 {:.1} us over {} stops",
+            report.round_trip_median_us, report.round_trip_p99_us, report.round_trips
+        );
+        println!(
+            "throughput: {} workers, {} events in total: {:.0} events/s",
+            report.workers, report.events, report.events_per_second
+        );
+        println!("reproduce: {}", report.command);
+    }
+    Ok(())
+}
