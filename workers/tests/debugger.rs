@@ -52,16 +52,19 @@ fn one_worker_stops_while_thirty_one_finish() {
     assert_eq!(stop.name.as_deref(), Some("fib"));
     assert_eq!(session.locals(7).unwrap(), [Value::I32(15)]);
     assert_eq!(session.backtrace(7).unwrap().len(), 1);
-    // The other 31 finish while worker 7 is stopped.
-    let mut calls = calls.into_iter();
-    let seventh = calls.nth(7).unwrap();
-    // (nth consumed workers 0..=7; finish the rest and the first seven)
-    for handle in pool.call_all("fib", vec![Value::I32(10)]).into_iter().enumerate().filter(|(w, _)| *w != 7).map(|(_, h)| h) {
-        assert_eq!(handle.wait().unwrap(), [Value::I32(55)]);
-    }
-    for handle in calls {
+    // The other 31 finish their calls, and more (recursive and loop-heavy),
+    // while worker 7 is stopped.
+    let seventh = calls.into_iter().enumerate().fold(None, |seventh, (w, handle)| {
+        if w == 7 {
+            return Some(handle);
+        }
         assert_eq!(handle.wait().unwrap(), [Value::I32(610)]);
-    }
+        let target = onecopy_workers::Target::Worker(w);
+        assert_eq!(pool.call(target, "sum", vec![Value::I32(100_000)]).wait().unwrap(), [Value::I32(705_082_704)]);
+        assert_eq!(pool.call(target, "fib", vec![Value::I32(10)]).wait().unwrap(), [Value::I32(55)]);
+        seventh
+    });
+    let seventh = seventh.unwrap();
     assert_eq!(session.stopped(), [7]);
     // Change the argument: fib(15) becomes fib(10) for worker 7.
     session.set_local(7, 0, Value::I32(10)).unwrap();
