@@ -30,6 +30,10 @@ pub(crate) struct FunctionCode {
     pub sites: Vec<LocalSite>,
     /// Types of the wasm locals, parameters first.
     pub locals: Vec<crate::types::ValType>,
+    /// Legacy debug code: patchable calls (code offset, length).
+    pub patchable: Vec<(u32, u32)>,
+    /// The target's NOP encodings, shortest first.
+    pub nop: Vec<Vec<u8>>,
 }
 
 /// Translate and compile one defined function.
@@ -157,7 +161,17 @@ pub(crate) fn compile_function(
         .iter()
         .map(|t| (t.offset, t.code, wasm_offset_at(&srclocs, t.offset)))
         .collect();
-    Ok(FunctionCode { bytes: buffer.data().to_vec(), calls, traps, srclocs, sites, locals: local_types })
+    let patchable = buffer.patchable_call_sites().map(|p| (p.ret_addr - p.len, p.len)).collect();
+    Ok(FunctionCode {
+        bytes: buffer.data().to_vec(),
+        calls,
+        traps,
+        srclocs,
+        sites,
+        locals: local_types,
+        patchable,
+        nop: buffer.nop_units.clone(),
+    })
 }
 
 /// The wasm offset of the instruction covering `code_offset` (0 if none).
@@ -198,17 +212,22 @@ pub(crate) fn compile_all(
         })
     };
     let init = || (Context::new(), FunctionBuilderContext::new());
-    if parallel {
-        bodies.par_iter().enumerate().map_init(init, one).collect()
+    let mut funcs: Vec<FunctionCode> = if parallel {
+        bodies.par_iter().enumerate().map_init(init, one).collect::<Result<_, _>>()?
     } else {
         let mut state = init();
-        bodies.iter().enumerate().map(|item| one(&mut state, item)).collect()
+        bodies.iter().enumerate().map(|item| one(&mut state, item)).collect::<Result<_, _>>()?
+    };
+    if env.config.debug && env.config.legacy {
+        funcs.push(crate::legacy::break_stub(env)?);
     }
+    Ok(funcs)
 }
 
-/// Lay functions out 16-byte aligned and resolve calls between them.
-/// Returns the linked bytes and each function's start offset.
-pub(crate) fn link(funcs: &[FunctionCode], imported: u32) -> Result<(Vec<u8>, Vec<u32>), CompileError> {
+/// Lay functions out 16-byte aligned and resolve calls between them (the
+/// legacy break stub, if any, comes last). Returns the linked bytes and each
+/// function's start offset.
+pub(crate) fn link(funcs: &[FunctionCode], imported: u32, has_stub: bool) -> Result<(Vec<u8>, Vec<u32>), CompileError> {
     let mut bytes = Vec::new();
     let mut starts = Vec::with_capacity(funcs.len());
     for f in funcs {
@@ -216,7 +235,10 @@ pub(crate) fn link(funcs: &[FunctionCode], imported: u32) -> Result<(Vec<u8>, Ve
         starts.push(bytes.len() as u32);
         bytes.extend_from_slice(&f.bytes);
     }
-    let by_index: HashMap<u32, u32> = starts.iter().enumerate().map(|(i, s)| (imported + i as u32, *s)).collect();
+    let mut by_index: HashMap<u32, u32> = starts.iter().enumerate().map(|(i, s)| (imported + i as u32, *s)).collect();
+    if has_stub {
+        by_index.insert(crate::legacy::BREAK_STUB, *starts.last().expect("stub start"));
+    }
     for (f, start) in funcs.iter().zip(&starts) {
         for (offset, kind, callee, addend) in &f.calls {
             let at = (start + offset) as usize;

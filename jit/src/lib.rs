@@ -11,6 +11,7 @@
 pub mod arena;
 mod compile;
 mod env;
+pub mod legacy;
 pub mod module_info;
 pub mod stubs;
 mod translate;
@@ -75,6 +76,10 @@ pub struct CompileConfig {
     pub parallel: bool,
     /// Which boundaries get a guard in debug code (entry and exit always do).
     pub breakable: Breakable,
+    /// With `debug`: build the legacy clone-and-patch debug code (patchable
+    /// calls at breakable points, cloned per debugged instance) instead of
+    /// breakpoint guards. For comparison only.
+    pub legacy: bool,
     /// With `debug`, compile each guard's cold path (the handler call).
     /// Turning it off (the cold path then only traps) exists to measure the
     /// size of the guards' hot path alone; such code cannot be debugged.
@@ -89,6 +94,7 @@ impl Default for CompileConfig {
             regalloc: Regalloc::Backtracking,
             parallel: true,
             breakable: Breakable::Statements,
+            legacy: false,
             guard_cold_path: true,
         }
     }
@@ -183,8 +189,11 @@ pub struct CompiledModule {
     pub site_base: Vec<u32>,
     /// Types of each defined function's wasm locals, parameters first.
     pub func_locals: Vec<Vec<ValType>>,
-    /// Whether the code carries breakpoint guards.
+    /// Whether the code carries breakpoint guards (or legacy sites).
     pub debug: bool,
+    /// Legacy debug code: what clones are made from (`code` has every site
+    /// NOPed out).
+    pub legacy: Option<legacy::LegacyCode>,
 }
 
 impl CompiledModule {
@@ -216,6 +225,23 @@ impl CompiledModule {
     pub fn code_size(&self) -> usize {
         self.code.len()
     }
+}
+
+/// Where the legacy sites' patchable calls are in the linked code.
+fn legacy_code(funcs: &[compile::FunctionCode], starts: &[u32], original: Vec<u8>) -> legacy::LegacyCode {
+    let mut sites = Vec::new();
+    let mut base = 0u32;
+    for (f, start) in funcs.iter().zip(starts) {
+        for (offset, len) in &f.patchable {
+            let wasm_offset = compile::wasm_offset_at(&f.srclocs, *offset);
+            if let Some(local) = f.sites.iter().position(|s| s.wasm_offset == wasm_offset) {
+                sites.push(legacy::PatchSite { site: base + local as u32, offset: start + offset, len: *len });
+            }
+        }
+        base += f.sites.len() as u32;
+    }
+    let nops = funcs.first().map(|f| f.nop.clone()).unwrap_or_default();
+    legacy::LegacyCode { original, sites, nops }
 }
 
 /// The wasm features onecopy accepts: Wasm 2.0 without SIMD.
@@ -292,9 +318,16 @@ impl Compiler {
             isa: self.isa(),
             config: &self.config,
         };
-        let funcs = compile::compile_all(&env, &bodies, self.config.parallel)?;
-        let (bytes, func_offsets) = compile::link(&funcs, info.imported_funcs)?;
-        let code = arena.allocate(&bytes)?;
+        let mut funcs = compile::compile_all(&env, &bodies, self.config.parallel)?;
+        let legacy = self.config.debug && self.config.legacy;
+        let (bytes, mut func_offsets) = compile::link(&funcs, info.imported_funcs, legacy)?;
+        if legacy {
+            funcs.pop();
+            func_offsets.pop();
+        }
+        let legacy = legacy.then(|| legacy_code(&funcs, &func_offsets, bytes.clone()));
+        let shared = legacy.as_ref().map_or(bytes, |l| l.patched(|_| false));
+        let code = arena.allocate(&shared)?;
         let mut traps = Vec::new();
         let mut srclocs = Vec::new();
         let mut sites = Vec::new();
@@ -340,6 +373,7 @@ impl Compiler {
             site_base,
             func_locals: funcs.into_iter().map(|f| f.locals).collect(),
             debug: self.config.debug,
+            legacy,
         }))
     }
 }

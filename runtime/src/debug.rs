@@ -50,8 +50,11 @@ pub enum StopReason {
 pub struct DebugFrame<'a> {
     /// The breakable point.
     pub site: &'a Site,
-    /// Types of the locals (parameters first).
+    /// Types of the locals (parameters first); empty in legacy debug code,
+    /// which keeps no frame view.
     pub local_types: &'a [ValType],
+    /// Types of the operand-stack values (empty in legacy debug code).
+    pub stack_types: &'a [ValType],
     /// Why execution stopped here.
     pub reason: StopReason,
     cells: &'a mut [u64],
@@ -80,7 +83,7 @@ impl DebugFrame<'_> {
 
     /// Operand-stack value `index` (0 = bottom).
     pub fn stack(&self, index: usize) -> Option<Val> {
-        let ty = *self.site.stack.get(index)?;
+        let ty = *self.stack_types.get(index)?;
         // SAFETY: the cell holds a value of the slot's type.
         Some(unsafe { Val::from_raw(self.cells[self.local_types.len() + index], ty) })
     }
@@ -88,7 +91,7 @@ impl DebugFrame<'_> {
     /// Change operand-stack value `index`. Only values of the innermost
     /// block are written back (see `onecopy_jit`'s guard).
     pub fn set_stack(&mut self, index: usize, value: Val) -> Result<()> {
-        let ty = *self.site.stack.get(index).ok_or_else(|| Error::NotFound(format!("stack slot {index}")))?;
+        let ty = *self.stack_types.get(index).ok_or_else(|| Error::NotFound(format!("stack slot {index}")))?;
         let n = self.local_types.len();
         store(&mut self.cells[n + index], ty, value)
     }
@@ -170,13 +173,18 @@ impl DebugState {
         };
         let Some(mut handler) = self.handler.borrow_mut().take() else { return false };
         let site = &compiled.sites[id as usize];
-        let local_types = &compiled.func_locals[defined];
-        // SAFETY: the guard spilled locals then the operand stack into `frame`.
-        let cells = unsafe { std::slice::from_raw_parts_mut(frame, local_types.len() + site.stack.len()) };
+        let (local_types, stack_types, cells): (&[ValType], &[ValType], &mut [u64]) = if frame.is_null() {
+            (&[], &[], &mut [])
+        } else {
+            let locals = &compiled.func_locals[defined];
+            // SAFETY: the guard spilled locals then the operand stack into `frame`.
+            let cells = unsafe { std::slice::from_raw_parts_mut(frame, locals.len() + site.stack.len()) };
+            (locals, &site.stack, cells)
+        };
         let _span = tracing::debug_span!("debug_stop", func, offset = site.wasm_offset, ?reason).entered();
         // A panicking handler must not unwind into compiled code: it aborts the call.
         let action = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            handler(&mut DebugFrame { site, local_types, reason, cells, fp, inner })
+            handler(&mut DebugFrame { site, local_types, stack_types, reason, cells, fp, inner })
         }))
         .unwrap_or_else(|_| {
             tracing::error!(func, offset = site.wasm_offset, "debug handler panicked; aborting the call");
@@ -199,6 +207,13 @@ impl DebugState {
         self.stepping.set(stepping);
         let table = if stepping == Stepping::Off { self.table_ptr() } else { inner.module.inner.all_ones.as_ptr() };
         inner.set_debug_table(table);
+        if let Err(e) = crate::legacy::sync(inner) {
+            tracing::error!(error = %e, "legacy debug code: cannot clone the module's code");
+        }
+    }
+
+    pub(crate) fn is_stepping(&self) -> bool {
+        self.stepping.get() != Stepping::Off
     }
 }
 
@@ -224,13 +239,23 @@ impl<'a> Debugger<'a> {
     /// Set a breakpoint at `wasm_offset` in `func` (the function's first
     /// site is its entry). Returns the site id; an offset that is not a
     /// breakable point is an error listing the nearest ones.
+    /// With legacy debug code this clones the module's code for this
+    /// instance, which can fail with `Error::CodeArenaExhausted`.
     pub fn set_breakpoint(&self, func: u32, wasm_offset: u32) -> Result<u32> {
-        self.state().table.set_breakpoint(func, wasm_offset)
+        let id = self.state().table.set_breakpoint(func, wasm_offset)?;
+        if let Err(e) = crate::legacy::sync(&self.instance.inner) {
+            self.state().table.clear_breakpoint(func, wasm_offset);
+            return Err(e);
+        }
+        Ok(id)
     }
 
     /// Clear a breakpoint.
     pub fn clear_breakpoint(&self, func: u32, wasm_offset: u32) {
-        self.state().table.clear_breakpoint(func, wasm_offset)
+        self.state().table.clear_breakpoint(func, wasm_offset);
+        // Going back to fewer patched sites never needs more arena space
+        // than the shared code, which always exists.
+        let _ = crate::legacy::sync(&self.instance.inner);
     }
 
     /// Clear every breakpoint and stop stepping.
@@ -239,7 +264,15 @@ impl<'a> Debugger<'a> {
         self.set_stepping(false);
     }
 
-    /// A handle to set breakpoints and pause this instance from other threads.
+    /// Code bytes of this instance's private clone (legacy debug code only;
+    /// 0 while it runs the shared code).
+    pub fn clone_bytes(&self) -> usize {
+        self.instance.inner.legacy.clone_bytes()
+    }
+
+    /// A handle to set breakpoints and pause this instance from other
+    /// threads (guarded debug code; legacy code ignores remote breakpoints
+    /// until the instance's own thread re-syncs its clone).
     pub fn remote(&self) -> DebugRemote {
         DebugRemote { table: self.state().table.clone() }
     }

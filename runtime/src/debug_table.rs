@@ -59,6 +59,11 @@ impl DebugTable {
         self.bits.get(byte).is_some_and(|c| c.load(Ordering::Relaxed) & mask != 0)
     }
 
+    /// The site ids with breakpoints.
+    pub(crate) fn breakpoint_ids(&self) -> BTreeSet<u32> {
+        self.breakpoints.lock().clone()
+    }
+
     /// Whether a breakpoint (not only a pause) is set at site `id`.
     pub(crate) fn has_breakpoint(&self, id: u32) -> bool {
         self.breakpoints.lock().contains(&id)

@@ -61,6 +61,14 @@ impl Config {
         self
     }
 
+    /// With `debug(true)`: build legacy clone-and-patch debug code instead of
+    /// breakpoint guards (each debugged instance gets its own copy of the
+    /// code). For comparison only.
+    pub fn legacy(mut self, on: bool) -> Config {
+        self.compile.legacy = on;
+        self
+    }
+
     /// Which instruction boundaries of debug code are breakable points.
     pub fn breakable(mut self, breakable: onecopy_jit::Breakable) -> Config {
         self.compile.breakable = breakable;

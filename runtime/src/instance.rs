@@ -24,7 +24,7 @@ pub(crate) struct InstanceInner {
     /// The vmctx compiled code receives; boxed so its address is stable.
     vmctx: Box<[UnsafeCell<u64>]>,
     /// `VMFuncRef`s of the functions this module defines.
-    funcrefs: Box<[VMFuncRef]>,
+    funcrefs: Box<[UnsafeCell<VMFuncRef>]>,
     pub memories: Vec<Memory>,
     pub tables: Vec<Table>,
     pub globals: Vec<Global>,
@@ -33,6 +33,8 @@ pub(crate) struct InstanceInner {
     pub dropped_data: RefCell<Vec<bool>>,
     pub dropped_elems: RefCell<Vec<bool>>,
     pub debug: DebugState,
+    /// Legacy debug code only: this instance's private code clone.
+    pub legacy: crate::legacy::LegacyClones,
 }
 
 impl InstanceInner {
@@ -64,6 +66,15 @@ impl InstanceInner {
         let offset = self.module.compiled().layout.func(index);
         // SAFETY: every funcs slot was filled at instantiation.
         unsafe { *self.vmctx[offset as usize / 8].get() as *const VMFuncRef }
+    }
+
+    /// Point the defined functions' funcrefs at a copy of the module's code
+    /// starting at `base` (the shared code, or a legacy clone).
+    pub(crate) fn set_code_base(&self, base: *const u8) {
+        for (f, offset) in self.funcrefs.iter().zip(&self.module.compiled().func_offsets) {
+            // SAFETY: only this thread reads or writes the instance's funcrefs.
+            unsafe { (*f.get()).code = base.wrapping_add(*offset as usize) };
+        }
     }
 
     /// Evaluate a constant expression to a raw cell.
@@ -126,12 +137,14 @@ impl Instance {
         let inner = Rc::new_cyclic(|weak| {
             let owner: *const InstanceInner = weak.as_ptr();
             let funcrefs = (info.imported_funcs..info.funcs.len() as u32)
-                .map(|index| VMFuncRef {
-                    code: compiled.func_address(index).expect("defined function"),
-                    vmctx: std::ptr::null_mut(),
-                    type_id: compiled.type_ids[info.funcs[index as usize] as usize],
-                    index,
-                    owner: owner.cast(),
+                .map(|index| {
+                    UnsafeCell::new(VMFuncRef {
+                        code: compiled.func_address(index).expect("defined function"),
+                        vmctx: std::ptr::null_mut(),
+                        type_id: compiled.type_ids[info.funcs[index as usize] as usize],
+                        index,
+                        owner: owner.cast(),
+                    })
                 })
                 .collect();
             InstanceInner {
@@ -145,12 +158,13 @@ impl Instance {
                 dropped_data: RefCell::new(vec![false; info.data.len()]),
                 dropped_elems: RefCell::new(vec![false; info.elements.len()]),
                 debug: DebugState::new(module),
+                legacy: Default::default(),
             }
         });
         let vmctx = inner.vmctx_ptr();
         // SAFETY: nothing else refers to the funcrefs yet.
         for f in inner.funcrefs.iter() {
-            unsafe { *std::ptr::addr_of!(f.vmctx).cast_mut() = vmctx };
+            unsafe { (*f.get()).vmctx = vmctx };
         }
         // Compiled code can store this instance's funcrefs into imported
         // tables, which outlive it: the tables keep it alive.
@@ -177,7 +191,7 @@ impl Instance {
             inner.set_field(layout.func(i as u32), f.raw() as usize);
         }
         for (j, f) in inner.funcrefs.iter().enumerate() {
-            inner.set_field(layout.func(info.imported_funcs + j as u32), f as *const VMFuncRef as usize);
+            inner.set_field(layout.func(info.imported_funcs + j as u32), f.get() as usize);
         }
         Ok(Instance { inner })
     }

@@ -32,6 +32,7 @@ mod error;
 mod func;
 mod global;
 mod instance;
+mod legacy;
 mod linker;
 mod memory;
 mod module;

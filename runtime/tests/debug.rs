@@ -227,3 +227,32 @@ fn another_thread_pauses_a_spinning_instance() {
     assert!(spins > 0);
     assert_eq!(reasons, vec![onecopy_runtime::StopReason::Pause]);
 }
+
+#[test]
+fn legacy_debug_code_clones_the_module_per_debugged_instance() {
+    let engine = Engine::new(&Config::new().debug(true).legacy(true)).unwrap();
+    let module = Module::new(&engine, wat::parse_str(PROGRAM).unwrap()).unwrap();
+    let shared = engine.code_memory().used;
+    let debugged = Instance::new(&module, &[]).unwrap();
+    let other = Instance::new(&module, &[]).unwrap();
+    let entry = module.sites().iter().find(|s| s.func == 1).unwrap().wasm_offset;
+    debugged.debug().set_breakpoint(1, entry).unwrap();
+    // One more copy of the code, for the debugged instance only.
+    assert_eq!(engine.code_memory().used, shared + module.code_size());
+    assert_eq!(debugged.debug().clone_bytes(), module.code_size());
+    assert_ne!(debugged.func_address(1), other.func_address(1));
+    let hits = Rc::new(RefCell::new(0));
+    let count = hits.clone();
+    debugged.debug().set_handler(move |frame| {
+        *count.borrow_mut() += 1;
+        assert!(frame.locals().is_empty(), "legacy code has no frame view");
+        DebugAction::Continue
+    });
+    for i in [&debugged, &other] {
+        assert_eq!(i.get_typed_func::<(i32,), i32>("loop").unwrap().call((4,)).unwrap(), 10);
+    }
+    assert_eq!(*hits.borrow(), 1);
+    debugged.debug().clear_breakpoint(1, entry);
+    assert_eq!(debugged.func_address(1), other.func_address(1));
+    assert_eq!(engine.code_memory().used, shared);
+}

@@ -70,7 +70,7 @@ fn serve(frame: &mut DebugFrame<'_>, requests: &Receiver<Request>) -> DebugActio
                 drop(reply.send(frame.set_local(i as usize, v.into()).map_err(|e| e.to_string())))
             }
             Request::Stack(reply) => {
-                let stack = (0..frame.site.stack.len()).filter_map(|i| frame.stack(i)).collect();
+                let stack = (0..frame.stack_types.len()).filter_map(|i| frame.stack(i)).collect();
                 drop(reply.send(values(stack)))
             }
             Request::SetStack(i, v, reply) => {

@@ -71,6 +71,9 @@ impl FuncTranslator<'_, '_> {
     pub(crate) fn guard(&mut self, kind: SiteKind) {
         let site = self.sites.len() as i64;
         self.sites.push(LocalSite { wasm_offset: self.offset as u32, kind, stack: self.stack_types.clone() });
+        if self.env.config.legacy {
+            return self.legacy_site_call(site);
+        }
 
         let table = match self.debug_table {
             Some(var) => self.b.use_var(var),

@@ -1,0 +1,143 @@
+//! The legacy "clone and patch" debug code, kept for comparison only: the
+//! design onecopy replaces (Firefox before bug 1756951, Wasmtime 48).
+//!
+//! Every breakable point is a patchable call to the module's break stub.
+//! The module's shared code has all of them NOPed out; an instance being
+//! debugged gets its own clone of the whole module's code in the arena,
+//! with the calls of its breakpoint sites patched back in. Code is
+//! position-independent (direct calls are PC-relative; everything else goes
+//! through the vmctx), so a clone is a byte copy plus patches.
+
+use cranelift_codegen::control::ControlPlane;
+use cranelift_codegen::ir::{self, types, AbiParam, ArgumentPurpose, InstBuilder, UserFuncName};
+use cranelift_codegen::Context;
+use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
+
+use crate::compile::FunctionCode;
+use crate::env::ModuleEnv;
+use crate::translate::FuncTranslator;
+use crate::trap::TrapKind;
+use crate::vmctx::{builtin, header};
+use crate::CompileError;
+
+/// The break stub's index in calls between the module's functions.
+pub(crate) const BREAK_STUB: u32 = u32::MAX;
+
+/// `(vmctx, caller vmctx, func, site)`, no results (patchable calls return nothing).
+fn stub_signature(env: &ModuleEnv<'_>) -> ir::Signature {
+    let mut sig = ir::Signature::new(env.isa.default_call_conv());
+    sig.params.push(AbiParam::special(types::I64, ArgumentPurpose::VMContext));
+    sig.params.push(AbiParam::new(types::I64));
+    sig.params.push(AbiParam::new(types::I32));
+    sig.params.push(AbiParam::new(types::I32));
+    sig
+}
+
+impl FuncTranslator<'_, '_> {
+    /// A breakable point as a patchable call to the break stub.
+    pub(crate) fn legacy_site_call(&mut self, site: i64) {
+        let sig = self.b.import_signature(stub_signature(self.env));
+        let name = self.b.func.declare_imported_user_function(ir::UserExternalName::new(0, BREAK_STUB));
+        let callee = self.b.import_function(ir::ExtFuncData {
+            name: ir::ExternalName::User(name),
+            signature: sig,
+            colocated: true,
+            patchable: true,
+        });
+        let func = self.b.ins().iconst(types::I32, self.func_index as i64);
+        let site = self.b.ins().iconst(types::I32, site);
+        self.b.ins().call(callee, &[self.vmctx, self.vmctx, func, site]);
+    }
+}
+
+/// The break stub: calls the debug handler (with no frame view: legacy
+/// code keeps no spill area) and traps if it asks to abort.
+pub(crate) fn break_stub(env: &ModuleEnv<'_>) -> Result<FunctionCode, CompileError> {
+    let mut ctx = Context::new();
+    ctx.func.signature = stub_signature(env);
+    ctx.func.name = UserFuncName::user(0, BREAK_STUB);
+    let mut fctx = FunctionBuilderContext::new();
+    let mut b = FunctionBuilder::new(&mut ctx.func, &mut fctx);
+    let entry = b.create_block();
+    b.append_block_params_for_function_params(entry);
+    b.switch_to_block(entry);
+    b.seal_block(entry);
+    let [vmctx, _, func, site] = b.block_params(entry).try_into().expect("four params");
+    let flags = ir::MemFlagsData::trusted().with_readonly();
+    let builtins = b.ins().load(types::I64, flags, vmctx, header::BUILTINS);
+    let callee = b.ins().load(types::I64, flags, builtins, 8 * builtin::DEBUG_BREAK as i32);
+    let mut sig = ir::Signature::new(env.isa.default_call_conv());
+    sig.params.extend([types::I64, types::I32, types::I32, types::I64, types::I64].map(AbiParam::new));
+    sig.returns.push(AbiParam::new(types::I32));
+    let sig = b.import_signature(sig);
+    let null = b.ins().iconst(types::I64, 0);
+    // The stopped function's frame is the caller's: its frame pointer is
+    // the one this frame saved.
+    let fp = b.ins().get_frame_pointer(types::I64);
+    let caller_fp = b.ins().load(types::I64, ir::MemFlagsData::trusted(), fp, 0);
+    let call = b.ins().call_indirect(sig, callee, &[vmctx, func, site, null, caller_fp]);
+    let status = b.inst_results(call)[0];
+    b.ins().trapnz(status, TrapKind::DebugAbort.code());
+    b.ins().return_(&[]);
+    b.finalize(env.isa.frontend_config());
+    let code = ctx
+        .compile(env.isa, &mut ControlPlane::default())
+        .map_err(|e| CompileError::Codegen { func: BREAK_STUB, message: format!("break stub: {:?}", e.inner) })?;
+    let traps = code.buffer.traps().iter().map(|t| (t.offset, t.code, 0)).collect();
+    Ok(FunctionCode {
+        bytes: code.buffer.data().to_vec(),
+        calls: vec![],
+        traps,
+        srclocs: vec![],
+        sites: vec![],
+        locals: vec![],
+        patchable: vec![],
+        nop: vec![],
+    })
+}
+
+/// A patchable call site in a module's linked code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PatchSite {
+    /// Module-wide site id.
+    pub site: u32,
+    /// Offset of the call in the module's code.
+    pub offset: u32,
+    /// Length of the call instruction.
+    pub len: u32,
+}
+
+/// What clones are made from: the linked code with every site's call in
+/// place, and where the calls are.
+#[derive(Debug, Clone)]
+pub struct LegacyCode {
+    /// Linked code with every site's call present.
+    pub original: Vec<u8>,
+    /// The patchable calls, by site.
+    pub sites: Vec<PatchSite>,
+    /// The target's NOP encodings, shortest first.
+    pub nops: Vec<Vec<u8>>,
+}
+
+impl LegacyCode {
+    /// The code with the calls of the sites `keep` accepts in place and
+    /// every other site NOPed out.
+    pub fn patched(&self, keep: impl Fn(u32) -> bool) -> Vec<u8> {
+        let mut bytes = self.original.clone();
+        for s in self.sites.iter().filter(|s| !keep(s.site)) {
+            let (start, end) = (s.offset as usize, (s.offset + s.len) as usize);
+            fill_nops(&mut bytes[start..end], &self.nops);
+        }
+        bytes
+    }
+}
+
+/// Fill `region` with the longest NOPs that fit.
+fn fill_nops(mut region: &mut [u8], nops: &[Vec<u8>]) {
+    while !region.is_empty() {
+        let nop = nops.iter().rev().find(|n| !n.is_empty() && n.len() <= region.len()).expect("a one-byte NOP");
+        let (head, rest) = region.split_at_mut(nop.len());
+        head.copy_from_slice(nop);
+        region = rest;
+    }
+}
