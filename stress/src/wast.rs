@@ -35,6 +35,11 @@ pub struct WastArgs {
     /// so the suite checks that stopping never changes a result.
     #[arg(long)]
     pub step: bool,
+    /// Legacy clone-and-patch debug code (implies --debug): every instance
+    /// gets a breakpoint at the module's first breakable point, so it runs
+    /// its own patched clone of the module's code.
+    #[arg(long, conflicts_with = "step")]
+    pub legacy: bool,
     /// Print one JSON object instead of the readable summary.
     #[arg(long)]
     pub json: bool,
@@ -51,6 +56,8 @@ pub struct Options {
     pub debug: bool,
     /// Step every instance (see [`WastArgs::step`]).
     pub step: bool,
+    /// Legacy debug code, one clone per instance (see [`WastArgs::legacy`]).
+    pub legacy: bool,
 }
 
 /// Run every script; succeed (exit 0) only if no directive failed.
@@ -61,7 +68,7 @@ pub fn main(args: &WastArgs) -> Result<ExitCode> {
     }
     files.sort();
     let run_one = if args.in_process { run_on_thread } else { isolate::run };
-    let options = Options { debug: args.debug || args.step, step: args.step };
+    let options = Options { debug: args.debug || args.step || args.legacy, step: args.step, legacy: args.legacy };
     let reports = files.iter().map(|file| run_one(file, options)).collect();
     let summary = Summary::new(reports);
     if args.json {
@@ -130,7 +137,7 @@ fn run_directives(path: &Path, options: Options, report: &mut FileReport) -> Res
     lexer.allow_confusing_unicode(true);
     let buffer = ParseBuffer::new_with_lexer(lexer).map_err(located)?;
     let script = parser::parse::<Wast>(&buffer).map_err(located)?;
-    let mut state = Script::new(options.debug, options.step)?;
+    let mut state = Script::new(options)?;
     for directive in script.directives {
         let line = directive.span().linecol_in(&text).0 + 1;
         // A panic in the runtime fails this directive; the rest still run.

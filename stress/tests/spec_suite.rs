@@ -62,3 +62,11 @@ fn spec_suite_passes_while_every_instance_single_steps() {
     let calls = summary["handler_calls"].as_u64().unwrap_or(0);
     assert!(calls > 0, "the stepping handler never ran: {}", summary["handler_calls"]);
 }
+
+#[test]
+fn spec_suite_passes_in_legacy_clones_with_a_breakpoint_in_every_instance() {
+    let summary = run_suite(&["--legacy"]);
+    assert_suite_passes(&summary);
+    let calls = summary["handler_calls"].as_u64().unwrap_or(0);
+    assert!(calls > 0, "no breakpoint was ever hit: {}", summary["handler_calls"]);
+}

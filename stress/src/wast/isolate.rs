@@ -33,6 +33,9 @@ fn child_report(file: &Path, options: Options) -> Result<FileReport, String> {
     if options.step {
         command.arg("--step");
     }
+    if options.legacy {
+        command.arg("--legacy");
+    }
     // stderr is inherited: panics and logs reach the user as they happen.
     let mut child = command
         .arg(file)

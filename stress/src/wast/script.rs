@@ -26,20 +26,32 @@ pub struct Script {
     named: HashMap<String, Slot>,
     /// `(module definition ...)`: compiled, not yet instantiated.
     definitions: HashMap<Option<String>, Module>,
-    /// With `--step`: calls of the stepping handler over every instance of
-    /// the script (shared by their handlers; instances stay on this thread).
+    /// With `--step` or `--legacy`: calls of the debug handler over every
+    /// instance of the script (shared by their handlers; instances stay on
+    /// this thread).
     handler_calls: Option<Rc<Cell<u64>>>,
+    /// Single-step every instance.
+    step: bool,
 }
 
 impl Script {
-    /// A fresh script state; `debug` compiles with breakpoint guards, and
-    /// `step` (which needs them) single-steps every instance it creates.
-    pub fn new(debug: bool, step: bool) -> anyhow::Result<Script> {
-        let engine = Engine::new(&Config::default().debug(debug || step))?;
+    /// A fresh script state for `options`: `debug` compiles with breakpoint
+    /// guards, `step` single-steps every instance it creates, `legacy` gives
+    /// every instance a breakpoint in legacy (cloned) debug code.
+    pub fn new(options: super::Options) -> anyhow::Result<Script> {
+        let engine = Engine::new(&Config::default().debug(options.debug).legacy(options.legacy))?;
         let mut linker = Linker::new(&engine);
         crate::spectest::define(&engine, &mut linker)?;
-        let handler_calls = step.then(|| Rc::new(Cell::new(0)));
-        Ok(Script { engine, linker, current: None, named: HashMap::new(), definitions: HashMap::new(), handler_calls })
+        let handler_calls = (options.step || options.legacy).then(|| Rc::new(Cell::new(0)));
+        Ok(Script {
+            engine,
+            linker,
+            current: None,
+            named: HashMap::new(),
+            definitions: HashMap::new(),
+            handler_calls,
+            step: options.step,
+        })
     }
 
     /// How often the stepping handler ran, if the script steps.
@@ -48,17 +60,23 @@ impl Script {
     }
 
     /// Instantiate `module` through the linker; when stepping, the new
-    /// instance stops at every breakable point from then on (its start
-    /// function, run inside instantiation, is not stepped).
+    /// instance stops at every breakable point from then on, and in legacy
+    /// mode it gets a breakpoint (and so a clone) at the module's first one
+    /// (its start function, run inside instantiation, is neither).
     fn instantiate(&self, module: &Module) -> Result<Instance, Error> {
         let instance = self.linker.instantiate(module)?;
         if let Some(calls) = &self.handler_calls {
             let calls = calls.clone();
+            let action = if self.step { DebugAction::Step } else { DebugAction::Continue };
             instance.debug().set_handler(move |_| {
                 calls.set(calls.get() + 1);
-                DebugAction::Step
+                action
             });
-            instance.debug().set_stepping(true);
+            if self.step {
+                instance.debug().set_stepping(true);
+            } else if let Some(site) = module.sites().first() {
+                instance.debug().set_breakpoint(site.func, site.wasm_offset)?;
+            }
         }
         Ok(instance)
     }
