@@ -8,10 +8,7 @@
 //! position-independent (direct calls are PC-relative; everything else goes
 //! through the vmctx), so a clone is a byte copy plus patches.
 
-use cranelift_codegen::control::ControlPlane;
-use cranelift_codegen::ir::{self, types, AbiParam, ArgumentPurpose, InstBuilder, UserFuncName};
-use cranelift_codegen::Context;
-use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
+use cranelift_codegen::ir::{self, types, AbiParam, ArgumentPurpose, InstBuilder};
 
 use crate::compile::FunctionCode;
 use crate::env::ModuleEnv;
@@ -37,13 +34,7 @@ impl FuncTranslator<'_, '_> {
     /// A breakable point as a patchable call to the break stub.
     pub(crate) fn legacy_site_call(&mut self, site: i64) {
         let sig = self.b.import_signature(stub_signature(self.env));
-        let name = self.b.func.declare_imported_user_function(ir::UserExternalName::new(0, BREAK_STUB));
-        let callee = self.b.import_function(ir::ExtFuncData {
-            name: ir::ExternalName::User(name),
-            signature: sig,
-            colocated: true,
-            patchable: true,
-        });
+        let callee = self.colocated_callee(BREAK_STUB, sig, true);
         let func = self.b.ins().iconst(types::I32, self.func_index as i64);
         let site = self.b.ins().iconst(types::I32, site);
         self.b.ins().call(callee, &[self.vmctx, self.vmctx, func, site]);
@@ -53,41 +44,29 @@ impl FuncTranslator<'_, '_> {
 /// The break stub: calls the debug handler (with no frame view: legacy
 /// code keeps no spill area) and traps if it asks to abort.
 pub(crate) fn break_stub(env: &ModuleEnv<'_>) -> Result<FunctionCode, CompileError> {
-    let mut ctx = Context::new();
-    ctx.func.signature = stub_signature(env);
-    ctx.func.name = UserFuncName::user(0, BREAK_STUB);
-    let mut fctx = FunctionBuilderContext::new();
-    let mut b = FunctionBuilder::new(&mut ctx.func, &mut fctx);
-    let entry = b.create_block();
-    b.append_block_params_for_function_params(entry);
-    b.switch_to_block(entry);
-    b.seal_block(entry);
-    let [vmctx, _, func, site] = b.block_params(entry).try_into().expect("four params");
-    let flags = ir::MemFlagsData::trusted().with_readonly();
-    let builtins = b.ins().load(types::I64, flags, vmctx, header::BUILTINS);
-    let callee = b.ins().load(types::I64, flags, builtins, 8 * builtin::DEBUG_BREAK as i32);
-    let mut sig = ir::Signature::new(env.isa.default_call_conv());
-    sig.params.extend([types::I64, types::I32, types::I32, types::I64, types::I64].map(AbiParam::new));
-    sig.returns.push(AbiParam::new(types::I32));
-    let sig = b.import_signature(sig);
-    let null = b.ins().iconst(types::I64, 0);
-    // The stopped function's frame is the caller's: its frame pointer is
-    // the one this frame saved.
-    let fp = b.ins().get_frame_pointer(types::I64);
-    let caller_fp = b.ins().load(types::I64, ir::MemFlagsData::trusted(), fp, 0);
-    let call = b.ins().call_indirect(sig, callee, &[vmctx, func, site, null, caller_fp]);
-    let status = b.inst_results(call)[0];
-    b.ins().trapnz(status, TrapKind::DebugAbort.code());
-    b.ins().return_(&[]);
-    b.finalize(env.isa.frontend_config());
-    let code = ctx
-        .compile(env.isa, &mut ControlPlane::default())
-        .map_err(|e| CompileError::Codegen { func: BREAK_STUB, message: format!("break stub: {:?}", e.inner) })?;
-    let traps = code.buffer.traps().iter().map(|t| (t.offset, t.code, 0)).collect();
+    let stub = crate::stubs::build(env.isa, stub_signature(env), 2, |b, params| {
+        let [vmctx, _, func, site] = params.try_into().expect("four params");
+        let flags = ir::MemFlagsData::trusted().with_readonly();
+        let builtins = b.ins().load(types::I64, flags, vmctx, header::BUILTINS);
+        let callee = b.ins().load(types::I64, flags, builtins, 8 * builtin::DEBUG_BREAK as i32);
+        let mut sig = ir::Signature::new(env.isa.default_call_conv());
+        sig.params.extend([types::I64, types::I32, types::I32, types::I64, types::I64].map(AbiParam::new));
+        sig.returns.push(AbiParam::new(types::I32));
+        let sig = b.import_signature(sig);
+        let null = b.ins().iconst(types::I64, 0);
+        // The stopped function's frame is the caller's: its frame pointer is
+        // the one this frame saved.
+        let fp = b.ins().get_frame_pointer(types::I64);
+        let caller_fp = b.ins().load(types::I64, ir::MemFlagsData::trusted(), fp, 0);
+        let call = b.ins().call_indirect(sig, callee, &[vmctx, func, site, null, caller_fp]);
+        let status = b.inst_results(call)[0];
+        b.ins().trapnz(status, TrapKind::DebugAbort.code());
+        b.ins().return_(&[]);
+    })?;
     Ok(FunctionCode {
-        bytes: code.buffer.data().to_vec(),
+        bytes: stub.bytes,
         calls: vec![],
-        traps,
+        traps: stub.traps.into_iter().map(|(offset, kind)| (offset, kind.code(), 0)).collect(),
         srclocs: vec![],
         sites: vec![],
         locals: vec![],

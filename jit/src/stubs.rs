@@ -91,7 +91,7 @@ pub fn host_adapter(isa: &dyn TargetIsa, ty: &FuncType) -> Result<StubCode, Comp
 }
 
 /// Build a stub of signature `sig`: `body` fills the entry block, given its params.
-fn build(
+pub(crate) fn build(
     isa: &dyn TargetIsa,
     sig: ir::Signature,
     name: u32,

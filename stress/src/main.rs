@@ -6,11 +6,14 @@
 //! - `onecopy bench guard` / `onecopy bench debug`: the breakpoint guard's cost;
 //!   debugger round trips.
 //! - `onecopy stress`: many workers debugging one shared module; arena bytes per worker count.
+//! - `onecopy debug FILE --workers N [--script FILE|-]`: drive a debug session
+//!   over N workers with text commands; one JSON object per line.
 //!
 //! Logging goes to stderr, filtered by `RUST_LOG` (default: warnings).
 
 mod bench;
 mod bench_debug;
+mod debug_cli;
 mod demo;
 mod run;
 mod spectest;
@@ -45,6 +48,9 @@ enum Command {
     /// Many workers debugging one module at once: code arena bytes and
     /// breakpoint events per worker count.
     Stress(stress::StressArgs),
+    /// Debug a module on N workers with text commands (one per line, from
+    /// a script or stdin), answering one JSON object per line.
+    Debug(debug_cli::DebugArgs),
 }
 
 fn main() -> ExitCode {
@@ -59,6 +65,7 @@ fn main() -> ExitCode {
         Command::Run(args) => run::main(&args).map(|()| ExitCode::SUCCESS),
         Command::Wast(args) => wast::main(&args),
         Command::Stress(args) => stress::main(&args),
+        Command::Debug(args) => debug_cli::main(&args),
         Command::Bench(args) => match &args.what {
             bench::BenchWhat::Guard(guard) => bench::guard(guard).map(|()| ExitCode::SUCCESS),
             bench::BenchWhat::Debug(debug) => bench_debug::main(debug).map(|()| ExitCode::SUCCESS),

@@ -52,7 +52,7 @@ pub fn main(args: &RunArgs) -> Result<()> {
 /// A linker whose functions satisfy the module's function imports by trapping
 /// when called, so modules that import but rarely call still run. Other
 /// imports (memories, tables, globals) have no sensible stand-in.
-fn stub_imports(engine: &Engine, module: &Module) -> Result<Linker> {
+pub(crate) fn stub_imports(engine: &Engine, module: &Module) -> Result<Linker> {
     let mut linker = Linker::new(engine);
     for import in module.imports() {
         let ExternType::Func(ty) = import.ty else {

@@ -36,19 +36,20 @@ impl FuncTranslator<'_, '_> {
         let sig = self.signature_ref(type_index);
         let call = if index >= self.env.info.imported_funcs {
             args[0] = self.vmctx;
-            let name = self.b.func.declare_imported_user_function(ir::UserExternalName::new(0, index));
-            let callee = self.b.import_function(ir::ExtFuncData {
-                name: ir::ExternalName::User(name),
-                signature: sig,
-                colocated: true,
-                patchable: false,
-            });
+            let callee = self.colocated_callee(index, sig, false);
             self.b.ins().call(callee, &args)
         } else {
             let func = self.vmctx_load(self.env.layout.func(index));
             self.call_funcref(func, sig, args)
         };
         self.push_results(call, type_index);
+    }
+
+    /// A callee placed in this module's code (PC-relative call), by its
+    /// index in calls between the module's functions.
+    pub(crate) fn colocated_callee(&mut self, index: u32, sig: ir::SigRef, patchable: bool) -> ir::FuncRef {
+        let name = self.b.func.declare_imported_user_function(ir::UserExternalName::new(0, index));
+        self.b.import_function(ir::ExtFuncData { name: ir::ExternalName::User(name), signature: sig, colocated: true, patchable })
     }
 
     /// Call through a non-null `VMFuncRef`; `args[0]` is filled with its vmctx.
