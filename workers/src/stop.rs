@@ -5,8 +5,9 @@
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
-use crossbeam_channel::{Receiver, Sender};
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use onecopy_runtime::{DebugAction, DebugFrame, Instance, Val};
 
 use crate::command::{GlobalRef, Request, Resume};
@@ -41,7 +42,7 @@ pub(crate) fn install(worker: usize, instance: &Instance, stops: Sender<Stop>, d
         if stops.send((event, requests_tx)).is_err() {
             return detach(frame);
         }
-        serve(frame, &requests)
+        serve(frame, &requests, &detached)
     });
 }
 
@@ -50,10 +51,18 @@ fn detach(frame: &mut DebugFrame<'_>) -> DebugAction {
     DebugAction::Continue
 }
 
-/// Answer requests until a resume (or the coordinator's disappearance).
-fn serve(frame: &mut DebugFrame<'_>, requests: &Receiver<Request>) -> DebugAction {
+/// How often a waiting worker checks whether the session detached (a stop
+/// that raced with `detach` is then released without the coordinator).
+const DETACH_POLL: Duration = Duration::from_millis(20);
+
+/// Answer requests until a resume, a detach, or the coordinator's disappearance.
+fn serve(frame: &mut DebugFrame<'_>, requests: &Receiver<Request>, detached: &AtomicBool) -> DebugAction {
     loop {
-        let Ok(request) = requests.recv() else { return detach(frame) };
+        let request = match requests.recv_timeout(DETACH_POLL) {
+            Ok(request) => request,
+            Err(RecvTimeoutError::Timeout) if !detached.load(Ordering::Acquire) => continue,
+            Err(_) => return detach(frame),
+        };
         match request {
             Request::Resume(resume) => {
                 return match resume {
