@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
-use onecopy_runtime::{DebugRemote, FrameInfo, Instance, Module};
+use onecopy_runtime::{DebugRemote, FrameInfo, Instance, Module, Trap};
 use parking_lot::Mutex;
 
 use crate::command::{GlobalRef, Reply, Request, Resume};
@@ -61,6 +61,8 @@ pub struct DebugSession {
     detached: Arc<AtomicBool>,
     stopped: HashMap<usize, Sender<Request>>,
     pending: VecDeque<Stop>,
+    traps: Receiver<(usize, Trap)>,
+    traps_tx: Sender<(usize, Trap)>,
 }
 
 impl Default for DebugSession {
@@ -73,7 +75,10 @@ impl DebugSession {
     /// A session no worker has joined yet; give [`Self::hook`] to the pool.
     pub fn new() -> DebugSession {
         let (stops_tx, stops) = crossbeam_channel::unbounded();
+        let (traps_tx, traps) = crossbeam_channel::unbounded();
         DebugSession {
+            traps,
+            traps_tx,
             stops,
             stops_tx,
             remotes: Arc::default(),
@@ -94,6 +99,21 @@ impl DebugSession {
             remotes.lock().insert(worker, instance.debug().remote());
             stop::install(worker, instance, stops.clone(), detached.clone());
         }
+    }
+
+    /// The trap hook that reports workers' traps to this session (for
+    /// `PoolConfig::on_trap`); see [`Self::next_trap`].
+    pub fn trap_hook(&self) -> impl Fn(usize, &Trap) + Send + Sync + 'static {
+        let traps = self.traps_tx.clone();
+        move |worker, trap| {
+            // A session that went away has nobody to tell.
+            let _ = traps.send((worker, trap.clone()));
+        }
+    }
+
+    /// The next trap of a debugged worker's call, waiting up to `timeout`.
+    pub fn next_trap(&self, timeout: Duration) -> Option<(usize, Trap)> {
+        self.traps.recv_timeout(timeout).ok()
     }
 
     /// Worker indices that joined, sorted.

@@ -55,5 +55,5 @@ pub use coordinator::{DebugError, DebugSession, Who};
 pub use event::DebugEvent;
 pub use error::{CallError, PoolError};
 pub use onecopy_runtime as runtime;
-pub use pool::{InstanceHook, LinkerFactory, PoolConfig, ShutdownReport, WorkerPool, DROP_TIMEOUT};
+pub use pool::{InstanceHook, LinkerFactory, TrapHook, PoolConfig, ShutdownReport, WorkerPool, DROP_TIMEOUT};
 pub use value::{NotSendable, Value};

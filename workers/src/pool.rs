@@ -8,7 +8,7 @@ use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{select, Receiver, Sender};
-use onecopy_runtime::{Error, Instance, Linker, Module};
+use onecopy_runtime::{Error, Instance, Linker, Module, Trap};
 
 use crate::call::{invoke, CallHandle, Job, Target};
 use crate::error::{panic_message, CallError, PoolError};
@@ -23,6 +23,11 @@ pub type LinkerFactory = Arc<dyn Fn(usize, &Module) -> Result<Linker, Error> + S
 /// with the worker's index and its instance: the place to install debug
 /// handlers or read per-instance facts.
 pub type InstanceHook = Arc<dyn Fn(usize, &Instance) + Send + Sync>;
+
+/// Runs on a worker's thread when one of its calls traps, with the worker's
+/// index and the trap (the caller also gets the trap through its handle):
+/// how a debugger hears of traps.
+pub type TrapHook = Arc<dyn Fn(usize, &Trap) + Send + Sync>;
 
 /// How long dropping a [`WorkerPool`] waits for its workers before it
 /// leaves the ones still running detached.
@@ -43,6 +48,8 @@ pub struct PoolConfig {
     pub linker: Option<LinkerFactory>,
     /// Called on each worker with its new instance before it serves calls.
     pub on_instance: Option<InstanceHook>,
+    /// Called on a worker whose call trapped.
+    pub on_trap: Option<TrapHook>,
 }
 
 impl Default for PoolConfig {
@@ -53,6 +60,7 @@ impl Default for PoolConfig {
             name: "onecopy-worker".to_string(),
             linker: None,
             on_instance: None,
+            on_trap: None,
         }
     }
 }
@@ -87,6 +95,12 @@ impl PoolConfig {
         self.on_instance = Some(Arc::new(hook));
         self
     }
+
+    /// Set [`PoolConfig::on_trap`].
+    pub fn on_trap(mut self, hook: impl Fn(usize, &Trap) + Send + Sync + 'static) -> PoolConfig {
+        self.on_trap = Some(Arc::new(hook));
+        self
+    }
 }
 
 impl fmt::Debug for PoolConfig {
@@ -97,6 +111,7 @@ impl fmt::Debug for PoolConfig {
             .field("name", &self.name)
             .field("linker", &self.linker.as_ref().map(|_| "<factory>"))
             .field("on_instance", &self.on_instance.as_ref().map(|_| "<hook>"))
+            .field("on_trap", &self.on_trap.as_ref().map(|_| "<hook>"))
             .finish()
     }
 }
@@ -131,6 +146,7 @@ pub struct WorkerPool {
     shared: Option<Sender<Job>>,
     threads: Vec<(usize, JoinHandle<()>)>,
     workers: usize,
+    on_trap: Option<TrapHook>,
 }
 
 impl WorkerPool {
@@ -151,6 +167,7 @@ impl WorkerPool {
             shared: Some(shared_tx),
             threads: Vec::with_capacity(config.workers),
             workers: config.workers,
+            on_trap: config.on_trap.clone(),
         };
         for index in 0..config.workers {
             let (own_tx, own_rx) = crossbeam_channel::unbounded::<Job>();
@@ -214,11 +231,15 @@ impl WorkerPool {
     /// handle gives the results, or the trap or error.
     pub fn call(&self, target: Target, export: &str, args: Vec<Value>) -> CallHandle {
         let export = export.to_string();
+        let on_trap = self.on_trap.clone();
         self.run(target, move |worker, instance| {
             let _span = tracing::debug_span!("call", worker, export = %export).entered();
             let result = invoke(instance, &export, &args);
             if let Err(error) = &result {
                 tracing::debug!(%error, "call failed");
+                if let (Some(hook), CallError::Trap(trap)) = (&on_trap, error) {
+                    hook(worker, trap);
+                }
             }
             result
         })

@@ -31,7 +31,8 @@ fn setup(workers: usize) -> (Engine, Module, WorkerPool, DebugSession) {
     let engine = Engine::new(&Config::new().debug(true)).unwrap();
     let module = Module::new(&engine, wat::parse_str(PROGRAM).unwrap()).unwrap();
     let session = DebugSession::new();
-    let pool = WorkerPool::new(&module, PoolConfig::new(workers).on_instance(session.hook())).unwrap();
+    let config = PoolConfig::new(workers).on_instance(session.hook()).on_trap(session.trap_hook());
+    let pool = WorkerPool::new(&module, config).unwrap();
     (engine, module, pool, session)
 }
 
@@ -137,6 +138,9 @@ fn a_trap_while_debugged_reaches_the_caller_and_the_session_goes_on() {
     session.resume(0, Resume::Continue).unwrap();
     let err = call.wait().unwrap_err();
     assert!(err.to_string().contains("divide by zero"), "{err}");
+    // The coordinator hears of it too.
+    let (worker, trap) = session.next_trap(WAIT).expect("the session is told of the trap");
+    assert_eq!((worker, trap.kind), (0, onecopy_runtime::TrapKind::IntegerDivisionByZero));
     // Globals and memory read through the debugger match what the program wrote.
     let fib = pool.call(onecopy_workers::Target::Worker(1), "fib", vec![Value::I32(5)]);
     assert_eq!(fib.wait().unwrap(), [Value::I32(5)]);
