@@ -31,13 +31,26 @@ pub(crate) fn enter_wasm(max_stack: usize, body: impl FnOnce()) -> Result<(), Er
         limits.stack_limit.set(signals::stack_pointer().saturating_sub(max_stack));
     }
     limits.depth.set(limits.depth.get() + 1);
+    // Restores the limits however the call ends, a panic included.
+    let _restore = Restore { limits, saved };
     let mut body = Some(body);
     // SAFETY: `body` only calls into compiled code; nothing with a destructor
     // is live in its frame across that call.
     let result = unsafe { signals::call_guarded(|| (body.take().expect("called once"))()) };
-    limits.depth.set(limits.depth.get() - 1);
-    limits.stack_limit.set(saved);
     result.map_err(resolve)
+}
+
+/// Undoes `enter_wasm`'s changes to the thread's limits when dropped.
+struct Restore<'a> {
+    limits: &'a VMLimits,
+    saved: usize,
+}
+
+impl Drop for Restore<'_> {
+    fn drop(&mut self) {
+        self.limits.depth.set(self.limits.depth.get() - 1);
+        self.limits.stack_limit.set(self.saved);
+    }
 }
 
 fn resolve(signal: signals::TrapSignal) -> Error {
