@@ -8,23 +8,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde_json::Value as Json;
 
-const PROGRAM: &str = r#"(module
-  (memory (export "mem") 1)
-  (global $calls (export "calls") (mut i32) (i32.const 0))
-  (func $fib (export "fib") (param i32) (result i32)
-    (global.set $calls (i32.add (global.get $calls) (i32.const 1)))
-    (if (result i32) (i32.lt_u (local.get 0) (i32.const 2))
-      (then (local.get 0))
-      (else (i32.add (call $fib (i32.sub (local.get 0) (i32.const 1)))
-                     (call $fib (i32.sub (local.get 0) (i32.const 2)))))))
-  (func $sum (export "sum") (param i32) (result i32) (local i32)
-    (loop $l
-      (local.set 1 (i32.add (local.get 1) (local.get 0)))
-      (i32.store (i32.const 16) (local.get 1))
-      (br_if $l (local.tee 0 (i32.sub (local.get 0) (i32.const 1)))))
-    (local.get 1))
-  (func (export "crash") (param i32) (result i32)
-    (i32.div_u (i32.const 1) (local.get 0))))"#;
+/// The program the workers crate's debugger tests drive too.
+const PROGRAM: &str = include_str!("../../workers/tests/data/debugger.wat");
 
 /// A file in the system's temp folder that no other test (or test run) uses,
 /// removed when dropped.
