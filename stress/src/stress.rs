@@ -1,48 +1,55 @@
 //! `onecopy stress`: many workers debugging one module at once, and what the
-//! code arena holds meanwhile. In `shared` mode the module is compiled once
-//! and every worker thread instantiates it, sets a breakpoint in a function
-//! of its own and hits it once; the arena's bytes must not grow with the
-//! number of workers.
+//! code arena holds meanwhile, in onecopy's design and in the old one.
+//!
+//! For each worker count N, N threads each instantiate the module, set one
+//! breakpoint in their own instance and hit it once, and the engine's code
+//! arena is measured while all N instances are alive:
+//!
+//! - `shared`: onecopy's debug code (`Config::new().debug(true)`), compiled
+//!   once; breakpoints are bits in each instance's own debug table, so the
+//!   arena holds one copy of the code however many workers debug.
+//! - `legacy`: clone-and-patch debug code (`.legacy(true)`): setting a
+//!   breakpoint gives the instance its own clone of the module's code, so
+//!   the arena grows by one copy per debugged worker until it is exhausted
+//!   (`Error::CodeArenaExhausted` from `set_breakpoint`).
+//!
+//! Each mode has its own `Engine` (its own arena) with the same cap; the
+//! module is compiled once per mode and every row reuses it (each row's
+//! instances, and so their clones, are gone before the next row starts).
+//!
+//! The workload is the built-in generated module (see `generate`), or any
+//! module given with `--module`: then every worker breaks at the entry of
+//! the module's first exported function that it defines and that takes no
+//! parameters, calls it once, and aborts the call at the breakpoint (stub
+//! imports trap, and a foreign export may run for ever: the breakpoint
+//! event is what is measured). With no such export, workers break at the
+//! entry of the first defined function and call nothing (0 events).
 
-use std::cell::Cell;
+mod generate;
+mod imports;
+mod plot;
+mod report;
+mod setup;
+mod workers;
+
+use std::path::PathBuf;
 use std::process::ExitCode;
-use std::rc::Rc;
-use std::sync::mpsc;
-use std::sync::{Arc, Barrier};
-use std::time::Instant;
+use std::time::Duration;
 
 use anyhow::Result;
-use onecopy_runtime::{Config, DebugAction, Engine, Instance, Module, SiteKind};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 
-/// Functions in the generated module.
-const FUNCS: u32 = 300;
-/// Loop iterations of each function call.
-const ITERATIONS: i32 = 100;
+use report::{ModuleReport, Report, Row};
 
 /// How workers get their code.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Mode {
-    /// One compiled module, shared by every worker.
+    /// One compiled module, shared by every worker, debugged or not.
     Shared,
-    /// One copy of the code per debugged worker, as runtimes that patch code
-    /// for breakpoints do (the baseline to compare against; not built yet).
+    /// One copy of the code per debugged worker (clone and patch).
     Legacy,
-}
-
-/// Arguments of `onecopy stress`.
-#[derive(Debug, clap::Args)]
-pub struct StressArgs {
-    /// Worker counts, one row each (comma-separated).
-    #[arg(long, value_delimiter = ',', default_value = "1,2,4,8,16,32,64")]
-    pub workers: Vec<usize>,
-    /// How workers get their code (comma-separated for several).
-    #[arg(long, value_delimiter = ',', default_value = "shared")]
-    pub mode: Vec<Mode>,
-    /// Print one JSON object instead of a table.
-    #[arg(long)]
-    pub json: bool,
 }
 
 impl Mode {
@@ -55,236 +62,167 @@ impl Mode {
     }
 }
 
-/// One (mode, worker count) measurement. The numbers are `None` when the
-/// row failed, and `error` says why.
-#[derive(Debug, Serialize)]
-struct Row {
-    mode: Mode,
-    workers: usize,
-    /// `engine.code_memory().used` while every worker's instance is alive,
-    /// after all have hit their breakpoint (so the call stubs are included).
-    arena_used_bytes: Option<usize>,
-    /// The arena's reserved size.
-    arena_cap_bytes: Option<usize>,
-    /// Machine code of one compiled copy of the module.
-    code_bytes_per_copy: Option<usize>,
-    /// Wall time from starting the workers until all have instantiated and
-    /// set their breakpoint.
-    instantiate_ms: Option<f64>,
-    /// Handler calls over all workers (each worker hits its breakpoint once).
-    events: Option<u64>,
-    error: Option<String>,
+/// `--mode` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ModeArg {
+    /// onecopy's shared debug code.
+    Shared,
+    /// Clone-and-patch debug code, one clone per debugged worker.
+    Legacy,
+    /// Both, shared first.
+    Both,
 }
 
-impl Row {
-    /// A row that could not be measured.
-    fn failed(mode: Mode, workers: usize, error: String) -> Row {
-        Row {
-            mode,
-            workers,
-            arena_used_bytes: None,
-            arena_cap_bytes: None,
-            code_bytes_per_copy: None,
-            instantiate_ms: None,
-            events: None,
-            error: Some(error),
-        }
-    }
+/// Arguments of `onecopy stress`.
+#[derive(Debug, clap::Args)]
+pub struct StressArgs {
+    /// A module to stress instead of the built-in one (.wasm or .wat). Every
+    /// worker breaks at the entry of its first exported function without
+    /// parameters, calls it and aborts the call there; with no such export,
+    /// it breaks in the first defined function and calls nothing.
+    #[arg(long, value_name = "FILE")]
+    pub module: Option<PathBuf>,
+    /// With --module: satisfy imports with functions that trap when called
+    /// and fresh memories, tables and globals of the declared types.
+    #[arg(long, requires = "module")]
+    pub stub_imports: bool,
+    /// Worker counts, one row each per mode (comma-separated).
+    #[arg(long, value_delimiter = ',', default_value = "1,2,4,8,16,32,64,128,256")]
+    pub workers: Vec<usize>,
+    /// How workers get their code.
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "both")]
+    pub mode: Vec<ModeArg>,
+    /// Code arena cap of each mode's engine, in bytes (suffixes K, M, G).
+    #[arg(long, value_name = "BYTES", default_value = "2G", value_parser = parse_bytes)]
+    pub arena_cap: usize,
+    /// Print one JSON object instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// Draw arena bytes against workers, both modes and the cap, into an SVG file.
+    #[arg(long, value_name = "FILE.svg")]
+    pub plot: Option<PathBuf>,
+    /// Functions in the built-in module (scale it down for quick runs).
+    #[arg(long, hide = true, default_value_t = generate::DEFAULT_FUNCS)]
+    pub funcs: u32,
 }
 
-/// The JSON report.
-#[derive(Debug, Serialize)]
-struct Report {
-    rows: Vec<Row>,
+/// `2147483648`, `2G`, `512M`, `64K`, `8MiB`.
+fn parse_bytes(text: &str) -> Result<usize, String> {
+    let t = text.trim();
+    let t = t.strip_suffix("iB").or_else(|| t.strip_suffix('B')).unwrap_or(t);
+    let (digits, shift) = match t.chars().last().map(|c| c.to_ascii_uppercase()) {
+        Some('K') => (&t[..t.len() - 1], 10),
+        Some('M') => (&t[..t.len() - 1], 20),
+        Some('G') => (&t[..t.len() - 1], 30),
+        Some('T') => (&t[..t.len() - 1], 40),
+        _ => (t, 0),
+    };
+    let n: usize = digits.trim().parse().map_err(|_| format!("not a byte count: {text:?} (try 2G, 512M or 8388608)"))?;
+    n.checked_mul(1 << shift).filter(|&n| n > 0).ok_or_else(|| format!("byte count out of range: {text:?}"))
 }
 
-/// Run every (mode, workers) row and print them; fail if any row failed.
+/// Run every (mode, workers) row and report them. Fails (exit code 1) if a
+/// compile failed or a row failed for any reason other than legacy mode
+/// running out of code arena, which is what it is expected to do.
 pub fn main(args: &StressArgs) -> Result<ExitCode> {
     anyhow::ensure!(args.workers.iter().all(|&w| w > 0), "--workers: every count must be at least 1");
-    let wasm = wat::parse_str(program())?;
-    let mut rows = Vec::new();
-    for &mode in &args.mode {
-        for &workers in &args.workers {
-            let outcome = match mode {
-                Mode::Shared => shared(&wasm, workers),
-                Mode::Legacy => Err("legacy mode (one code copy per worker) is not implemented yet".into()),
-            };
-            rows.push(outcome.unwrap_or_else(|error| Row::failed(mode, workers, error)));
+    let mut modes: Vec<Mode> = Vec::new();
+    for m in &args.mode {
+        let add: &[Mode] = match m {
+            ModeArg::Shared => &[Mode::Shared],
+            ModeArg::Legacy => &[Mode::Legacy],
+            ModeArg::Both => &[Mode::Shared, Mode::Legacy],
+        };
+        for &mode in add {
+            if !modes.contains(&mode) {
+                modes.push(mode);
+            }
         }
     }
-    let failed = rows.iter().any(|r| r.error.is_some());
-    if args.json {
-        println!("{}", serde_json::to_string(&Report { rows })?);
-    } else {
-        print_table(&rows);
+    let mut piece = setup::load(args)?;
+    let progress = ProgressBar::with_draw_target(Some((modes.len() * args.workers.len()) as u64), ProgressDrawTarget::stderr());
+    progress.set_style(
+        ProgressStyle::with_template("{spinner} {elapsed:>4} {bar:20} {pos}/{len} rows  {wide_msg}")
+            .expect("a valid template"),
+    );
+    progress.enable_steady_tick(Duration::from_millis(120));
+
+    let page = setup::page_size();
+    let mut compiles = Vec::new();
+    let mut rows = Vec::new();
+    let mut break_in = None;
+    for &mode in &modes {
+        progress.set_message(format!("{}: compiling", mode.name()));
+        let (compile, module) = setup::compile(mode, &piece.wasm, args.arena_cap, page);
+        compiles.push(compile);
+        let Some((engine, module)) = module else {
+            let error = format!("compile: {}", compiles.last().and_then(|c| c.error.clone()).unwrap_or_default());
+            for &n in &args.workers {
+                rows.push(Row::failed(mode, n, error.clone()));
+                progress.inc(1);
+            }
+            continue;
+        };
+        piece.functions = Some(module.info().funcs.len());
+        if piece.workload.is_none() {
+            let (workload, description) = setup::workload(args, &module)?;
+            piece.workload = Some(workload);
+            break_in = description;
+        }
+        let workload = piece.workload.as_ref().expect("set above");
+        let baseline = module.engine().code_memory().used;
+        for &n in &args.workers {
+            progress.set_message(format!("{}: {n} workers", mode.name()));
+            rows.push(match workers::measure(&module, workload, n) {
+                Ok(measured) => Row::measured(mode, &module, n, measured, baseline),
+                Err(e) => Row::failed(mode, n, e),
+            });
+            progress.inc(1);
+        }
+        // Every instance is gone: so must the module be once dropped.
+        drop(module);
+        compiles.last_mut().expect("pushed above").module_freed = Some(engine.code_memory().modules == 0);
     }
+    progress.finish_and_clear();
+
+    let first = compiles.iter().find(|c| c.mode == Mode::Shared && c.error.is_none()).or(compiles.first());
+    let report = Report {
+        module: ModuleReport {
+            name: piece.name.clone(),
+            wasm_bytes: piece.wasm.len(),
+            functions: piece.functions,
+            code_bytes_per_copy: first.and_then(|c| c.code_bytes_per_copy),
+            compile_ms: first.and_then(|c| c.compile_ms),
+            break_in,
+            page_bytes: page,
+            compiles,
+        },
+        rows,
+    };
+    if let Some(path) = &args.plot {
+        plot::write(path, &report)?;
+    }
+    if args.json {
+        println!("{}", serde_json::to_string(&report)?);
+    } else {
+        report::print_table(&report);
+    }
+    let failed = report.module.compiles.iter().any(|c| c.error.is_some())
+        || report.rows.iter().any(|r| r.error.is_some() && !(r.mode == Mode::Legacy && r.exhausted));
     Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
 }
 
-/// The built-in module: `FUNCS` functions `f_k(n)`, each a loop that reads
-/// and writes its own memory cell, every one not a multiple of 4 also
-/// calling `f_{k-1}`; `run(k, n)` calls `f_k` through the table.
-fn program() -> String {
-    let mut wat = String::from("(module\n  (type $t (func (param i32) (result i32)))\n  (memory 1 1)\n");
-    wat += &format!("  (table {FUNCS} funcref)\n  (elem (i32.const 0)");
-    for k in 0..FUNCS {
-        wat += &format!(" $f{k}");
-    }
-    wat += ")\n";
-    for k in 0..FUNCS {
-        let cell = k * 4;
-        let tail = match k % 4 {
-            0 => "(local.get $acc)".to_string(),
-            _ => format!("(i32.add (local.get $acc) (call $f{} (local.get $n)))", k - 1),
-        };
-        wat += &format!(
-            r#"  (func $f{k} (type $t) (param $n i32) (result i32) (local $i i32) (local $acc i32)
-    (block $done (loop $next
-      (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
-      (i32.store (i32.const {cell}) (i32.add (i32.load (i32.const {cell})) (local.get $i)))
-      (local.set $acc (i32.add (local.get $acc) (i32.load (i32.const {cell}))))
-      (local.set $i (i32.add (local.get $i) (i32.const 1)))
-      (br $next)))
-    {tail})
-"#
-        );
-    }
-    wat += r#"  (func (export "run") (param $k i32) (param $n i32) (result i32)
-    (call_indirect (type $t) (local.get $n) (local.get $k))))"#;
-    wat
-}
+#[cfg(test)]
+mod tests {
+    use super::parse_bytes;
 
-/// What `run(k, n)` returns on a fresh instance: each function in the call
-/// chain `f_k, f_{k-1}, ...` (down to a multiple of 4) adds the running sums
-/// of `0..n` in its own cell.
-fn expected(k: u32, n: i32) -> i32 {
-    let one: i32 = (0..n).map(|i| i * (i + 1) / 2).sum();
-    one * (k % 4 + 1) as i32
-}
-
-/// The function worker `w` debugs: spread over the module, so that many
-/// workers break in different functions.
-fn target(w: usize) -> u32 {
-    (w as u64 * 7 % u64::from(FUNCS)) as u32
-}
-
-/// One row of `shared` mode: compile once, `workers` threads each debugging
-/// their own instance.
-fn shared(wasm: &[u8], workers: usize) -> Result<Row, String> {
-    let engine = Engine::new(&Config::new().debug(true)).map_err(|e| e.to_string())?;
-    let module = Module::new(&engine, wasm).map_err(|e| format!("compile: {e}"))?;
-    let (used, instantiate, results) = std::thread::scope(|s| {
-        // The barrier is made once every thread has started: a thread that
-        // fails to start must not leave the others waiting for it forever.
-        let mut gates = Vec::new();
-        let mut threads = Vec::new();
-        for w in 0..workers {
-            let (send, receive) = mpsc::channel::<Option<Arc<Barrier>>>();
-            let module = &module;
-            let started = std::thread::Builder::new()
-                .name(format!("worker {w}"))
-                .spawn_scoped(s, move || match receive.recv() {
-                    Ok(Some(barrier)) => worker(module, w, &barrier),
-                    _ => Err("not started".into()),
-                });
-            match started {
-                Ok(thread) => {
-                    gates.push(send);
-                    threads.push(thread);
-                }
-                Err(e) => {
-                    gates.iter().for_each(|gate| drop(gate.send(None)));
-                    return Err(format!("cannot start worker {w}: {e}"));
-                }
-            }
-        }
-        let barrier = Arc::new(Barrier::new(workers + 1));
-        gates.iter().for_each(|gate| drop(gate.send(Some(barrier.clone()))));
-        let start = Instant::now();
-        barrier.wait(); // the workers go
-        barrier.wait(); // every instance is alive and armed; the workers run
-        let instantiate = start.elapsed();
-        barrier.wait(); // every worker has run and keeps its instance
-        let used = engine.code_memory().used;
-        barrier.wait(); // the workers finish
-        let results: Vec<Result<u64, String>> =
-            threads.into_iter().map(|t| t.join().unwrap_or_else(|_| Err("worker panicked".into()))).collect();
-        Ok((used, instantiate, results))
-    })?;
-    let mut events = 0;
-    for (w, result) in results.into_iter().enumerate() {
-        events += result.map_err(|e| format!("worker {w}: {e}"))?;
-    }
-    Ok(Row {
-        mode: Mode::Shared,
-        workers,
-        arena_used_bytes: Some(used),
-        arena_cap_bytes: Some(engine.code_memory().reserved),
-        code_bytes_per_copy: Some(module.code_size()),
-        instantiate_ms: Some(instantiate.as_secs_f64() * 1e3),
-        events: Some(events),
-        error: None,
-    })
-}
-
-/// Worker `w`: instantiate and break at the entry of its target function;
-/// once every worker is ready, run once; keep the instance until the arena
-/// was measured; return the handler calls. Errors wait at the barriers too.
-fn worker(module: &Module, w: usize, barrier: &Barrier) -> Result<u64, String> {
-    barrier.wait();
-    let func = target(w);
-    let armed = arm(module, func);
-    barrier.wait();
-    let ran = armed.and_then(|(instance, events)| run_once(&instance, func).map(|()| (instance, events)));
-    barrier.wait();
-    barrier.wait();
-    ran.map(|(_instance, events)| events.get())
-}
-
-/// Call `run(func)` and check its result.
-fn run_once(instance: &Instance, func: u32) -> Result<(), String> {
-    let run = instance.get_typed_func::<(i32, i32), i32>("run").map_err(|e| e.to_string())?;
-    let got = run.call((func as i32, ITERATIONS)).map_err(|e| format!("run({func}): {e}"))?;
-    if got != expected(func, ITERATIONS) {
-        return Err(format!("run({func}) returned {got}, expected {}", expected(func, ITERATIONS)));
-    }
-    Ok(())
-}
-
-/// A new instance of `module` with a breakpoint at `func`'s entry and a
-/// handler counting its calls.
-fn arm(module: &Module, func: u32) -> Result<(Instance, Rc<Cell<u64>>), String> {
-    let instance = Instance::new(module, &[]).map_err(|e| format!("instantiate: {e}"))?;
-    let debug = instance.debug();
-    let entry = debug.sites(func).into_iter().find(|s| s.kind == SiteKind::Entry);
-    let entry = entry.ok_or_else(|| format!("function {func} has no entry site"))?.wasm_offset;
-    debug.set_breakpoint(func, entry).map_err(|e| e.to_string())?;
-    let events = Rc::new(Cell::new(0));
-    let counter = events.clone();
-    debug.set_handler(move |_| {
-        counter.set(counter.get() + 1);
-        DebugAction::Continue
-    });
-    Ok((instance, events))
-}
-
-fn print_table(rows: &[Row]) {
-    let number = |n: Option<usize>| n.map_or("-".to_string(), |n| n.to_string());
-    println!(
-        "{:<7} {:>7} {:>12} {:>12} {:>10} {:>14} {:>7}  error",
-        "mode", "workers", "arena used", "arena cap", "code/copy", "instantiate ms", "events"
-    );
-    for row in rows {
-        println!(
-            "{:<7} {:>7} {:>12} {:>12} {:>10} {:>14} {:>7}  {}",
-            row.mode.name(),
-            row.workers,
-            number(row.arena_used_bytes),
-            number(row.arena_cap_bytes),
-            number(row.code_bytes_per_copy),
-            row.instantiate_ms.map_or("-".to_string(), |ms| format!("{ms:.1}")),
-            number(row.events.map(|e| e as usize)),
-            row.error.as_deref().unwrap_or(""),
-        );
+    #[test]
+    fn byte_counts_take_suffixes() {
+        assert_eq!(parse_bytes("2G"), Ok(2 << 30));
+        assert_eq!(parse_bytes("512M"), Ok(512 << 20));
+        assert_eq!(parse_bytes("8MiB"), Ok(8 << 20));
+        assert_eq!(parse_bytes("64k"), Ok(64 << 10));
+        assert_eq!(parse_bytes("4096"), Ok(4096));
+        assert!(parse_bytes("lots").is_err() && parse_bytes("0").is_err());
     }
 }
