@@ -321,14 +321,19 @@ impl Compiler {
         let mut funcs = compile::compile_all(&env, &bodies, self.config.parallel)?;
         let legacy = self.config.debug && self.config.legacy;
         let (bytes, mut func_offsets) = compile::link(&funcs, info.imported_funcs, legacy)?;
+        // The break stub is no wasm function, but its abort trap is a trap site.
+        let mut traps = Vec::new();
         if legacy {
-            funcs.pop();
-            func_offsets.pop();
+            let (stub, start) = (funcs.pop().expect("stub"), func_offsets.pop().expect("stub start"));
+            traps.extend(stub.traps.iter().map(|(offset, code, _)| TrapSite {
+                code_offset: start + offset,
+                kind: TrapKind::from_code(*code),
+                wasm_offset: 0,
+            }));
         }
         let legacy = legacy.then(|| legacy_code(&funcs, &func_offsets, bytes.clone()));
         let shared = legacy.as_ref().map_or(bytes, |l| l.patched(|_| false));
         let code = arena.allocate(&shared)?;
-        let mut traps = Vec::new();
         let mut srclocs = Vec::new();
         let mut sites = Vec::new();
         let mut site_base = Vec::with_capacity(funcs.len());

@@ -256,3 +256,17 @@ fn legacy_debug_code_clones_the_module_per_debugged_instance() {
     assert_eq!(debugged.func_address(1), other.func_address(1));
     assert_eq!(engine.code_memory().used, shared);
 }
+
+#[test]
+fn aborting_from_the_handler_traps_in_guarded_and_legacy_code() {
+    for legacy in [false, true] {
+        let engine = Engine::new(&Config::new().debug(true).legacy(legacy)).unwrap();
+        let module = Module::new(&engine, wat::parse_str(PROGRAM).unwrap()).unwrap();
+        let instance = Instance::new(&module, &[]).unwrap();
+        let entry = module.sites().iter().find(|s| s.func == 1).unwrap().wasm_offset;
+        instance.debug().set_breakpoint(1, entry).unwrap();
+        instance.debug().set_handler(|_| DebugAction::Abort);
+        let err = instance.get_typed_func::<(i32,), i32>("loop").unwrap().call((4,)).unwrap_err();
+        assert_eq!(err.trap().map(|t| t.kind), Some(onecopy_runtime::TrapKind::DebugAbort), "legacy={legacy}: {err}");
+    }
+}
