@@ -106,6 +106,8 @@ pub(crate) fn compile_function(
             frame_view: None,
             locals_in_frame: false,
             debug_table: None,
+            break_block: None,
+            break_conts: Vec::new(),
         };
         tx.locals_in_frame = env.config.debug && tx.locals.len() > crate::translate::MAX_SSA_DEBUG_LOCALS;
         tx.open_function_frame(ty.results.clone());
@@ -125,6 +127,7 @@ pub(crate) fn compile_function(
             tx.guard(crate::translate::SiteKind::Entry);
         }
         tx.translate_body(body)?;
+        tx.finish_break_block();
         let sites = std::mem::take(&mut tx.sites);
         let local_types = tx.locals.iter().map(|(_, t)| *t).collect::<Vec<_>>();
         tx.b.finalize(env.isa.frontend_config());

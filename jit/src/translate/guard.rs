@@ -22,12 +22,17 @@
 //! [`crate::Breakable::Statements`] (the default) those where the current
 //! block's operand stack is empty, with `Instructions` all of them.
 
-use cranelift_codegen::ir::{types, BlockArg, InstBuilder, MemFlagsData, StackSlotData, StackSlotKind};
+use cranelift_codegen::ir::{types, Block, BlockArg, InstBuilder, JumpTableData, MemFlagsData, StackSlotData, StackSlotKind, Value};
 use wasmparser::Operator;
 
 use super::{ir_type, FuncTranslator, LocalSite};
 use crate::trap::TrapKind;
 use crate::vmctx::{builtin, header};
+
+/// Index of the newest site (the one just recorded).
+fn site_index(sites: &[LocalSite]) -> usize {
+    sites.len() - 1
+}
 
 /// Functions with more locals keep them in memory in debug code.
 pub const MAX_SSA_DEBUG_LOCALS: usize = 32;
@@ -69,10 +74,18 @@ impl FuncTranslator<'_, '_> {
 
     /// Emit one guard and record its site.
     pub(crate) fn guard(&mut self, kind: SiteKind) {
-        let site = self.sites.len() as i64;
-        self.sites.push(LocalSite { wasm_offset: self.offset as u32, kind, stack: self.stack_types.clone() });
+        let site = self.sites.len() as u32;
+        let height = self.control.last().map_or(0, |f| f.height);
+        // With an empty operand stack, the cold path only jumps to the
+        // function's shared break block. (Any value on the stack, even of an
+        // enclosing block, would have to reach the code after the site along
+        // the break block's paths from other sites, which it does not
+        // dominate.)
+        let shared = self.env.config.guard_cold_path && self.stack.is_empty();
+        let stack = if shared { vec![] } else { self.stack_types.clone() };
+        self.sites.push(LocalSite { wasm_offset: self.offset as u32, kind, stack });
         if self.env.config.legacy {
-            return self.legacy_site_call(site);
+            return self.legacy_site_call(site as i64);
         }
 
         let table = match self.debug_table {
@@ -84,7 +97,6 @@ impl FuncTranslator<'_, '_> {
         let bits = self.b.ins().load(types::I8, MemFlagsData::trusted(), table, byte as i32);
         let flag = self.b.ins().band_imm_u(bits, mask as i64);
         let cold = self.b.create_block();
-        let height = self.control.last().map_or(0, |f| f.height);
         let live_types = self.stack_types[height..].to_vec();
         let cont = self.block_with_params(&live_types);
         let live: Vec<BlockArg> = self.stack[height..].iter().map(|v| BlockArg::Value(*v)).collect();
@@ -93,8 +105,18 @@ impl FuncTranslator<'_, '_> {
         self.b.switch_to_block(cold);
         self.b.set_cold_block(cold);
         self.b.seal_block(cold);
+        if shared {
+            let brk = self.shared_break_block();
+            let site = self.b.ins().iconst(types::I32, site as i64);
+            self.b.ins().jump(brk, &[BlockArg::Value(site)]);
+            // Sealed once the break block's dispatch back here exists.
+            self.break_conts.push((site_index(&self.sites), cont));
+            self.b.switch_to_block(cont);
+            return;
+        }
         if self.env.config.guard_cold_path {
-            let reloaded = self.call_handler(site, height);
+            let site = self.b.ins().iconst(types::I32, site as i64);
+            let reloaded = self.call_handler(site, Some(height));
             let reloaded: Vec<BlockArg> = reloaded.into_iter().map(BlockArg::Value).collect();
             self.b.ins().jump(cont, &reloaded);
         } else {
@@ -107,6 +129,47 @@ impl FuncTranslator<'_, '_> {
         self.stack[height..].copy_from_slice(&params);
     }
 
+    /// The function's shared break block (created on first use; its body is
+    /// emitted by [`Self::finish_break_block`]).
+    fn shared_break_block(&mut self) -> Block {
+        if let Some(block) = self.break_block {
+            return block;
+        }
+        let block = self.b.create_block();
+        self.b.append_block_param(block, types::I32);
+        self.break_block = Some(block);
+        block
+    }
+
+    /// Emit the shared break block: spill the locals, call the handler with
+    /// the site id it was entered with, reload the locals, and go back to
+    /// that site's continuation. One per function keeps each site's cold
+    /// path to a constant and a jump.
+    pub(crate) fn finish_break_block(&mut self) {
+        let Some(block) = self.break_block else { return };
+        self.b.switch_to_block(block);
+        self.b.set_cold_block(block);
+        self.b.seal_block(block);
+        let site = self.b.block_params(block)[0];
+        self.call_handler(site, None);
+        let conts = std::mem::take(&mut self.break_conts);
+        let unreachable = self.b.create_block();
+        let default = self.b.func.dfg.block_call(unreachable, &[]);
+        let mut table = vec![default; self.sites.len()];
+        for (index, cont) in &conts {
+            table[*index] = self.b.func.dfg.block_call(*cont, &[]);
+        }
+        let table = self.b.create_jump_table(JumpTableData::new(default, &table));
+        self.b.ins().br_table(site, table);
+        for (_, cont) in conts {
+            self.b.seal_block(cont);
+        }
+        self.b.switch_to_block(unreachable);
+        self.b.set_cold_block(unreachable);
+        self.b.seal_block(unreachable);
+        self.b.ins().trap(TrapKind::Fault.code());
+    }
+
     /// Reload the debug table's address: at entry, at loop headers (so a
     /// spinning loop sees a step or pause request within one iteration) and
     /// after calls (a callee's handler may have started stepping).
@@ -117,9 +180,10 @@ impl FuncTranslator<'_, '_> {
         }
     }
 
-    /// The cold path: spill the stack, call the handler, reload the values
-    /// from `height` up.
-    fn call_handler(&mut self, site: i64, height: usize) -> Vec<cranelift_codegen::ir::Value> {
+    /// The cold path: spill the locals (and, for a site of its own, the
+    /// operand stack), call the handler, reload the locals and the operand
+    /// values from `height` up.
+    fn call_handler(&mut self, site: Value, height: Option<usize>) -> Vec<Value> {
         let cells = (self.locals.len() + self.stack.len()) as u32;
         let slot = self.frame_slot(cells);
         let base = self.locals.len();
@@ -128,12 +192,12 @@ impl FuncTranslator<'_, '_> {
             let v = self.b.use_var(*var);
             self.b.ins().stack_store(types::I64, v, slot, 8 * i as i32);
         }
-        for (i, v) in self.stack.clone().into_iter().enumerate() {
+        let spilled = if height.is_some() { self.stack.clone() } else { vec![] };
+        for (i, v) in spilled.into_iter().enumerate() {
             self.b.ins().stack_store(types::I64, v, slot, 8 * (base + i) as i32);
         }
         let frame = self.b.ins().stack_addr(types::I64, slot, 0);
         let func = self.b.ins().iconst(types::I32, self.func_index as i64);
-        let site = self.b.ins().iconst(types::I32, site);
         let fp = self.b.ins().get_frame_pointer(types::I64);
         let status = self.call_builtin(builtin::DEBUG_BREAK, &[func, site, frame, fp], &[types::I32])[0];
         self.trap_if(status, TrapKind::DebugAbort);
@@ -143,7 +207,7 @@ impl FuncTranslator<'_, '_> {
             self.b.def_var(var, v);
         }
         let tys = self.stack_types.clone();
-        (height..tys.len())
+        (height.unwrap_or(tys.len())..tys.len())
             .map(|i| self.b.ins().stack_load(types::I64, ir_type(tys[i]), slot, 8 * (base + i) as i32))
             .collect()
     }

@@ -68,6 +68,11 @@ pub(crate) struct FuncTranslator<'a, 'f> {
     /// Debug code: the debug table's address, loaded at entry and reloaded
     /// at loop headers and after calls, where stepping may have swapped it.
     pub debug_table: Option<Variable>,
+    /// Debug code: the function's shared break block, and the continuation
+    /// of each site that jumps to it (by site index).
+    pub break_block: Option<cranelift_codegen::ir::Block>,
+    /// Continuations of the sites that jump to the break block.
+    pub break_conts: Vec<(usize, cranelift_codegen::ir::Block)>,
 }
 
 impl<'a, 'f> FuncTranslator<'a, 'f> {
