@@ -1,6 +1,8 @@
 //! `onecopy`: the command line of the onecopy WebAssembly runtime.
 //!
-//! - `onecopy` (or `onecopy demo`): one module, one instance per core, shared code.
+//! - `onecopy` (or `onecopy stress`): the main job: N debugged workers in shared and
+//!   legacy mode on a built-in generated module, arena bytes side by side.
+//! - `onecopy demo`: one module, one instance per core, shared code.
 //! - `onecopy run FILE --invoke NAME [ARGS...]`: call one export and print its results.
 //! - `onecopy wast PATH...`: run WebAssembly spec test scripts.
 //! - `onecopy bench guard` / `onecopy bench debug`: the breakpoint guard's cost;
@@ -29,7 +31,7 @@ use clap::{Parser, Subcommand};
 #[derive(Debug, Parser)]
 #[command(name = "onecopy", version, about = "onecopy: one copy of JIT code for every worker")]
 struct Cli {
-    /// What to do; without one, the demo runs.
+    /// What to do; without one, `stress` runs on its built-in default.
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -37,7 +39,7 @@ struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// One module compiled once, one instance per thread (the default).
+    /// One module compiled once, one instance per thread.
     Demo(demo::DemoArgs),
     /// Instantiate a module and call one export.
     Run(run::RunArgs),
@@ -60,7 +62,11 @@ fn main() -> ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
-    let outcome = match Cli::parse().command.unwrap_or_else(|| Command::Demo(demo::DemoArgs::default())) {
+    // Without a subcommand, the main job: `onecopy stress` on its built-in default.
+    let command = Cli::parse().command.unwrap_or_else(|| {
+        Cli::parse_from(["onecopy", "stress"]).command.expect("`onecopy stress` parses")
+    });
+    let outcome = match command {
         Command::Demo(args) => demo::main(&args).map(|()| ExitCode::SUCCESS),
         Command::Run(args) => run::main(&args).map(|()| ExitCode::SUCCESS),
         Command::Wast(args) => wast::main(&args),
