@@ -6,14 +6,20 @@
 //! vmctx, so the code holds nothing instance-specific), tests the bit, and
 //! branches to a cold block only when it is set. A bit per site rather than
 //! a byte per function means a breakpoint costs nothing at the sites of its
-//! function that are not it. The cold block spills the wasm locals and the
-//! operand stack to the function's frame-view slot, calls the debug handler
-//! through the vmctx with (function, site, frame), and reloads the locals
-//! and the operand values of the innermost block. Functions with more than
-//! [`MAX_SSA_DEBUG_LOCALS`] locals keep their locals in the slot instead, so
-//! the cold path (and compile time) does not grow with locals x sites. Values of enclosing blocks are
-//! readable but not writable: they may also reach code after the block along
-//! paths that never passed this site.
+//! function that are not it.
+//!
+//! Cold path: a site with an empty operand stack jumps, with its site id, to
+//! the function's one shared break block, which spills the wasm locals to
+//! the frame-view slot, calls the debug handler through the vmctx with
+//! (function, site, frame, frame pointer), reloads the locals and returns
+//! to the site through a `br_table`; a site's own cold code is a constant
+//! and a jump. Other sites (exit, or `Breakable::Instructions`) get a cold
+//! block of their own that also spills the operand stack and reloads the
+//! innermost block's operands (values of enclosing blocks are readable but
+//! not writable: they may reach code after the block along paths that never
+//! passed this site). Functions with more than [`MAX_SSA_DEBUG_LOCALS`]
+//! locals keep them in the slot, so the cold paths (and compile time) do not
+//! grow with locals x sites.
 //!
 //! Breakable points: function entry (the boundary before the first
 //! operator), function exit (at the final `end`, with the results on the
