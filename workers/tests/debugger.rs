@@ -93,22 +93,29 @@ fn stepping_lands_on_the_next_statements_and_the_callers() {
 
 #[test]
 fn pause_all_stops_every_worker_and_resume_all_finishes() {
-    let (_, _, pool, mut session) = setup(8);
-    let calls = pool.call_all("sum", vec![Value::I32(30_000_000)]);
+    let (_, module, pool, mut session) = setup(8);
+    // Loops far too long to finish before the pause, however the threads
+    // are scheduled; each is shortened at its stop instead.
+    let calls = pool.call_all("sum", vec![Value::I32(i32::MAX)]);
     std::thread::sleep(Duration::from_millis(20));
     session.pause(Who::All).unwrap();
-    let mut stopped = Vec::new();
+    let sites = sites(&module, 1);
+    let mut expected = vec![0; 8];
     for _ in 0..8 {
         let stop = session.wait(None, WAIT).expect("every worker pauses");
         assert_eq!(stop.kind, StopReason::Pause);
-        stopped.push(stop.worker);
+        // `sum` adds local 0 to local 1, then counts local 0 down to zero:
+        // with local 0 set to 1, one more addition happens unless the stop
+        // is already past it (at the store or the `br_if` statement).
+        let total = session.locals(stop.worker).unwrap()[1].i32().unwrap();
+        session.set_local(stop.worker, 0, Value::I32(1)).unwrap();
+        let before_add = stop.wasm_offset == sites[0] || stop.wasm_offset == sites[1];
+        expected[stop.worker] = total.wrapping_add(before_add as i32);
     }
-    stopped.sort_unstable();
-    assert_eq!(stopped, (0..8).collect::<Vec<_>>());
+    assert_eq!(session.stopped(), (0..8).collect::<Vec<_>>());
     session.resume_all(Resume::Continue);
-    let expected = ((30_000_000u64 * 30_000_001 / 2) as u32) as i32;
-    for call in calls {
-        assert_eq!(call.wait().unwrap(), [Value::I32(expected)]);
+    for (worker, call) in calls.into_iter().enumerate() {
+        assert_eq!(call.wait().unwrap(), [Value::I32(expected[worker])], "worker {worker}");
     }
 }
 
