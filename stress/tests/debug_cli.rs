@@ -169,7 +169,9 @@ run fib 7
 
 #[test]
 fn pause_all_stops_every_worker_and_continue_all_finishes() {
-    let n: u64 = 30_000_000;
+    // Long enough (about a second per worker) that no worker can finish
+    // before the pause, even on a starved machine.
+    let n: u64 = 200_000_000;
     let script = format!("run sum {n}\npause all\nwait any\nwait any\nwait any\nwait any\ncontinue all\n");
     let lines = session(4, &script);
     assert!(errors(&lines).is_empty(), "{lines:#?}");
