@@ -21,6 +21,9 @@ pub(crate) struct GlobalInner {
 #[derive(Clone)]
 pub struct Global {
     pub(crate) inner: Rc<GlobalInner>,
+    /// The instance that exported this handle: a funcref global may refer to
+    /// its functions, so it lives as long as the handle does.
+    _owner: Option<Rc<dyn std::any::Any>>,
 }
 
 impl Global {
@@ -28,6 +31,7 @@ impl Global {
     pub fn new(_engine: &Engine, ty: GlobalType, value: Val) -> Result<Global> {
         let global = Global {
             inner: Rc::new(GlobalInner { ty, storage: Box::new(UnsafeCell::new(0)), held: Default::default() }),
+            _owner: None,
         };
         global.store(value)?;
         Ok(global)
@@ -36,7 +40,14 @@ impl Global {
     /// A global initialized from a raw cell by instantiation; holds nothing
     /// alive, so an instance's own funcrefs do not keep it alive in a cycle.
     pub(crate) fn from_raw(ty: GlobalType, raw: u64) -> Global {
-        Global { inner: Rc::new(GlobalInner { ty, storage: Box::new(UnsafeCell::new(raw as u128)), held: Default::default() }) }
+        let inner = Rc::new(GlobalInner { ty, storage: Box::new(UnsafeCell::new(raw as u128)), held: Default::default() });
+        Global { inner, _owner: None }
+    }
+
+    /// The same global, as a handle that keeps `owner` (the exporting
+    /// instance) alive.
+    pub(crate) fn with_owner(&self, owner: Rc<dyn std::any::Any>) -> Global {
+        Global { inner: self.inner.clone(), _owner: Some(owner) }
     }
 
     /// The global's type.

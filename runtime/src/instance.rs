@@ -254,8 +254,10 @@ impl Instance {
         Some(match export.kind {
             EntityKind::Func => Extern::Func(Func::wasm(self.inner.clone(), export.index)),
             EntityKind::Memory => Extern::Memory(self.inner.memories[i].clone()),
-            EntityKind::Table => Extern::Table(self.inner.tables[i].clone()),
-            EntityKind::Global => Extern::Global(self.inner.globals[i].clone()),
+            // Exported tables and globals may hold this instance's funcrefs:
+            // their handles keep it alive (an importer holds the handle).
+            EntityKind::Table => Extern::Table(self.inner.tables[i].with_owner(self.inner.clone())),
+            EntityKind::Global => Extern::Global(self.inner.globals[i].with_owner(self.inner.clone())),
         })
     }
 

@@ -30,6 +30,9 @@ pub(crate) struct TableInner {
 #[derive(Clone)]
 pub struct Table {
     pub(crate) inner: Rc<TableInner>,
+    /// The instance that exported this handle: its funcrefs may be in the
+    /// table, so it lives as long as the handle does.
+    _owner: Option<Rc<dyn std::any::Any>>,
 }
 
 impl Table {
@@ -43,6 +46,7 @@ impl Table {
                 def: Box::new(UnsafeCell::new(VMTableDef { base: std::ptr::null_mut(), length: 0 })),
                 keep_alive: RefCell::new(Vec::new()),
             }),
+            _owner: None,
         };
         if table.grow_raw(ty.min, init.to_raw()).is_none() {
             return Err(Error::Resource(format!("table of {} elements", ty.min)));
@@ -111,6 +115,12 @@ impl Table {
         if let Val::FuncRef(Some(f)) = value {
             self.keep_alive(Box::new(f.clone()));
         }
+    }
+
+    /// The same table, as a handle that keeps `owner` (the exporting
+    /// instance) alive.
+    pub(crate) fn with_owner(&self, owner: Rc<dyn std::any::Any>) -> Table {
+        Table { inner: self.inner.clone(), _owner: Some(owner) }
     }
 
     /// Keep `owner` alive as long as this table.

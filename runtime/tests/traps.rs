@@ -81,3 +81,28 @@ fn host_errors_and_panics_become_traps() {
     assert!(err.to_string().contains("on purpose"), "{err}");
     run.call((0,)).unwrap();
 }
+
+#[test]
+fn a_table_outlives_the_instance_that_exported_it() {
+    let engine = Engine::default();
+    let exporter = Module::new(
+        &engine,
+        wat::parse_str(r#"(module (table (export "t") 1 funcref) (elem (i32.const 0) $f)
+            (func $f (result i32) i32.const 42))"#)
+        .unwrap(),
+    )
+    .unwrap();
+    let importer = Module::new(
+        &engine,
+        wat::parse_str(r#"(module (import "x" "t" (table 1 funcref)) (type $r (func (result i32)))
+            (func (export "call") (result i32) i32.const 0 call_indirect (type $r)))"#)
+        .unwrap(),
+    )
+    .unwrap();
+    let x = Instance::new(&exporter, &[]).unwrap();
+    let table = x.get_export("t").unwrap();
+    drop(x);
+    let z = Instance::new(&importer, &[table]).unwrap();
+    // The exporter's function is still there to be called through its table.
+    assert_eq!(z.get_typed_func::<(), i32>("call").unwrap().call(()).unwrap(), 42);
+}
