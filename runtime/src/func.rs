@@ -96,9 +96,13 @@ impl Func {
 
     /// The function's signature.
     pub fn ty(&self) -> FuncType {
+        self.ty_ref().clone()
+    }
+
+    fn ty_ref(&self) -> &FuncType {
         match &self.kind {
-            Kind::Wasm { instance, index } => instance.module.info().func_type(*index).clone(),
-            Kind::Host(h) => h.ty.clone(),
+            Kind::Wasm { instance, index } => instance.module.info().func_type(*index),
+            Kind::Host(h) => &h.ty,
         }
     }
 
@@ -139,17 +143,18 @@ impl Func {
 
     /// Call with dynamically typed arguments.
     pub fn call(&self, args: &[Val]) -> Result<Vec<Val>> {
-        let ty = self.ty();
+        let ty = self.ty_ref();
         check_values("argument", &ty.params, args)?;
         if let Kind::Host(h) = &self.kind {
             return (h.closure)(args);
         }
+        // SAFETY: `raw` is live while `self` is.
+        let funcref = unsafe { &*self.raw() };
         let engine = self.engine();
-        let stubs = engine.stubs(engine.type_id(&ty))?;
+        // The funcref carries its signature id: no re-interning per call.
+        let stubs = engine.stubs(funcref.type_id)?;
         let mut cells: Vec<u64> = args.iter().map(Val::to_raw).collect();
         cells.resize(ty.params.len().max(ty.results.len()).max(1), 0);
-        // SAFETY: the trampoline has this signature; `raw` is live while `self` is.
-        let funcref = unsafe { &*self.raw() };
         let trampoline: unsafe extern "C" fn(*mut u8, *mut u8, *const u8, *mut u64) =
             unsafe { std::mem::transmute(stubs.trampoline) };
         let cells_ptr = cells.as_mut_ptr();
@@ -162,7 +167,7 @@ impl Func {
 
     /// A typed view of the function, checked against its signature.
     pub fn typed<P: WasmParams, R: WasmResults>(&self) -> Result<TypedFunc<P, R>> {
-        let ty = self.ty();
+        let ty = self.ty_ref();
         if ty.params != P::types() || ty.results != R::types() {
             return Err(Error::Type(format!("function is {ty}, not the requested signature")));
         }
