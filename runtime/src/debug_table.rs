@@ -23,12 +23,16 @@ pub(crate) struct DebugTable {
 
 impl DebugTable {
     pub(crate) fn new(module: &Module) -> Arc<DebugTable> {
-        let len = module.info().debug_table_len();
+        // Code without guards never reads the table: one byte will do.
+        let len = if module.compiled().debug { module.info().debug_table_len() } else { 1 };
+        // A zeroed allocation (calloc) comes from untouched pages: no memory
+        // is used until a breakpoint is set in them.
+        let zeroed = vec![0u8; len].into_boxed_slice();
+        // SAFETY: AtomicU8 has the size, alignment and bit validity of u8.
+        let bits = unsafe { Box::from_raw(Box::into_raw(zeroed) as *mut [AtomicU8]) };
         Arc::new(DebugTable {
             module: module.clone(),
-            // Zeroed allocations come from untouched pages: no memory is
-            // used until a breakpoint is set in them.
-            bits: (0..len).map(|_| AtomicU8::new(0)).collect(),
+            bits,
             breakpoints: Mutex::new(BTreeSet::new()),
             pause: AtomicBool::new(false),
         })
