@@ -232,10 +232,12 @@ fn legacy_code(funcs: &[compile::FunctionCode], starts: &[u32], original: Vec<u8
     let mut sites = Vec::new();
     let mut base = 0u32;
     for (f, start) in funcs.iter().zip(starts) {
+        let by_offset: std::collections::HashMap<u32, u32> =
+            f.sites.iter().enumerate().rev().map(|(i, s)| (s.wasm_offset, i as u32)).collect();
         for (offset, len) in &f.patchable {
             let wasm_offset = compile::wasm_offset_at(&f.srclocs, *offset);
-            if let Some(local) = f.sites.iter().position(|s| s.wasm_offset == wasm_offset) {
-                sites.push(legacy::PatchSite { site: base + local as u32, offset: start + offset, len: *len });
+            if let Some(local) = by_offset.get(&wasm_offset) {
+                sites.push(legacy::PatchSite { site: base + local, offset: start + offset, len: *len });
             }
         }
         base += f.sites.len() as u32;
@@ -346,12 +348,14 @@ impl Compiler {
             }));
             srclocs.extend(f.srclocs.iter().map(|(s, e, loc)| (start + s, start + e, *loc)));
             site_base.push(sites.len() as u32);
+            // First code of each wasm offset, so each site's lookup is O(1),
+            // not a scan of the function's code ranges.
+            let mut first_code = std::collections::HashMap::new();
+            for (s, _, loc) in &f.srclocs {
+                first_code.entry(*loc).or_insert(*s);
+            }
             for site in &f.sites {
-                let code_offset = f
-                    .srclocs
-                    .iter()
-                    .find(|(_, _, loc)| *loc == site.wasm_offset)
-                    .map_or(*start, |(s, _, _)| start + s);
+                let code_offset = first_code.get(&site.wasm_offset).map_or(*start, |s| start + s);
                 sites.push(Site {
                     id: sites.len() as u32,
                     func,

@@ -54,19 +54,21 @@ fn spec_suite_passes_with_debug_guards() {
     assert_suite_passes(&run_suite(&["--debug"]));
 }
 
+/// The suite passes with `flag`, and its debug handler really ran (zero
+/// calls would mean the run proved nothing).
+fn assert_suite_passes_calling_the_handler(flag: &str) {
+    let summary = run_suite(&[flag]);
+    assert_suite_passes(&summary);
+    let calls = summary["handler_calls"].as_u64().unwrap_or(0);
+    assert!(calls > 0, "with {flag} the debug handler never ran: {}", summary["handler_calls"]);
+}
+
 #[test]
 fn spec_suite_passes_while_every_instance_single_steps() {
-    let summary = run_suite(&["--step"]);
-    assert_suite_passes(&summary);
-    // Zero would mean the handler never ran and the run proved nothing.
-    let calls = summary["handler_calls"].as_u64().unwrap_or(0);
-    assert!(calls > 0, "the stepping handler never ran: {}", summary["handler_calls"]);
+    assert_suite_passes_calling_the_handler("--step");
 }
 
 #[test]
 fn spec_suite_passes_in_legacy_clones_with_a_breakpoint_in_every_instance() {
-    let summary = run_suite(&["--legacy"]);
-    assert_suite_passes(&summary);
-    let calls = summary["handler_calls"].as_u64().unwrap_or(0);
-    assert!(calls > 0, "no breakpoint was ever hit: {}", summary["handler_calls"]);
+    assert_suite_passes_calling_the_handler("--legacy");
 }

@@ -100,7 +100,7 @@ fn pause_all_stops_every_worker_and_resume_all_finishes() {
     std::thread::sleep(Duration::from_millis(20));
     session.pause(Who::All).unwrap();
     let sites = sites(&module, 1);
-    let mut expected = vec![0; 8];
+    let mut expected = [0; 8];
     for _ in 0..8 {
         let stop = session.wait(None, WAIT).expect("every worker pauses");
         assert_eq!(stop.kind, StopReason::Pause);
