@@ -116,7 +116,7 @@ pub(crate) fn compile_function(
             tx.frame_slot(n);
             for i in 0..n {
                 let v = tx.b.use_var(tx.locals[i as usize].0);
-                tx.set_local(i, v);
+                tx.write_local(i, v);
             }
         }
         if env.config.debug {

@@ -5,7 +5,6 @@
 //! reached from the vmctx, so no instance-specific address is in the code.
 
 use cranelift_codegen::ir::{self, condcodes::IntCC, types, InstBuilder, Value};
-use wasmparser::Operator;
 
 use super::{ir_type, FuncTranslator};
 use crate::env::wasm_signature;
@@ -13,22 +12,12 @@ use crate::trap::TrapKind;
 use crate::vmctx::{funcref, table};
 
 impl FuncTranslator<'_, '_> {
-    /// Translate a call operator; false if `op` is not one.
-    pub(super) fn calls(&mut self, op: &Operator<'_>) -> bool {
-        match *op {
-            Operator::Call { function_index } => self.call(function_index),
-            Operator::CallIndirect { type_index, table_index } => self.call_indirect(type_index, table_index),
-            _ => return false,
-        }
-        true
-    }
-
     fn signature_ref(&mut self, type_index: u32) -> ir::SigRef {
         let ty = &self.env.info.types[type_index as usize];
         self.b.import_signature(wasm_signature(self.env.isa, ty))
     }
 
-    fn call(&mut self, index: u32) {
+    pub(super) fn call(&mut self, index: u32) {
         let type_index = self.env.info.funcs[index as usize];
         let n = self.env.info.types[type_index as usize].params.len();
         let mut args = vec![self.vmctx, self.vmctx];
@@ -59,7 +48,7 @@ impl FuncTranslator<'_, '_> {
         self.b.ins().call_indirect(sig, code, &args)
     }
 
-    fn call_indirect(&mut self, type_index: u32, table_index: u32) {
+    pub(super) fn call_indirect(&mut self, type_index: u32, table_index: u32) {
         let index = self.pop();
         let n = self.env.info.types[type_index as usize].params.len();
         let mut args = vec![self.vmctx, self.vmctx];

@@ -1,11 +1,10 @@
-//! Structured control flow: blocks, loops, ifs, branches, returns, and the
-//! parametric operators (`drop`, `select`).
+//! Structured control flow: blocks, loops, ifs, branches, returns, the
+//! parametric operators (`drop`, `select`), and the skipping of dead code.
 
 use cranelift_codegen::ir::{Block, BlockArg, InstBuilder, JumpTableData, Value};
-use wasmparser::Operator;
+use wasmparser::{BlockType, Operator};
 
 use super::{ir_type, FuncTranslator};
-use crate::trap::TrapKind;
 use crate::types::ValType;
 use crate::CompileError;
 
@@ -74,71 +73,64 @@ impl FuncTranslator<'_, '_> {
         });
     }
 
-    /// Skip an operator in dead code, tracking nesting so `else`/`end` of
-    /// the innermost live frame are still seen.
-    pub(super) fn unreachable_operator(&mut self, op: &Operator<'_>) -> Result<(), CompileError> {
+    /// In dead code: track block nesting, and tell whether `op` is the
+    /// `else` or `end` of the innermost live frame, which is translated.
+    pub(super) fn ends_unreachable_code(&mut self, op: &Operator<'_>) -> bool {
         match op {
             Operator::Block { .. } | Operator::Loop { .. } | Operator::If { .. } => self.unreachable_depth += 1,
             Operator::End if self.unreachable_depth > 0 => self.unreachable_depth -= 1,
-            Operator::Else | Operator::End if self.unreachable_depth == 0 => {
-                self.control(op)?;
-            }
+            Operator::Else | Operator::End => return self.unreachable_depth == 0,
             _ => {}
         }
-        Ok(())
+        false
     }
 
-    /// Translate a control or parametric operator; false if `op` is not one.
-    pub(super) fn control(&mut self, op: &Operator<'_>) -> Result<bool, CompileError> {
-        match *op {
-            Operator::Nop => {}
-            Operator::Unreachable => self.trap(TrapKind::Unreachable),
-            Operator::Block { blockty } => {
-                let (params, results) = self.block_signature(blockty);
-                self.open(FrameKind::Block, params, results);
-            }
-            Operator::Loop { blockty } => {
-                let (params, results) = self.block_signature(blockty);
-                let header = self.block_with_params(&params);
-                let entry = args(self.peek_n(params.len()));
-                self.b.ins().jump(header, &entry);
-                self.b.switch_to_block(header);
-                self.pop_n(params.len());
-                for (v, ty) in self.b.block_params(header).to_vec().into_iter().zip(&params) {
-                    self.push(v, *ty);
-                }
-                self.reload_debug_table();
-                self.open(FrameKind::Loop { header }, params, results);
-            }
-            Operator::If { blockty } => {
-                let cond = self.pop();
-                let (params, results) = self.block_signature(blockty);
-                let then = self.b.create_block();
-                let else_block = self.block_with_params(&params);
-                let values = self.peek_n(params.len()).to_vec();
-                self.b.ins().brif(cond, then, &[], else_block, &args(&values));
-                self.b.switch_to_block(then);
-                self.b.seal_block(then);
-                self.open(FrameKind::If { else_block, has_else: false }, params, results);
-            }
-            Operator::Else => self.else_(),
-            Operator::End => self.end(),
-            Operator::Br { relative_depth } => self.br(relative_depth),
-            Operator::BrIf { relative_depth } => self.br_if(relative_depth),
-            Operator::BrTable { ref targets } => self.br_table(targets)?,
-            Operator::Return => self.br(self.control.len() as u32 - 1),
-            Operator::Drop => {
-                self.pop();
-            }
-            Operator::Select | Operator::TypedSelect { .. } | Operator::TypedSelectMulti { .. } => {
-                let ty = self.stack_types[self.stack_types.len() - 3];
-                let (x, y, cond) = self.pop3();
-                let v = self.b.ins().select(cond, x, y);
-                self.push(v, ty);
-            }
-            _ => return Ok(false),
+    pub(super) fn block(&mut self, blockty: BlockType) {
+        let (params, results) = self.block_signature(blockty);
+        self.open(FrameKind::Block, params, results);
+    }
+
+    pub(super) fn loop_(&mut self, blockty: BlockType) {
+        let (params, results) = self.block_signature(blockty);
+        let header = self.block_with_params(&params);
+        let entry = args(self.peek_n(params.len()));
+        self.b.ins().jump(header, &entry);
+        self.b.switch_to_block(header);
+        self.pop_n(params.len());
+        for (v, ty) in self.b.block_params(header).to_vec().into_iter().zip(&params) {
+            self.push(v, *ty);
         }
-        Ok(true)
+        self.reload_debug_table();
+        self.open(FrameKind::Loop { header }, params, results);
+    }
+
+    pub(super) fn if_(&mut self, blockty: BlockType) {
+        let cond = self.pop();
+        let (params, results) = self.block_signature(blockty);
+        let then = self.b.create_block();
+        let else_block = self.block_with_params(&params);
+        let values = self.peek_n(params.len()).to_vec();
+        self.b.ins().brif(cond, then, &[], else_block, &args(&values));
+        self.b.switch_to_block(then);
+        self.b.seal_block(then);
+        self.open(FrameKind::If { else_block, has_else: false }, params, results);
+    }
+
+    /// `return` is a branch to the function-body frame.
+    pub(super) fn return_(&mut self) {
+        self.br(self.control.len() as u32 - 1);
+    }
+
+    pub(super) fn drop_(&mut self) {
+        self.pop();
+    }
+
+    /// `select`, typed or not: the operand types are known from the stack.
+    pub(super) fn select(&mut self) {
+        let ty = self.stack_types[self.stack_types.len() - 3];
+        let (x, y, cond) = self.pop3();
+        let v = self.b.ins().select(cond, x, y);
+        self.push(v, ty);
     }
 
     fn open(&mut self, kind: FrameKind, params: Vec<ValType>, results: Vec<ValType>) {
@@ -156,7 +148,7 @@ impl FuncTranslator<'_, '_> {
         self.b.ins().jump(next, &values);
     }
 
-    fn else_(&mut self) {
+    pub(super) fn else_(&mut self) {
         if self.reachable {
             self.fall_through();
         }
@@ -177,7 +169,7 @@ impl FuncTranslator<'_, '_> {
         self.reachable = true;
     }
 
-    fn end(&mut self) {
+    pub(super) fn end(&mut self) {
         if self.reachable {
             self.fall_through();
         }
@@ -217,14 +209,14 @@ impl FuncTranslator<'_, '_> {
         frame.branch_target()
     }
 
-    fn br(&mut self, depth: u32) {
+    pub(super) fn br(&mut self, depth: u32) {
         let (block, n) = self.target(depth);
         let values = args(self.peek_n(n));
         self.b.ins().jump(block, &values);
         self.reachable = false;
     }
 
-    fn br_if(&mut self, depth: u32) {
+    pub(super) fn br_if(&mut self, depth: u32) {
         let cond = self.pop();
         let (block, n) = self.target(depth);
         let values = args(self.peek_n(n));
@@ -234,7 +226,7 @@ impl FuncTranslator<'_, '_> {
         self.b.seal_block(cont);
     }
 
-    fn br_table(&mut self, targets: &wasmparser::BrTable<'_>) -> Result<(), CompileError> {
+    pub(super) fn br_table(&mut self, targets: &wasmparser::BrTable<'_>) -> Result<(), CompileError> {
         let index = self.pop();
         let depths = targets.targets().collect::<Result<Vec<u32>, _>>()?;
         let (default, n) = self.target(targets.default());

@@ -4,18 +4,21 @@
 //! guard pages), so an out-of-bounds access is an ordinary trap site.
 
 use cranelift_codegen::ir::{types, InstBuilder, MemFlagsData, Type, Value};
-use wasmparser::{MemArg, Operator};
+use wasmparser::MemArg;
 
 use super::FuncTranslator;
 use crate::trap::TrapKind;
 use crate::types::ValType;
 use crate::vmctx::{builtin, memory};
 
-/// How a load widens its value.
+/// How a load of fewer bytes than its type widens its value.
 #[derive(Clone, Copy)]
-enum Ext {
+pub(super) enum Ext {
+    /// The load is as wide as its type.
     None,
+    /// Sign-extending.
     Signed,
+    /// Zero-extending.
     Unsigned,
 }
 
@@ -28,53 +31,36 @@ fn memory_index(memarg: &MemArg) -> u32 {
 }
 
 impl FuncTranslator<'_, '_> {
-    /// Translate a memory operator; false if `op` is not one.
-    pub(super) fn memory(&mut self, op: &Operator<'_>) -> bool {
-        use Ext::*;
-        use types::{F32, F64, I32, I64};
-        match *op {
-            Operator::I32Load { memarg } => self.load(&memarg, I32, 4, None),
-            Operator::I64Load { memarg } => self.load(&memarg, I64, 8, None),
-            Operator::F32Load { memarg } => self.load(&memarg, F32, 4, None),
-            Operator::F64Load { memarg } => self.load(&memarg, F64, 8, None),
-            Operator::I32Load8S { memarg } => self.load(&memarg, I32, 1, Signed),
-            Operator::I32Load8U { memarg } => self.load(&memarg, I32, 1, Unsigned),
-            Operator::I32Load16S { memarg } => self.load(&memarg, I32, 2, Signed),
-            Operator::I32Load16U { memarg } => self.load(&memarg, I32, 2, Unsigned),
-            Operator::I64Load8S { memarg } => self.load(&memarg, I64, 1, Signed),
-            Operator::I64Load8U { memarg } => self.load(&memarg, I64, 1, Unsigned),
-            Operator::I64Load16S { memarg } => self.load(&memarg, I64, 2, Signed),
-            Operator::I64Load16U { memarg } => self.load(&memarg, I64, 2, Unsigned),
-            Operator::I64Load32S { memarg } => self.load(&memarg, I64, 4, Signed),
-            Operator::I64Load32U { memarg } => self.load(&memarg, I64, 4, Unsigned),
-            Operator::I32Store { memarg } | Operator::F32Store { memarg } => self.store(&memarg, 4),
-            Operator::I64Store { memarg } | Operator::F64Store { memarg } => self.store(&memarg, 8),
-            Operator::I32Store8 { memarg } | Operator::I64Store8 { memarg } => self.store(&memarg, 1),
-            Operator::I32Store16 { memarg } | Operator::I64Store16 { memarg } => self.store(&memarg, 2),
-            Operator::I64Store32 { memarg } => self.store(&memarg, 4),
-            Operator::MemorySize { mem } => {
-                let def = self.vmctx_load(self.env.layout.memory(mem));
-                let len = self.load_field(I64, def, memory::LENGTH);
-                let pages = self.b.ins().ushr_imm_u(len, 16);
-                let pages = self.b.ins().ireduce(I32, pages);
-                self.push(pages, ValType::I32);
-            }
-            Operator::MemoryGrow { mem } => {
-                let delta = self.pop();
-                let mem = self.b.ins().iconst(I32, mem as i64);
-                let old = self.call_builtin(builtin::MEMORY_GROW, &[mem, delta], &[I32])[0];
-                self.push(old, ValType::I32);
-            }
-            Operator::MemoryFill { mem } => self.bulk(builtin::MEMORY_FILL, &[mem], TrapKind::MemoryOutOfBounds),
-            Operator::MemoryCopy { dst_mem, src_mem } => self.bulk(builtin::MEMORY_COPY, &[dst_mem, src_mem], TrapKind::MemoryOutOfBounds),
-            Operator::MemoryInit { data_index, mem } => self.bulk(builtin::MEMORY_INIT, &[mem, data_index], TrapKind::MemoryOutOfBounds),
-            Operator::DataDrop { data_index } => {
-                let index = self.b.ins().iconst(I32, data_index as i64);
-                self.call_builtin(builtin::DATA_DROP, &[index], &[]);
-            }
-            _ => return false,
-        }
-        true
+    pub(super) fn memory_size(&mut self, mem: u32) {
+        let def = self.vmctx_load(self.env.layout.memory(mem));
+        let len = self.load_field(types::I64, def, memory::LENGTH);
+        let pages = self.b.ins().ushr_imm_u(len, 16);
+        let pages = self.b.ins().ireduce(types::I32, pages);
+        self.push(pages, ValType::I32);
+    }
+
+    pub(super) fn memory_grow(&mut self, mem: u32) {
+        let delta = self.pop();
+        let mem = self.b.ins().iconst(types::I32, mem as i64);
+        let old = self.call_builtin(builtin::MEMORY_GROW, &[mem, delta], &[types::I32])[0];
+        self.push(old, ValType::I32);
+    }
+
+    pub(super) fn memory_fill(&mut self, mem: u32) {
+        self.bulk(builtin::MEMORY_FILL, &[mem], TrapKind::MemoryOutOfBounds);
+    }
+
+    pub(super) fn memory_copy(&mut self, dst_mem: u32, src_mem: u32) {
+        self.bulk(builtin::MEMORY_COPY, &[dst_mem, src_mem], TrapKind::MemoryOutOfBounds);
+    }
+
+    pub(super) fn memory_init(&mut self, data_index: u32, mem: u32) {
+        self.bulk(builtin::MEMORY_INIT, &[mem, data_index], TrapKind::MemoryOutOfBounds);
+    }
+
+    pub(super) fn data_drop(&mut self, data_index: u32) {
+        let index = self.b.ins().iconst(types::I32, data_index as i64);
+        self.call_builtin(builtin::DATA_DROP, &[index], &[]);
     }
 
     /// Bounds-check an access of `size` bytes and return its native address
@@ -96,8 +82,9 @@ impl FuncTranslator<'_, '_> {
         }
     }
 
-    fn load(&mut self, memarg: &MemArg, ty: Type, size: u64, ext: Ext) {
-        let (addr, offset) = self.heap_address(memarg, size);
+    /// Load `size` bytes as a value of `ty`.
+    pub(super) fn load(&mut self, memarg: MemArg, ty: Type, size: u64, ext: Ext) {
+        let (addr, offset) = self.heap_address(&memarg, size);
         let flags = MemFlagsData::new().with_endianness(cranelift_codegen::ir::Endianness::Little);
         let ins = self.b.ins();
         let v = match (ext, size) {
@@ -112,9 +99,10 @@ impl FuncTranslator<'_, '_> {
         self.push_num(v);
     }
 
-    fn store(&mut self, memarg: &MemArg, size: u64) {
+    /// Store the low `size` bytes of the popped value.
+    pub(super) fn store(&mut self, memarg: MemArg, size: u64) {
         let value = self.pop();
-        let (addr, offset) = self.heap_address(memarg, size);
+        let (addr, offset) = self.heap_address(&memarg, size);
         let flags = MemFlagsData::new().with_endianness(cranelift_codegen::ir::Endianness::Little);
         let wide = self.b.func.dfg.value_type(value).bytes() as u64;
         let ins = self.b.ins();

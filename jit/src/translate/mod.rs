@@ -1,6 +1,10 @@
-//! The operator visitor: one pass over a function body that builds Cranelift
-//! IR. This file holds the translator state and the dispatch; the emitters
-//! live in one file per concern.
+//! Translation of one function body to Cranelift IR, in one pass over its
+//! operators. This file holds the translator state, its shared helpers and
+//! the body loop; `visit.rs` dispatches each operator (wasmparser's
+//! `VisitOperator`) to the emitters, which live in one file per concern.
+//!
+//! Before each operator, one hook ([`FuncTranslator::before_operator`])
+//! skips dead code and, in debug code, places the breakpoint guard.
 
 mod calls;
 mod control;
@@ -10,10 +14,12 @@ mod locals;
 mod memory;
 mod numeric;
 mod tables;
+mod unsupported;
+mod visit;
 
 use cranelift_codegen::ir::{self, types, InstBuilder, MemFlagsData, Value};
 use cranelift_frontend::{FunctionBuilder, Variable};
-use wasmparser::{BlockType, FunctionBody, Operator};
+use wasmparser::{BlockType, FunctionBody, Operator, VisitOperator};
 
 use crate::env::ModuleEnv;
 use crate::trap::TrapKind;
@@ -190,41 +196,33 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
         }
     }
 
-    /// Translate one operator: skip it if unreachable, else dispatch by concern.
-    fn operator(&mut self, op: &Operator<'_>) -> Result<(), CompileError> {
-        if !self.reachable {
-            return self.unreachable_operator(op);
-        }
-        if self.env.config.debug {
-            self.instruction_guard(op);
-        }
-        let handled = self.control(op)?
-            || self.locals_and_globals(op)
-            || self.memory(op)
-            || self.numeric(op)
-            || self.convert(op)
-            || self.calls(op)
-            || self.tables(op);
-        if handled {
-            Ok(())
-        } else {
-            Err(CompileError::Unsupported {
-                offset: self.offset,
-                message: format!("operator {op:?} is not supported"),
-            })
-        }
-    }
-
     /// Translate a whole function body.
     pub fn translate_body(&mut self, body: &FunctionBody<'_>) -> Result<(), CompileError> {
         let mut reader = body.get_operators_reader()?;
         while !reader.eof() {
-            self.offset = reader.original_position() as usize;
-            let op = reader.read()?;
+            let (op, offset) = reader.read_with_offset()?;
+            self.offset = offset as usize;
             self.b.set_srcloc(ir::SourceLoc::new(self.offset as u32));
-            self.operator(&op)?;
+            if self.before_operator(&op) {
+                self.visit_operator(&op)?;
+            }
         }
         Ok(())
+    }
+
+    /// The one hook before every operator; false if `op` is to be skipped.
+    ///
+    /// Dead code is skipped except for the `else` or `end` that makes code
+    /// live again. Live debug code gets the breakpoint guard here, and only
+    /// here, so one place decides which operator boundaries are breakable.
+    fn before_operator(&mut self, op: &Operator<'_>) -> bool {
+        if !self.reachable {
+            return self.ends_unreachable_code(op);
+        }
+        if self.env.config.debug {
+            self.instruction_guard(op);
+        }
+        true
     }
 }
 
