@@ -1,7 +1,5 @@
-//! The compile driver: translate every function (in parallel), link the
-//! module's code into one piece, and place it once in the code arena.
-
-use std::collections::HashMap;
+//! Translating and compiling the module's functions (in parallel), each to
+//! its machine code and the tables that map that code back to wasm.
 
 use cranelift_codegen::binemit::Reloc;
 use cranelift_codegen::control::ControlPlane;
@@ -12,6 +10,7 @@ use rayon::prelude::*;
 use wasmparser::FunctionBody;
 
 use crate::env::{mem_flags, wasm_signature, ModuleEnv};
+use crate::legacy::PatchableCalls;
 use crate::translate::{ir_type, FuncTranslator, LocalSite};
 use crate::vmctx::{header, LIMITS_STACK_LIMIT};
 use crate::CompileError;
@@ -30,10 +29,8 @@ pub(crate) struct FunctionCode {
     pub sites: Vec<LocalSite>,
     /// Types of the wasm locals, parameters first.
     pub locals: Vec<crate::types::ValType>,
-    /// Legacy debug code: patchable calls (code offset, length).
-    pub patchable: Vec<(u32, u32)>,
-    /// The target's NOP encodings, shortest first.
-    pub nop: Vec<Vec<u8>>,
+    /// Where legacy debug code's sites are.
+    pub patches: PatchableCalls,
 }
 
 /// Translate and compile one defined function.
@@ -164,7 +161,6 @@ pub(crate) fn compile_function(
         .iter()
         .map(|t| (t.offset, t.code, wasm_offset_at(&srclocs, t.offset)))
         .collect();
-    let patchable = buffer.patchable_call_sites().map(|p| (p.ret_addr - p.len, p.len)).collect();
     Ok(FunctionCode {
         bytes: buffer.data().to_vec(),
         calls,
@@ -172,8 +168,7 @@ pub(crate) fn compile_function(
         srclocs,
         sites,
         locals: local_types,
-        patchable,
-        nop: buffer.nop_units.clone(),
+        patches: PatchableCalls::of(buffer),
     })
 }
 
@@ -194,12 +189,14 @@ fn zero_value(b: &mut FunctionBuilder<'_>, ty: ir::Type) -> ir::Value {
     }
 }
 
-/// Compile every defined function, on all cores when `parallel`.
-pub(crate) fn compile_all(
-    env: &ModuleEnv<'_>,
-    bodies: &[FunctionBody<'_>],
-    parallel: bool,
-) -> Result<Vec<FunctionCode>, CompileError> {
+/// Compile every function defined in `wasm`, on all cores if configured.
+pub(crate) fn compile_all(env: &ModuleEnv<'_>, wasm: &[u8]) -> Result<Vec<FunctionCode>, CompileError> {
+    let bodies = env
+        .info
+        .bodies
+        .iter()
+        .map(|range| FunctionBody::new(wasmparser::BinaryReader::new(&wasm[range.clone()], range.start as u64)))
+        .collect::<Vec<_>>();
     let first = env.info.imported_funcs;
     let one = |state: &mut (Context, FunctionBuilderContext), (i, body): (usize, &FunctionBody<'_>)| {
         let func = first + i as u32;
@@ -215,53 +212,10 @@ pub(crate) fn compile_all(
         })
     };
     let init = || (Context::new(), FunctionBuilderContext::new());
-    let mut funcs: Vec<FunctionCode> = if parallel {
-        bodies.par_iter().enumerate().map_init(init, one).collect::<Result<_, _>>()?
+    if env.config.parallel {
+        bodies.par_iter().enumerate().map_init(init, one).collect()
     } else {
         let mut state = init();
-        bodies.iter().enumerate().map(|item| one(&mut state, item)).collect::<Result<_, _>>()?
-    };
-    if env.config.debug && env.config.legacy {
-        funcs.push(crate::legacy::break_stub(env)?);
+        bodies.iter().enumerate().map(|item| one(&mut state, item)).collect()
     }
-    Ok(funcs)
-}
-
-/// Lay functions out 16-byte aligned and resolve calls between them (the
-/// legacy break stub, if any, comes last). Returns the linked bytes and each
-/// function's start offset.
-pub(crate) fn link(funcs: &[FunctionCode], imported: u32, has_stub: bool) -> Result<(Vec<u8>, Vec<u32>), CompileError> {
-    let mut bytes = Vec::new();
-    let mut starts = Vec::with_capacity(funcs.len());
-    for f in funcs {
-        bytes.resize(bytes.len().next_multiple_of(16), 0);
-        starts.push(bytes.len() as u32);
-        bytes.extend_from_slice(&f.bytes);
-    }
-    let mut by_index: HashMap<u32, u32> = starts.iter().enumerate().map(|(i, s)| (imported + i as u32, *s)).collect();
-    if has_stub {
-        by_index.insert(crate::legacy::BREAK_STUB, *starts.last().expect("stub start"));
-    }
-    for (f, start) in funcs.iter().zip(&starts) {
-        for (offset, kind, callee, addend) in &f.calls {
-            let at = (start + offset) as usize;
-            let target = by_index[callee] as i64;
-            let pc = at as i64;
-            match kind {
-                Reloc::X86CallPCRel4 | Reloc::X86CallPLTRel4 | Reloc::X86PCRel4 => {
-                    let rel = (target + addend - pc) as i32;
-                    bytes[at..at + 4].copy_from_slice(&rel.to_le_bytes());
-                }
-                Reloc::Arm64Call => {
-                    let rel = ((target + addend - pc) >> 2) as u32 & 0x03ff_ffff;
-                    let old = u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap());
-                    bytes[at..at + 4].copy_from_slice(&(old | rel).to_le_bytes());
-                }
-                other => {
-                    return Err(CompileError::Codegen { func: *callee, message: format!("unsupported relocation {other:?}") })
-                }
-            }
-        }
-    }
-    Ok((bytes, starts))
 }

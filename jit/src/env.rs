@@ -8,6 +8,7 @@ use crate::module_info::ModuleInfo;
 use crate::translate::ir_type;
 use crate::types::FuncType;
 use crate::vmctx::VmctxLayout;
+use crate::type_registry::TypeRegistry;
 use crate::CompileConfig;
 
 /// What a function translator may consult about its module.
@@ -22,6 +23,19 @@ pub(crate) struct ModuleEnv<'a> {
     pub isa: &'a dyn TargetIsa,
     /// Compiler settings (debug guards on or off).
     pub config: &'a CompileConfig,
+}
+
+impl<'a> ModuleEnv<'a> {
+    /// The facts about `info`; its types get engine-wide ids in `registry`.
+    pub fn new(info: &'a ModuleInfo, registry: &TypeRegistry, isa: &'a dyn TargetIsa, config: &'a CompileConfig) -> Self {
+        ModuleEnv {
+            info,
+            layout: VmctxLayout::new(info),
+            type_ids: info.types.iter().map(|t| registry.intern(t)).collect(),
+            isa,
+            config,
+        }
+    }
 }
 
 /// Intern memory-operation flags in `func` (flags are per-function indices).

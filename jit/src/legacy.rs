@@ -7,15 +7,25 @@
 //! with the calls of its breakpoint sites patched back in. Code is
 //! position-independent (direct calls are PC-relative; everything else goes
 //! through the vmctx), so a clone is a byte copy plus patches.
+//!
+//! The rest of the crate reaches legacy code through three calls: the
+//! guard's `legacy_site_call` for a site, `link` as the compile step that
+//! adds the break stub and records where the sites' calls are, and
+//! `PatchableCalls::of`, what a compiled function keeps of its calls.
+
+use std::collections::HashMap;
 
 use cranelift_codegen::ir::{self, types, AbiParam, ArgumentPurpose, InstBuilder};
+use cranelift_codegen::{Final, MachBufferFinalized};
 
-use crate::compile::FunctionCode;
+use crate::compile::{wasm_offset_at, FunctionCode};
 use crate::env::ModuleEnv;
+use crate::link::LinkedCode;
+use crate::stubs::StubCode;
 use crate::translate::FuncTranslator;
 use crate::trap::TrapKind;
 use crate::vmctx::{builtin, header};
-use crate::CompileError;
+use crate::{CompileConfig, CompileError};
 
 /// The break stub's index in calls between the module's functions.
 pub(crate) const BREAK_STUB: u32 = u32::MAX;
@@ -34,17 +44,69 @@ impl FuncTranslator<'_, '_> {
     /// A breakable point as a patchable call to the break stub.
     pub(crate) fn legacy_site_call(&mut self, site: i64) {
         let sig = self.b.import_signature(stub_signature(self.env));
-        let callee = self.colocated_callee(BREAK_STUB, sig, true);
+        let callee = ir::ExtFuncData { patchable: true, ..self.colocated_callee(BREAK_STUB, sig) };
+        let callee = self.b.import_function(callee);
         let func = self.b.ins().iconst(types::I32, self.func_index as i64);
         let site = self.b.ins().iconst(types::I32, site);
         self.b.ins().call(callee, &[self.vmctx, self.vmctx, func, site]);
     }
 }
 
+/// Whether `config` asks for legacy debug code.
+pub(crate) fn enabled(config: &CompileConfig) -> bool {
+    config.debug && config.legacy
+}
+
+/// The link step of legacy debug code: the functions and then the break
+/// stub in one piece, with every site's call NOPed out (the shared code),
+/// and the [`LegacyCode`] that clones are made from.
+pub(crate) fn link(env: &ModuleEnv<'_>, funcs: &[FunctionCode]) -> Result<(LinkedCode, LegacyCode), CompileError> {
+    let stub = break_stub(env)?;
+    let mut linked = crate::link::link(funcs, env.info.imported_funcs, Some((BREAK_STUB, &stub)))?;
+    let legacy = legacy_code(funcs, &linked.starts, std::mem::take(&mut linked.bytes));
+    linked.bytes = legacy.patched(|_| false);
+    Ok((linked, legacy))
+}
+
+/// One compiled function's patchable calls, and the target's NOPs.
+pub(crate) struct PatchableCalls {
+    /// (code offset, length) of each call.
+    calls: Vec<(u32, u32)>,
+    /// The target's NOP encodings, shortest first.
+    nops: Vec<Vec<u8>>,
+}
+
+impl PatchableCalls {
+    /// What `buffer`, a function's machine code, has of them (no calls
+    /// unless it is legacy debug code).
+    pub(crate) fn of(buffer: &MachBufferFinalized<Final>) -> PatchableCalls {
+        let calls = buffer.patchable_call_sites().map(|p| (p.ret_addr - p.len, p.len)).collect();
+        PatchableCalls { calls, nops: buffer.nop_units.clone() }
+    }
+}
+
+/// Where the sites' patchable calls are in the linked code.
+fn legacy_code(funcs: &[FunctionCode], starts: &[u32], original: Vec<u8>) -> LegacyCode {
+    let mut sites = Vec::new();
+    let mut base = 0u32;
+    for (f, start) in funcs.iter().zip(starts) {
+        let by_offset: HashMap<u32, u32> = f.sites.iter().enumerate().rev().map(|(i, s)| (s.wasm_offset, i as u32)).collect();
+        for (offset, len) in &f.patches.calls {
+            let wasm_offset = wasm_offset_at(&f.srclocs, *offset);
+            if let Some(local) = by_offset.get(&wasm_offset) {
+                sites.push(PatchSite { site: base + local, offset: start + offset, len: *len });
+            }
+        }
+        base += f.sites.len() as u32;
+    }
+    let nops = funcs.first().map(|f| f.patches.nops.clone()).unwrap_or_default();
+    LegacyCode { original, sites, nops }
+}
+
 /// The break stub: calls the debug handler (with no frame view: legacy
 /// code keeps no spill area) and traps if it asks to abort.
-pub(crate) fn break_stub(env: &ModuleEnv<'_>) -> Result<FunctionCode, CompileError> {
-    let stub = crate::stubs::build(env.isa, stub_signature(env), 2, |b, params| {
+fn break_stub(env: &ModuleEnv<'_>) -> Result<StubCode, CompileError> {
+    crate::stubs::build(env.isa, stub_signature(env), 2, |b, params| {
         let [vmctx, _, func, site] = params.try_into().expect("four params");
         let flags = ir::MemFlagsData::trusted().with_readonly();
         let builtins = b.ins().load(types::I64, flags, vmctx, header::BUILTINS);
@@ -62,16 +124,6 @@ pub(crate) fn break_stub(env: &ModuleEnv<'_>) -> Result<FunctionCode, CompileErr
         let status = b.inst_results(call)[0];
         b.ins().trapnz(status, TrapKind::DebugAbort.code());
         b.ins().return_(&[]);
-    })?;
-    Ok(FunctionCode {
-        bytes: stub.bytes,
-        calls: vec![],
-        traps: stub.traps.into_iter().map(|(offset, kind)| (offset, kind.code(), 0)).collect(),
-        srclocs: vec![],
-        sites: vec![],
-        locals: vec![],
-        patchable: vec![],
-        nop: vec![],
     })
 }
 

@@ -12,6 +12,7 @@ pub mod arena;
 mod compile;
 mod env;
 pub mod legacy;
+mod link;
 pub mod module_info;
 pub mod stubs;
 mod translate;
@@ -227,25 +228,6 @@ impl CompiledModule {
     }
 }
 
-/// Where the legacy sites' patchable calls are in the linked code.
-fn legacy_code(funcs: &[compile::FunctionCode], starts: &[u32], original: Vec<u8>) -> legacy::LegacyCode {
-    let mut sites = Vec::new();
-    let mut base = 0u32;
-    for (f, start) in funcs.iter().zip(starts) {
-        let by_offset: std::collections::HashMap<u32, u32> =
-            f.sites.iter().enumerate().rev().map(|(i, s)| (s.wasm_offset, i as u32)).collect();
-        for (offset, len) in &f.patchable {
-            let wasm_offset = compile::wasm_offset_at(&f.srclocs, *offset);
-            if let Some(local) = by_offset.get(&wasm_offset) {
-                sites.push(legacy::PatchSite { site: base + local, offset: start + offset, len: *len });
-            }
-        }
-        base += f.sites.len() as u32;
-    }
-    let nops = funcs.first().map(|f| f.nop.clone()).unwrap_or_default();
-    legacy::LegacyCode { original, sites, nops }
-}
-
 /// The wasm features onecopy accepts: Wasm 2.0 without SIMD.
 pub fn features() -> WasmFeatures {
     WasmFeatures::WASM2 & !WasmFeatures::SIMD
@@ -302,87 +284,47 @@ impl Compiler {
         registry: &TypeRegistry,
         arena: &CodeArena,
     ) -> Result<Arc<CompiledModule>, CompileError> {
-        let mut validator = Validator::new_with_features(features());
-        validator.validate_all(wasm)?;
+        validate(wasm)?;
         let info = module_info::parse(wasm)?;
-        let bodies = info
-            .bodies
-            .iter()
-            .map(|range| {
-                let reader = wasmparser::BinaryReader::new(&wasm[range.clone()], range.start as u64);
-                wasmparser::FunctionBody::new(reader)
-            })
-            .collect::<Vec<_>>();
-        let env = env::ModuleEnv {
-            info: &info,
-            layout: VmctxLayout::new(&info),
-            type_ids: info.types.iter().map(|t| registry.intern(t)).collect(),
-            isa: self.isa(),
-            config: &self.config,
-        };
-        let mut funcs = compile::compile_all(&env, &bodies, self.config.parallel)?;
-        let legacy = self.config.debug && self.config.legacy;
-        let (bytes, mut func_offsets) = compile::link(&funcs, info.imported_funcs, legacy)?;
-        // The break stub is no wasm function, but its abort trap is a trap site.
-        let mut traps = Vec::new();
-        if legacy {
-            let (stub, start) = (funcs.pop().expect("stub"), func_offsets.pop().expect("stub start"));
-            traps.extend(stub.traps.iter().map(|(offset, code, _)| TrapSite {
-                code_offset: start + offset,
-                kind: TrapKind::from_code(*code),
-                wasm_offset: 0,
-            }));
-        }
-        let legacy = legacy.then(|| legacy_code(&funcs, &func_offsets, bytes.clone()));
-        let shared = legacy.as_ref().map_or(bytes, |l| l.patched(|_| false));
-        let code = arena.allocate(&shared)?;
-        let mut srclocs = Vec::new();
-        let mut sites = Vec::new();
-        let mut site_base = Vec::with_capacity(funcs.len());
-        for (i, (f, start)) in funcs.iter().zip(&func_offsets).enumerate() {
-            let func = info.imported_funcs + i as u32;
-            traps.extend(f.traps.iter().map(|(offset, code, wasm_offset)| TrapSite {
-                code_offset: start + offset,
-                kind: TrapKind::from_code(*code),
-                wasm_offset: *wasm_offset,
-            }));
-            srclocs.extend(f.srclocs.iter().map(|(s, e, loc)| (start + s, start + e, *loc)));
-            site_base.push(sites.len() as u32);
-            // First code of each wasm offset, so each site's lookup is O(1),
-            // not a scan of the function's code ranges.
-            let mut first_code = std::collections::HashMap::new();
-            for (s, _, loc) in &f.srclocs {
-                first_code.entry(*loc).or_insert(*s);
-            }
-            for site in &f.sites {
-                let code_offset = first_code.get(&site.wasm_offset).map_or(*start, |s| start + s);
-                sites.push(Site {
-                    id: sites.len() as u32,
-                    func,
-                    wasm_offset: site.wasm_offset,
-                    code_offset,
-                    kind: site.kind,
-                    stack: site.stack.clone(),
-                });
-            }
-        }
-        traps.sort_by_key(|t| t.code_offset);
-        tracing::debug!(bytes = code.len(), funcs = funcs.len(), sites = sites.len(), "compiled module");
-        let layout = env.layout.clone();
-        let type_ids = env.type_ids.clone();
+        let env = env::ModuleEnv::new(&info, registry, self.isa(), &self.config);
+        let funcs = compile::compile_all(&env, wasm)?;
+        let (linked, legacy) = link_module(&env, &funcs)?;
+        let code = arena.allocate(&linked.bytes)?;
+        let maps = link::CodeMaps::new(info.imported_funcs, &funcs, &linked);
+        tracing::debug!(bytes = code.len(), funcs = funcs.len(), sites = maps.sites.len(), "compiled module");
+        let env::ModuleEnv { layout, type_ids, .. } = env;
         Ok(Arc::new(CompiledModule {
             info,
             layout,
             type_ids,
             code,
-            func_offsets,
-            traps,
-            srclocs,
-            sites,
-            site_base,
+            func_offsets: linked.starts,
+            traps: maps.traps,
+            srclocs: maps.srclocs,
+            sites: maps.sites,
+            site_base: maps.site_base,
             func_locals: funcs.into_iter().map(|f| f.locals).collect(),
             debug: self.config.debug,
             legacy,
         }))
     }
+}
+
+/// Reject malformed and invalid modules, and features onecopy does not support.
+fn validate(wasm: &[u8]) -> Result<(), CompileError> {
+    Validator::new_with_features(features()).validate_all(wasm)?;
+    Ok(())
+}
+
+/// The module's code in one piece; legacy debug code also gets its break
+/// stub, and what its clones are made from.
+fn link_module(
+    env: &env::ModuleEnv<'_>,
+    funcs: &[compile::FunctionCode],
+) -> Result<(link::LinkedCode, Option<legacy::LegacyCode>), CompileError> {
+    if legacy::enabled(env.config) {
+        let (linked, legacy) = legacy::link(env, funcs)?;
+        return Ok((linked, Some(legacy)));
+    }
+    Ok((link::link(funcs, env.info.imported_funcs, None)?, None))
 }

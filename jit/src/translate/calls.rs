@@ -25,7 +25,8 @@ impl FuncTranslator<'_, '_> {
         let sig = self.signature_ref(type_index);
         let call = if index >= self.env.info.imported_funcs {
             args[0] = self.vmctx;
-            let callee = self.colocated_callee(index, sig, false);
+            let callee = self.colocated_callee(index, sig);
+            let callee = self.b.import_function(callee);
             self.b.ins().call(callee, &args)
         } else {
             let func = self.vmctx_load(self.env.layout.func(index));
@@ -35,10 +36,10 @@ impl FuncTranslator<'_, '_> {
     }
 
     /// A callee placed in this module's code (PC-relative call), by its
-    /// index in calls between the module's functions.
-    pub(crate) fn colocated_callee(&mut self, index: u32, sig: ir::SigRef, patchable: bool) -> ir::FuncRef {
+    /// index in calls between the module's functions; to be imported.
+    pub(crate) fn colocated_callee(&mut self, index: u32, sig: ir::SigRef) -> ir::ExtFuncData {
         let name = self.b.func.declare_imported_user_function(ir::UserExternalName::new(0, index));
-        self.b.import_function(ir::ExtFuncData { name: ir::ExternalName::User(name), signature: sig, colocated: true, patchable })
+        ir::ExtFuncData { name: ir::ExternalName::User(name), signature: sig, colocated: true, patchable: false }
     }
 
     /// Call through a non-null `VMFuncRef`; `args[0]` is filled with its vmctx.
