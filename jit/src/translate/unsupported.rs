@@ -82,6 +82,42 @@ fn text_name(visit: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::{CompileConfig, Compiler, TypeRegistry};
+
+    /// Translate `wat` without validating it (validation would reject it).
+    fn translate_unvalidated(wat: &str) -> CompileError {
+        let wasm = wat::parse_str(wat).expect("wat");
+        let compiler = Compiler::new(CompileConfig { parallel: false, ..CompileConfig::default() }).expect("compiler");
+        let info = crate::module_info::parse(&wasm).expect("declarations");
+        let env = crate::env::ModuleEnv::new(&info, &TypeRegistry::default(), compiler.isa(), compiler.config());
+        crate::compile::compile_all(&env, &wasm).err().expect("an error")
+    }
+
+    fn assert_unsupported(wat: &str, expected: &str) {
+        match translate_unvalidated(wat) {
+            CompileError::Unsupported { offset, message } => {
+                assert_eq!(message, expected);
+                assert!(offset > 0, "the operator's offset");
+            }
+            other => panic!("{other}"),
+        }
+    }
+
+    #[test]
+    fn operators_of_unsupported_proposals_are_named() {
+        assert_unsupported("(module (func atomic.fence))", "the threads proposal (operator atomic.fence) is not supported");
+        assert_unsupported("(module (func return_call 0))", "the tail-call proposal (operator return_call) is not supported");
+    }
+
+    #[test]
+    fn simd_operators_are_named_with_the_simd_feature() {
+        let wat = "(module (func v128.const i64x2 0 0 drop))";
+        if cfg!(feature = "simd") {
+            assert_unsupported(wat, "the simd proposal (operator v128.const) is not supported");
+        } else {
+            assert!(matches!(translate_unvalidated(wat), CompileError::Invalid { .. }));
+        }
+    }
 
     #[test]
     fn text_names_follow_the_text_format() {
