@@ -26,10 +26,11 @@
 //! operand stack), and reachable operators other than `block`, `loop`,
 //! `else` and `end` (which only delimit structure): with
 //! [`crate::Breakable::Statements`] (the default) those where the current
-//! block's operand stack is empty, with `Instructions` all of them.
+//! block's operand stack is empty, with `Instructions` all of them. Which
+//! operators those are is decided in one place, the translator's
+//! before-operator hook (`mod.rs`), which calls [`FuncTranslator::guard`].
 
 use cranelift_codegen::ir::{types, Block, BlockArg, InstBuilder, JumpTableData, MemFlagsData, StackSlotData, StackSlotKind, Value};
-use wasmparser::Operator;
 
 use super::{ir_type, FuncTranslator, LocalSite};
 use crate::trap::TrapKind;
@@ -55,20 +56,6 @@ pub enum SiteKind {
 }
 
 impl FuncTranslator<'_, '_> {
-    /// The guard before `op`, if `op` is a breakable point.
-    pub(super) fn instruction_guard(&mut self, op: &Operator<'_>) {
-        // The entry site already guards the first operator's boundary.
-        let at_entry = self.sites.last().is_some_and(|s| s.wasm_offset == self.offset as u32);
-        let height = self.control.last().map_or(0, |f| f.height);
-        let boundary = match self.env.config.breakable {
-            crate::Breakable::Statements => self.stack.len() == height,
-            crate::Breakable::Instructions => true,
-        };
-        if boundary && !at_entry && !matches!(op, Operator::Block { .. } | Operator::Loop { .. } | Operator::Else | Operator::End) {
-            self.guard(super::SiteKind::Instruction);
-        }
-    }
-
     /// Return from the function with the top `n` values, after the exit guard.
     pub(super) fn emit_return(&mut self, n: usize) {
         if self.env.config.debug && self.reachable {

@@ -219,10 +219,24 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
         if !self.reachable {
             return self.ends_unreachable_code(op);
         }
-        if self.env.config.debug {
-            self.instruction_guard(op);
+        if self.env.config.debug && self.is_breakable(op) {
+            self.guard(SiteKind::Instruction);
         }
         true
+    }
+
+    /// Whether the boundary before `op` is a breakable point (see the
+    /// policy in `guard.rs`).
+    fn is_breakable(&self, op: &Operator<'_>) -> bool {
+        // The entry site already guards the first operator's boundary.
+        let at_entry = self.sites.last().is_some_and(|s| s.wasm_offset == self.offset as u32);
+        let height = self.control.last().map_or(0, |f| f.height);
+        let boundary = match self.env.config.breakable {
+            crate::Breakable::Statements => self.stack.len() == height,
+            crate::Breakable::Instructions => true,
+        };
+        let structure = matches!(op, Operator::Block { .. } | Operator::Loop { .. } | Operator::Else | Operator::End);
+        boundary && !at_entry && !structure
     }
 }
 
