@@ -29,6 +29,8 @@ struct State {
     /// first-fit scan sees the largest holes fragmentation allows.
     free: Vec<(usize, usize)>,
     committed: usize,
+    /// Page-rounded trap tails (reserved, never committed).
+    tails: usize,
     used: usize,
     allocations: usize,
 }
@@ -70,6 +72,8 @@ pub struct ArenaStats {
     pub used: usize,
     /// Number of live allocations (zero-length ones included).
     pub allocations: usize,
+    /// Address space of debug code's trap tails (PROT_NONE, never committed).
+    pub trap_tails: usize,
 }
 
 /// Returned when code cannot be placed: the cap is reached, fragmentation leaves no hole big
@@ -92,6 +96,8 @@ pub struct CodeAllocation {
     len: usize,
     /// Page-rounded bytes owned; zero for empty code, which owns no pages.
     pages: usize,
+    /// Page-rounded PROT_NONE trap tail after the code (debug code only).
+    tail_pages: usize,
 }
 
 impl CodeArena {
@@ -126,28 +132,44 @@ impl CodeArena {
         Ok(CodeArena { inner })
     }
 
+    /// The arena's page size: code and trap tails start on page boundaries.
+    pub fn page_size(&self) -> usize {
+        self.inner.page
+    }
+
     /// Copy `code` into fresh pages (first fit), writable only while copying, then
     /// read+execute for the allocation's lifetime. Fails instead of growing past the cap.
     pub fn allocate(&self, code: &[u8]) -> Result<CodeAllocation, CodeArenaExhausted> {
+        self.allocate_with_tail(code, 0)
+    }
+
+    /// Like [`Self::allocate`], followed by `tail` bytes (page-rounded) of address space
+    /// that stays PROT_NONE: debug code's trap tail, whose bytes breakpoint guards branch
+    /// to (the fault is the stop). The tail costs address space, no memory.
+    pub fn allocate_with_tail(&self, code: &[u8], tail: usize) -> Result<CodeAllocation, CodeArenaExhausted> {
         let (inner, len) = (&self.inner, code.len());
-        let pages = (len.min(inner.cap) + inner.page - 1) & !(inner.page - 1);
+        let round = |n: usize| (n.min(inner.cap) + inner.page - 1) & !(inner.page - 1);
+        let (pages, tail_pages) = (round(len), round(tail));
+        let span = pages + tail_pages;
         let mut st = inner.state.lock();
-        let offset = if pages == 0 {
+        let offset = if span == 0 {
             0
         } else {
-            let fit = st.free.iter().position(|&(_, l)| l >= pages);
-            let Some(i) = fit.filter(|_| len <= inner.cap) else {
-                return Err(self.exhausted(len, st.used));
+            let fit = st.free.iter().position(|&(_, l)| l >= span);
+            let Some(i) = fit.filter(|_| len.saturating_add(tail) <= inner.cap) else {
+                // The tail costs its whole pages of address space.
+                return Err(self.exhausted(len + tail_pages, st.used));
             };
             let (offset, hole) = st.free[i];
-            if hole == pages {
+            if hole == span {
                 st.free.remove(i);
             } else {
-                st.free[i] = (offset + pages, hole - pages);
+                st.free[i] = (offset + span, hole - span);
             }
             offset
         };
         st.committed += pages;
+        st.tails += tail_pages;
         st.used += len;
         st.allocations += 1;
         drop(st);
@@ -157,6 +179,7 @@ impl CodeArena {
             offset,
             len,
             pages,
+            tail_pages,
         };
         if pages == 0 {
             return Ok(alloc);
@@ -203,6 +226,7 @@ impl CodeArena {
             committed: st.committed,
             used: st.used,
             allocations: st.allocations,
+            trap_tails: st.tails,
         }
     }
 
@@ -278,6 +302,12 @@ impl CodeAllocation {
         let start = self.as_ptr() as usize;
         (start, start + self.len)
     }
+
+    /// `[start, end)` of the trap tail (empty without one).
+    pub fn tail_range(&self) -> (usize, usize) {
+        let start = self.as_ptr() as usize + self.pages;
+        (start, start + self.tail_pages)
+    }
 }
 
 impl std::fmt::Debug for CodeAllocation {
@@ -290,14 +320,16 @@ impl std::fmt::Debug for CodeAllocation {
 impl Drop for CodeAllocation {
     fn drop(&mut self) {
         let (addr, len, pages) = (self.as_ptr() as usize, self.len, self.pages);
-        let sealed = pages != 0 && seal(addr, pages);
+        let sealed = pages == 0 || seal(addr, pages);
         let mut st = self.inner.state.lock();
         st.committed -= pages;
+        st.tails -= self.tail_pages;
         st.used -= len;
         st.allocations -= 1;
         // A range we could not seal may still be executable; never hand it out again.
-        if sealed {
-            st.release(self.offset, pages);
+        // The tail was never accessible, so it goes back with the code.
+        if sealed && pages + self.tail_pages != 0 {
+            st.release(self.offset, pages + self.tail_pages);
         }
         tracing::trace!(addr, len, pages, "code arena: free");
     }
@@ -347,6 +379,35 @@ mod tests {
     }
 
     #[test]
+    fn a_trap_tail_is_inaccessible_address_space_after_the_code() {
+        let p = page();
+        let arena = CodeArena::new(8 * p).unwrap();
+        let a = arena.allocate_with_tail(&bytes(10), p + 1).unwrap();
+        let (code_start, _) = a.range();
+        let (tail_start, tail_end) = a.tail_range();
+        assert_eq!((tail_start - code_start, tail_end - tail_start), (p, 2 * p));
+        let st = arena.stats();
+        assert_eq!((st.committed, st.trap_tails, st.used), (p, 2 * p, 10));
+        // The tail is not readable: mincore-free check through mprotect's view is not
+        // portable, so read /proc/self/maps for the tail's protection.
+        let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
+        let line = maps
+            .lines()
+            .find(|l| {
+                let range = l.split_whitespace().next().unwrap();
+                let (lo, hi) = range.split_once('-').unwrap();
+                let (lo, hi) = (usize::from_str_radix(lo, 16).unwrap(), usize::from_str_radix(hi, 16).unwrap());
+                lo <= tail_start && tail_end <= hi
+            })
+            .expect("tail mapped");
+        assert!(line.split_whitespace().nth(1).unwrap().starts_with("---"), "{line}");
+        drop(a);
+        assert_eq!(arena.stats().trap_tails, 0);
+        // Code and tail went back together: the whole arena fits again.
+        drop(arena.allocate(&bytes(8 * p)).unwrap());
+    }
+
+    #[test]
     fn stats_are_exact() {
         let p = page();
         let arena = CodeArena::new(64 * p).unwrap();
@@ -355,6 +416,7 @@ mod tests {
             committed,
             used,
             allocations,
+            trap_tails: 0,
         };
         assert_eq!(arena.stats(), stats(0, 0, 0));
         let a = arena.allocate(&bytes(p + 1)).unwrap();
