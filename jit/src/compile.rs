@@ -3,15 +3,20 @@
 
 use cranelift_codegen::binemit::Reloc;
 use cranelift_codegen::control::ControlPlane;
-use cranelift_codegen::ir::{self, types, GlobalValueData, InstBuilder, MemFlagsData, UserFuncName};
+use cranelift_codegen::ir::{self, types, GlobalValueData, MemFlagsData, UserFuncName};
 use cranelift_codegen::{Context, FinalizedRelocTarget};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 use rayon::prelude::*;
 use wasmparser::FunctionBody;
 
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+
+use crate::debug_info::{Location, Recording};
 use crate::env::{mem_flags, wasm_signature, ModuleEnv};
+use crate::guard_code::GuardCode;
 use crate::legacy::PatchableCalls;
-use crate::translate::{ir_type, FuncTranslator, LocalSite};
+use crate::translate::{FuncTranslator, LocalSite};
 use crate::vmctx::{header, LIMITS_STACK_LIMIT};
 use crate::CompileError;
 
@@ -31,105 +36,74 @@ pub(crate) struct FunctionCode {
     pub locals: Vec<crate::types::ValType>,
     /// Where legacy debug code's sites are.
     pub patches: PatchableCalls,
+    /// Guarded debug code: each site's guard, in site order.
+    pub guards: Vec<GuardCode>,
+    /// Guarded debug code: where each guard's table pointer is at its branch.
+    pub table_locs: Vec<Location>,
+    /// Guarded debug code: offset of the exit guard's cold block (where an
+    /// inverted exit guard falls through).
+    pub keep: Option<u32>,
+    /// A hash of `bytes`, to check that a recompile for `debug_info`
+    /// produced this very code.
+    pub hash: u64,
 }
 
-/// Translate and compile one defined function.
+/// What a recompile for `debug_info` gives besides the code.
+pub(crate) struct Described {
+    /// The IR as translated (before Cranelift's own passes).
+    pub ir: ir::Function,
+    /// What the translator recorded.
+    pub recording: Recording,
+    /// Where each labelled value lives, by code range.
+    pub labels: cranelift_codegen::ValueLabelsRanges,
+    /// The prologue's unwind records.
+    pub unwind: Vec<(u32, cranelift_codegen::isa::unwind::UnwindInst)>,
+    /// Wasm offset of each call -> code offset of its return address.
+    pub call_returns: HashMap<u32, u32>,
+}
+
+/// Translate and compile one defined function; with `describe`, also
+/// record what `debug_info` needs (every value labelled).
 pub(crate) fn compile_function(
     env: &ModuleEnv<'_>,
     ctx: &mut Context,
     fctx: &mut FunctionBuilderContext,
     func_index: u32,
     body: &FunctionBody<'_>,
-) -> Result<FunctionCode, CompileError> {
-    let ty = env.info.func_type(func_index);
+    describe: bool,
+) -> Result<(FunctionCode, Option<Described>), CompileError> {
     ctx.clear();
-    ctx.func.signature = wasm_signature(env.isa, ty);
-    ctx.func.name = UserFuncName::user(0, func_index);
-    let vmctx_gv = ctx.func.create_global_value(GlobalValueData::VMContext);
-    let flags = mem_flags(&mut ctx.func, MemFlagsData::trusted().with_readonly());
-    let trusted = mem_flags(&mut ctx.func, MemFlagsData::trusted());
-    let limits = ctx.func.create_global_value(GlobalValueData::Load {
-        base: vmctx_gv,
-        offset: header::LIMITS.into(),
-        global_type: types::I64,
-        flags,
-    });
-    let stack_limit = ctx.func.create_global_value(GlobalValueData::Load {
-        base: limits,
-        offset: LIMITS_STACK_LIMIT.into(),
-        global_type: types::I64,
-        flags: trusted,
-    });
-    ctx.func.stack_limit = Some(stack_limit);
-
-    let (sites, local_types) = {
-        let mut b = FunctionBuilder::new(&mut ctx.func, fctx);
-        let entry = b.create_block();
-        b.append_block_params_for_function_params(entry);
-        b.switch_to_block(entry);
-        b.seal_block(entry);
-        let params = b.block_params(entry).to_vec();
-        let mut locals = Vec::new();
-        for (value, ty) in params[2..].iter().zip(&ty.params) {
-            let var = b.declare_var(ir_type(*ty));
-            b.def_var(var, *value);
-            locals.push((var, *ty));
-        }
-        let mut reader = body.get_locals_reader()?;
-        for _ in 0..reader.get_count() {
-            let (count, wty) = reader.read()?;
-            let vty = crate::types::ValType::from_wasmparser(wty)
-                .map_err(|message| CompileError::Unsupported { offset: reader.original_position() as usize, message })?;
-            for _ in 0..count {
-                let var = b.declare_var(ir_type(vty));
-                let zero = zero_value(&mut b, ir_type(vty));
-                b.def_var(var, zero);
-                locals.push((var, vty));
-            }
-        }
-        let mut tx = FuncTranslator {
-            b,
-            env,
-            func_index,
-            vmctx: params[0],
-            stack: Vec::new(),
-            stack_types: Vec::new(),
-            control: Vec::new(),
-            locals,
-            reachable: true,
-            unreachable_depth: 0,
-            offset: body.range().start as usize,
-            sites: Vec::new(),
-            frame_view: None,
-            locals_in_frame: false,
-            debug_table: None,
-            break_block: None,
-            break_conts: Vec::new(),
-        };
-        tx.locals_in_frame = env.config.debug && tx.locals.len() > crate::translate::MAX_SSA_DEBUG_LOCALS;
+    declare_function(env, &mut ctx.func, func_index);
+    let (mut sites, local_types, recording) = {
+        let mut tx = FuncTranslator::new(env, FunctionBuilder::new(&mut ctx.func, fctx), func_index, describe);
+        tx.declare_locals(body)?;
+        let ty = env.info.func_type(func_index);
         tx.open_function_frame(ty.results.clone());
-        if tx.locals_in_frame {
-            let n = tx.locals.len() as u32;
-            tx.frame_slot(n);
-            for i in 0..n {
-                let v = tx.b.use_var(tx.locals[i as usize].0);
-                tx.write_local(i, v);
-            }
-        }
         if env.config.debug {
-            let var = tx.b.declare_var(types::I64);
-            tx.debug_table = Some(var);
-            tx.reload_debug_table();
+            let reader = body.get_operators_reader()?;
             tx.offset = reader.original_position() as usize;
+            // The entry guard maps to the first operator's offset.
+            tx.b.set_srcloc(ir::SourceLoc::new(tx.offset as u32));
             tx.guard(crate::translate::SiteKind::Entry);
         }
         tx.translate_body(body)?;
-        tx.finish_break_block();
         let sites = std::mem::take(&mut tx.sites);
         let local_types = tx.locals.iter().map(|(_, t)| *t).collect::<Vec<_>>();
+        let recording = tx.record.take();
         tx.b.finalize(env.isa.frontend_config());
-        (sites, local_types)
+        (sites, local_types, recording)
     };
+    // Each guard's table pointer is labelled, so Cranelift reports where it
+    // is at the guard's branch (how a stop finds its instance).
+    for site in &mut sites {
+        site.pointer = site.pointer.map(|p| ctx.func.dfg.resolve_aliases(p));
+    }
+    label_values(&mut ctx.func, sites.iter().filter_map(|s| s.pointer));
+    let ir = recording.as_ref().map(|_| {
+        let all: Vec<ir::Value> = ctx.func.dfg.values().filter(|v| ctx.func.dfg.value_is_real(*v)).collect();
+        label_values(&mut ctx.func, all);
+        ctx.func.clone()
+    });
 
     let names = ctx.func.params.user_named_funcs().clone();
     let code = ctx
@@ -156,20 +130,109 @@ pub(crate) fn compile_function(
         .filter(|l| !l.loc.is_default())
         .map(|l| (l.start, l.end, l.loc.bits()))
         .collect();
-    let traps = buffer
-        .traps()
+    let traps: Vec<(u32, ir::TrapCode, u32)> =
+        buffer.traps().iter().map(|t| (t.offset, t.code, wasm_offset_at(&srclocs, t.offset))).collect();
+    let bytes = buffer.data().to_vec();
+    let mut tags = vec![u32::MAX; sites.len()];
+    let mut keep = None;
+    for t in buffer.debug_tags() {
+        match t.tags {
+            [ir::DebugTag::User(crate::translate::KEEP_TAG)] => keep = Some(t.offset),
+            [ir::DebugTag::User(site)] => {
+                if let Some(slot) = tags.get_mut(*site as usize) {
+                    *slot = t.offset;
+                }
+            }
+            _ => {}
+        }
+    }
+    let guards = if env.config.debug && !env.config.legacy {
+        let expected: Vec<(u32, i32)> = tags.iter().zip(&sites).map(|(t, s)| (*t, s.disp)).collect();
+        crate::guard_code::locate(&bytes, &expected, keep)
+            .map_err(|message| CompileError::Codegen { func: func_index, message })?
+    } else {
+        vec![]
+    };
+    let table_locs = sites
         .iter()
-        .map(|t| (t.offset, t.code, wasm_offset_at(&srclocs, t.offset)))
-        .collect();
-    Ok(FunctionCode {
-        bytes: buffer.data().to_vec(),
+        .zip(&guards)
+        .map(|(site, guard)| {
+            let pointer = site.pointer.expect("guarded sites load through a pointer");
+            crate::debug_info::location_at(&code.value_labels_ranges, pointer, guard.jne).ok_or_else(|| {
+                CompileError::Codegen { func: func_index, message: format!("no location of the table pointer at the guard at {:#x}", guard.jne) }
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let described = match (recording, ir) {
+        (Some(recording), Some(ir)) => Some(Described {
+            ir,
+            recording,
+            labels: code.value_labels_ranges.clone(),
+            unwind: buffer.unwind_info.to_vec(),
+            call_returns: buffer
+                .call_sites()
+                .map(|c| (wasm_offset_at(&srclocs, c.ret_addr - 1), c.ret_addr))
+                .collect(),
+        }),
+        _ => None,
+    };
+    let hash = {
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        bytes.hash(&mut h);
+        h.finish()
+    };
+    let code = FunctionCode {
+        bytes,
         calls,
         traps,
         srclocs,
         sites,
         locals: local_types,
         patches: PatchableCalls::of(buffer),
-    })
+        guards,
+        table_locs,
+        keep,
+        hash,
+    };
+    Ok((code, described))
+}
+
+/// The function's signature, name and stack limit.
+fn declare_function(env: &ModuleEnv<'_>, func: &mut ir::Function, func_index: u32) {
+    func.signature = wasm_signature(env.isa, env.info.func_type(func_index));
+    func.name = UserFuncName::user(0, func_index);
+    // Debug code keeps the vmctx alive to every return (Cranelift does so
+    // once debug info is collected), and `debug_info`'s recompile labels
+    // values: both compiles must make the same choices, so both collect.
+    if env.config.debug {
+        func.dfg.collect_debug_info();
+    }
+    let vmctx_gv = func.create_global_value(GlobalValueData::VMContext);
+    let flags = mem_flags(func, MemFlagsData::trusted().with_readonly());
+    let trusted = mem_flags(func, MemFlagsData::trusted());
+    let limits = func.create_global_value(GlobalValueData::Load {
+        base: vmctx_gv,
+        offset: header::LIMITS.into(),
+        global_type: types::I64,
+        flags,
+    });
+    let stack_limit = func.create_global_value(GlobalValueData::Load {
+        base: limits,
+        offset: LIMITS_STACK_LIMIT.into(),
+        global_type: types::I64,
+        flags: trusted,
+    });
+    func.stack_limit = Some(stack_limit);
+}
+
+/// Label each of `values` with its own number, so Cranelift reports where
+/// it lives (labels change no code, only what is reported).
+fn label_values(func: &mut ir::Function, values: impl IntoIterator<Item = ir::Value>) {
+    let Some(labels) = func.dfg.values_labels.as_mut() else { return };
+    for v in values {
+        let start = ir::ValueLabelStart { from: ir::RelSourceLoc::default(), label: ir::ValueLabel::from_u32(v.as_u32()) };
+        labels.insert(v, ir::ValueLabelAssignments::Starts(vec![start]));
+    }
 }
 
 /// The wasm offset of the instruction covering `code_offset` (0 if none).
@@ -178,14 +241,6 @@ pub(crate) fn wasm_offset_at(srclocs: &[(u32, u32, u32)], code_offset: u32) -> u
     match i.checked_sub(1).map(|i| srclocs[i]) {
         Some((_, end, loc)) if code_offset < end => loc,
         _ => 0,
-    }
-}
-
-fn zero_value(b: &mut FunctionBuilder<'_>, ty: ir::Type) -> ir::Value {
-    match ty {
-        types::F32 => b.ins().f32const(0.0),
-        types::F64 => b.ins().f64const(0.0),
-        _ => b.ins().iconst(ty, 0),
     }
 }
 
@@ -203,7 +258,7 @@ pub(crate) fn compile_all(env: &ModuleEnv<'_>, wasm: &[u8]) -> Result<Vec<Functi
         // A Cranelift panic (a bug in our IR) must reach the embedder as an
         // error, not abort its thread; the context is cleared before reuse.
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            compile_function(env, &mut state.0, &mut state.1, func, body)
+            compile_function(env, &mut state.0, &mut state.1, func, body, false).map(|(code, _)| code)
         }))
         .unwrap_or_else(|panic| {
             *state = (Context::new(), FunctionBuilderContext::new());

@@ -4,6 +4,7 @@
 use cranelift_codegen::ir::{self, types, AbiParam, ArgumentPurpose, MemFlags, MemFlagsData};
 use cranelift_codegen::isa::TargetIsa;
 
+use crate::debug_table::DebugTableLayout;
 use crate::module_info::ModuleInfo;
 use crate::translate::ir_type;
 use crate::types::FuncType;
@@ -23,18 +24,27 @@ pub(crate) struct ModuleEnv<'a> {
     pub isa: &'a dyn TargetIsa,
     /// Compiler settings (debug guards on or off).
     pub config: &'a CompileConfig,
+    /// Guarded debug code: where each function's debug-table entries are.
+    pub table: Option<DebugTableLayout>,
 }
 
 impl<'a> ModuleEnv<'a> {
     /// The facts about `info`; its types get engine-wide ids in `registry`.
     pub fn new(info: &'a ModuleInfo, registry: &TypeRegistry, isa: &'a dyn TargetIsa, config: &'a CompileConfig) -> Self {
-        ModuleEnv {
-            info,
-            layout: VmctxLayout::new(info),
-            type_ids: info.types.iter().map(|t| registry.intern(t)).collect(),
-            isa,
-            config,
-        }
+        let type_ids = info.types.iter().map(|t| registry.intern(t)).collect();
+        Self::from_parts(info, VmctxLayout::new(info), type_ids, isa, config)
+    }
+
+    /// The facts, from ids already interned (to compile a function again).
+    pub fn from_parts(
+        info: &'a ModuleInfo,
+        layout: VmctxLayout,
+        type_ids: Vec<u32>,
+        isa: &'a dyn TargetIsa,
+        config: &'a CompileConfig,
+    ) -> Self {
+        let table = (config.debug && !config.legacy).then(|| DebugTableLayout::new(info));
+        ModuleEnv { info, layout, type_ids, isa, config, table }
     }
 }
 

@@ -10,7 +10,11 @@
 
 pub mod arena;
 mod compile;
+pub mod debug_info;
+pub mod debug_table;
+mod describe;
 mod env;
+pub mod guard_code;
 pub mod legacy;
 mod link;
 pub mod module_info;
@@ -28,6 +32,8 @@ use cranelift_codegen::settings::{self, Configurable};
 use wasmparser::{Validator, WasmFeatures};
 
 pub use arena::{ArenaStats, CodeAllocation, CodeArena, CodeArenaExhausted};
+pub use debug_table::DebugTableLayout;
+pub use describe::DebugCode;
 pub use module_info::ModuleInfo;
 pub use translate::SiteKind;
 pub use trap::TrapKind;
@@ -81,10 +87,6 @@ pub struct CompileConfig {
     /// calls at breakable points, cloned per debugged instance) instead of
     /// breakpoint guards. For comparison only.
     pub legacy: bool,
-    /// With `debug`, compile each guard's cold path (the handler call).
-    /// Turning it off (the cold path then only traps) exists to measure the
-    /// size of the guards' hot path alone; such code cannot be debugged.
-    pub guard_cold_path: bool,
 }
 
 impl Default for CompileConfig {
@@ -96,7 +98,6 @@ impl Default for CompileConfig {
             parallel: true,
             breakable: Breakable::Statements,
             legacy: false,
-            guard_cold_path: true,
         }
     }
 }
@@ -195,6 +196,9 @@ pub struct CompiledModule {
     /// Legacy debug code: what clones are made from (`code` has every site
     /// NOPed out).
     pub legacy: Option<legacy::LegacyCode>,
+    /// Guarded debug code: where guards resume and what they read (see
+    /// [`DebugCode`]).
+    pub debug_code: Option<DebugCode>,
 }
 
 impl CompiledModule {
@@ -225,6 +229,31 @@ impl CompiledModule {
     /// The machine-code size of the module in bytes.
     pub fn code_size(&self) -> usize {
         self.code.len()
+    }
+
+    /// The breakable points of function `func` (empty if imported).
+    pub fn function_sites(&self, func: u32) -> &[Site] {
+        let Some(i) = func.checked_sub(self.info.imported_funcs).map(|i| i as usize) else { return &[] };
+        let Some(&start) = self.site_base.get(i) else { return &[] };
+        let end = self.site_base.get(i + 1).map_or(self.sites.len() as u32, |e| *e);
+        &self.sites[start as usize..end as usize]
+    }
+
+    /// The site ids of each defined function, in order.
+    pub fn site_ranges(&self) -> impl Iterator<Item = std::ops::Range<u32>> + '_ {
+        let end = self.sites.len() as u32;
+        self.site_base.iter().enumerate().map(move |(i, &start)| start..self.site_base.get(i + 1).map_or(end, |e| *e))
+    }
+
+    /// Where function `func`'s locals and operands are at its breakable
+    /// points and calls: computed on first request by compiling the one
+    /// function again with its values labelled (see [`debug_info`]), then
+    /// cached. Guarded debug code only.
+    pub fn function_debug_info(&self, func: u32) -> Result<Arc<debug_info::FunctionDebugInfo>, CompileError> {
+        match &self.debug_code {
+            Some(code) => code.describe(self, func),
+            None => Err(CompileError::Unsupported { offset: 0, message: "the module has no guarded debug code".into() }),
+        }
     }
 }
 
@@ -288,8 +317,15 @@ impl Compiler {
         let info = module_info::parse(wasm)?;
         let env = env::ModuleEnv::new(&info, registry, self.isa(), &self.config);
         let funcs = compile::compile_all(&env, wasm)?;
-        let (linked, legacy) = link_module(&env, &funcs)?;
-        let code = arena.allocate(&linked.bytes)?;
+        let (mut linked, legacy) = link_module(&env, &funcs)?;
+        let debug_code = env.table.clone().map(|table| {
+            // The trap tail starts on the page after the code.
+            let tail = linked.bytes.len().next_multiple_of(arena.page_size()) as u32;
+            let guards = link::link_guards(&funcs, &mut linked, tail);
+            DebugCode::new(guards, table, &funcs, wasm, self)
+        });
+        let tail = debug_code.as_ref().map_or(0, |d| d.resume.len());
+        let code = arena.allocate_with_tail(&linked.bytes, tail)?;
         let maps = link::CodeMaps::new(info.imported_funcs, &funcs, &linked);
         tracing::debug!(bytes = code.len(), funcs = funcs.len(), sites = maps.sites.len(), "compiled module");
         let env::ModuleEnv { layout, type_ids, .. } = env;
@@ -306,7 +342,13 @@ impl Compiler {
             func_locals: funcs.into_iter().map(|f| f.locals).collect(),
             debug: self.config.debug,
             legacy,
+            debug_code,
         }))
+    }
+
+    /// The target, shared (for compiling a function again later).
+    pub(crate) fn owned_isa(&self) -> OwnedTargetIsa {
+        self.isa.clone()
     }
 }
 

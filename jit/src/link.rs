@@ -64,6 +64,33 @@ pub(crate) fn link(funcs: &[FunctionCode], imported: u32, stub: Option<(u32, &St
     Ok(LinkedCode { bytes, starts, stub_traps })
 }
 
+/// Guarded debug code, as linked: where each site resumes, which register
+/// holds its table pointer, and its guard's hot bytes.
+pub(crate) struct LinkedGuards {
+    /// Code offset where site k's guard resumes, by module-wide site id.
+    pub resume: Vec<u32>,
+    /// Where the table pointer is at site k's guard branch.
+    pub table_loc: Vec<crate::debug_info::Location>,
+    /// Bytes of every guard's hot path (load, test, branch).
+    pub hot_bytes: u64,
+}
+
+/// Point every guard's branch at its byte of the trap tail, which follows
+/// the code at offset `tail` (site k branches to `tail + k`).
+pub(crate) fn link_guards(funcs: &[FunctionCode], linked: &mut LinkedCode, tail: u32) -> LinkedGuards {
+    let mut out = LinkedGuards { resume: Vec::new(), table_loc: Vec::new(), hot_bytes: 0 };
+    for (f, start) in funcs.iter().zip(&linked.starts) {
+        for (g, loc) in f.guards.iter().zip(&f.table_locs) {
+            let site = out.resume.len() as u32;
+            crate::guard_code::link(&mut linked.bytes, g, *start, tail + site, f.keep.map(|k| start + k));
+            out.resume.push(start + g.resume());
+            out.table_loc.push(*loc);
+            out.hot_bytes += u64::from(g.hot_bytes());
+        }
+    }
+    out
+}
+
 /// What maps the linked code back to wasm.
 pub(crate) struct CodeMaps {
     /// Trap sites sorted by code offset.
@@ -98,8 +125,12 @@ impl CodeMaps {
             for (s, _, loc) in &f.srclocs {
                 first_code.entry(*loc).or_insert(*s);
             }
-            for site in &f.sites {
-                let code_offset = first_code.get(&site.wasm_offset).map_or(*start, |s| start + s);
+            for (k, site) in f.sites.iter().enumerate() {
+                // A guard starts at its load; legacy sites at their first code.
+                let code_offset = match f.guards.get(k) {
+                    Some(g) => start + g.load,
+                    None => first_code.get(&site.wasm_offset).map_or(*start, |s| start + s),
+                };
                 sites.push(Site {
                     id: sites.len() as u32,
                     func,

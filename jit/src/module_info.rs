@@ -153,18 +153,6 @@ impl ModuleInfo {
         self.funcs.len() as u32 - self.imported_funcs
     }
 
-    /// Bytes of a debug table: one bit per byte of the code section, so every
-    /// breakable point has the bit of its wasm offset.
-    pub fn debug_table_len(&self) -> usize {
-        self.code_section.len() / 8 + 1
-    }
-
-    /// The (byte, mask) of the debug-table bit for `wasm_offset`.
-    pub fn debug_bit(&self, wasm_offset: u32) -> (usize, u8) {
-        let bit = (wasm_offset as usize).saturating_sub(self.code_section.start);
-        (bit / 8, 1 << (bit % 8))
-    }
-
     /// Look an export up by name.
     pub fn export(&self, name: &str) -> Option<&Export> {
         self.exports.iter().find(|e| e.name == name)

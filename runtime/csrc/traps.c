@@ -74,6 +74,20 @@ int onecopy_call_guarded(void (*body)(void *), void *data) {
     return 0;
 }
 
+/* End the guarded call from a debug stop, as a trap at `pc` would:
+ * `signal` 0 for a debugger abort, SIGSEGV for a jump to no breakable
+ * point. Called from Rust, in the debug trampoline's context, inside a
+ * guarded call. */
+void onecopy_trap_from_debug_stop(uintptr_t pc, uintptr_t fp, int signal) {
+    sigjmp_buf *jmp = onecopy_current_jmp;
+    if (jmp == NULL) return;
+    onecopy_trap_pc = pc;
+    onecopy_trap_fp = fp;
+    onecopy_trap_addr = pc;
+    onecopy_trap_signal = signal;
+    siglongjmp(*jmp, 1);
+}
+
 void onecopy_trap_info(uintptr_t *pc, uintptr_t *fp, uintptr_t *addr, int *sig) {
     if (pc) *pc = onecopy_trap_pc;
     if (fp) *fp = onecopy_trap_fp;
@@ -139,6 +153,100 @@ static int pc_in_code_range(uintptr_t pc) {
     }
     return 0;
 }
+
+/* ------------------------------------------------------------------------ */
+/* Debug stops                                                              */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * Debug code's breakpoint guards branch, when their entry in the instance's
+ * debug table is set, to one byte of a PROT_NONE "trap tail" placed after
+ * the module's code: byte k for breakable point k. The instruction fetch
+ * faults; the handler below turns the fault into a call of the debug
+ * trampoline, as if the guard had called it: it pushes a word for the
+ * resume address (the Rust side fills it in) and the faulting address onto
+ * the interrupted stack and points the PC at the trampoline. Compiled code
+ * keeps nothing below its stack pointer (Cranelift uses no red zone), so
+ * the two pushed words clobber nothing. The trampoline then saves every
+ * register and runs the debugger in an ordinary (non-signal) context.
+ *
+ * The handler only checks that the fault is an instruction fetch inside
+ * registered JIT code while wasm runs; which module and breakable point the
+ * address belongs to is looked up in Rust, outside the signal handler. An
+ * address that is no trap tail (a wild jump) is reported from there as a
+ * trap, through onecopy_trap_from_debug_stop, as the handler would have.
+ */
+
+/* The Rust side's entry, called by the trampoline with the saved registers. */
+/* Not static: the trampoline (top-level asm) refers to it by name. */
+__attribute__((visibility("hidden"), used)) void (*_Atomic onecopy_debug_stop_fn)(void *regs);
+
+void onecopy_set_debug_stop(void (*stop)(void *regs)) { atomic_store(&onecopy_debug_stop_fn, stop); }
+
+#if defined(__linux__) && defined(__x86_64__)
+/*
+ * Entered with [rsp] = the faulting tail address and [rsp+8] = the resume
+ * address, every other register as the guard left it. Saves flags, the 15
+ * general registers and xmm0-15 (the layout is `SavedRegs` in
+ * runtime/src/debug_stop.rs), calls the Rust entry with a pointer to them,
+ * restores them (the debugger may have changed any, the resume address
+ * too) and returns to the resume address.
+ */
+__asm__(
+    ".text\n"
+    ".p2align 4\n"
+    ".globl onecopy_debug_trampoline\n"
+    ".type onecopy_debug_trampoline,@function\n"
+    "onecopy_debug_trampoline:\n"
+    "  pushfq\n"
+    "  push %rax\n  push %rcx\n  push %rdx\n  push %rbx\n  push %rbp\n  push %rsi\n  push %rdi\n"
+    "  push %r8\n  push %r9\n  push %r10\n  push %r11\n  push %r12\n  push %r13\n  push %r14\n  push %r15\n"
+    "  sub $256, %rsp\n"
+    "  movdqu %xmm0, 0(%rsp)\n  movdqu %xmm1, 16(%rsp)\n  movdqu %xmm2, 32(%rsp)\n  movdqu %xmm3, 48(%rsp)\n"
+    "  movdqu %xmm4, 64(%rsp)\n  movdqu %xmm5, 80(%rsp)\n  movdqu %xmm6, 96(%rsp)\n  movdqu %xmm7, 112(%rsp)\n"
+    "  movdqu %xmm8, 128(%rsp)\n  movdqu %xmm9, 144(%rsp)\n  movdqu %xmm10, 160(%rsp)\n  movdqu %xmm11, 176(%rsp)\n"
+    "  movdqu %xmm12, 192(%rsp)\n  movdqu %xmm13, 208(%rsp)\n  movdqu %xmm14, 224(%rsp)\n  movdqu %xmm15, 240(%rsp)\n"
+    "  mov %rsp, %rdi\n"
+    "  mov %rsp, %rbx\n"
+    "  and $-16, %rsp\n"
+    "  cld\n"
+    "  call *onecopy_debug_stop_fn(%rip)\n"
+    "  mov %rbx, %rsp\n"
+    "  movdqu 0(%rsp), %xmm0\n  movdqu 16(%rsp), %xmm1\n  movdqu 32(%rsp), %xmm2\n  movdqu 48(%rsp), %xmm3\n"
+    "  movdqu 64(%rsp), %xmm4\n  movdqu 80(%rsp), %xmm5\n  movdqu 96(%rsp), %xmm6\n  movdqu 112(%rsp), %xmm7\n"
+    "  movdqu 128(%rsp), %xmm8\n  movdqu 144(%rsp), %xmm9\n  movdqu 160(%rsp), %xmm10\n  movdqu 176(%rsp), %xmm11\n"
+    "  movdqu 192(%rsp), %xmm12\n  movdqu 208(%rsp), %xmm13\n  movdqu 224(%rsp), %xmm14\n  movdqu 240(%rsp), %xmm15\n"
+    "  add $256, %rsp\n"
+    "  pop %r15\n  pop %r14\n  pop %r13\n  pop %r12\n  pop %r11\n  pop %r10\n  pop %r9\n  pop %r8\n"
+    "  pop %rdi\n  pop %rsi\n  pop %rbp\n  pop %rbx\n  pop %rdx\n  pop %rcx\n  pop %rax\n"
+    "  popfq\n"
+    "  lea 8(%rsp), %rsp\n"
+    "  ret\n"
+    ".size onecopy_debug_trampoline, .-onecopy_debug_trampoline\n");
+
+void onecopy_debug_trampoline(void);
+
+/* If the fault is an instruction fetch in registered JIT code while wasm
+ * runs (a guard branching to its trap tail), redirect the interrupted
+ * thread to the trampoline and return 1. */
+static int redirect_debug_stop(void *ucv, uintptr_t pc, uintptr_t fault_addr) {
+    if (pc != fault_addr || onecopy_current_jmp == NULL || atomic_load(&onecopy_debug_stop_fn) == NULL) return 0;
+    if (!pc_in_code_range(pc)) return 0;
+    ucontext_t *uc = (ucontext_t *)ucv;
+    uintptr_t *sp = (uintptr_t *)uc->uc_mcontext.gregs[REG_RSP];
+    sp -= 2;
+    sp[0] = pc;
+    sp[1] = 0;
+    uc->uc_mcontext.gregs[REG_RSP] = (greg_t)(uintptr_t)sp;
+    uc->uc_mcontext.gregs[REG_RIP] = (greg_t)(uintptr_t)&onecopy_debug_trampoline;
+    return 1;
+}
+#else
+static int redirect_debug_stop(void *ucv, uintptr_t pc, uintptr_t fault_addr) {
+    (void)ucv; (void)pc; (void)fault_addr;
+    return 0;
+}
+#endif
 
 /* ------------------------------------------------------------------------ */
 /* Signal handler                                                           */
@@ -232,6 +340,12 @@ static void onecopy_signal_handler(int sig, siginfo_t *info, void *uc) {
     int saved_errno = errno;
     uintptr_t pc = 0, fp = 0;
     context_registers(uc, &pc, &fp);
+
+    if ((sig == SIGSEGV || sig == SIGBUS) && info != NULL
+        && redirect_debug_stop(uc, pc, (uintptr_t)info->si_addr)) {
+        errno = saved_errno;
+        return;
+    }
 
     sigjmp_buf *jmp = onecopy_current_jmp;
     if (jmp != NULL && pc_in_code_range(pc)) {

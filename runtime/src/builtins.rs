@@ -128,9 +128,13 @@ unsafe extern "C" fn elem_drop(vmctx: *mut u8, elem: u32) {
     instance(vmctx).dropped_elems.borrow_mut()[elem as usize] = true;
 }
 
-unsafe extern "C" fn debug_break(vmctx: *mut u8, func: u32, site: u32, frame: *mut u64, fp: usize) -> u32 {
+/// Legacy debug code's break stub lands here (guarded code stops through
+/// its trap tail instead; see `debug_stop.rs`).
+unsafe extern "C" fn debug_break(vmctx: *mut u8, func: u32, site: u32, _frame: *mut u64, fp: usize) -> u32 {
     let inner = instance(vmctx);
-    inner.debug.on_site(inner, func, site, frame, fp) as u32
+    let compiled = inner.module.compiled();
+    let id = compiled.site_base[(func - compiled.info.imported_funcs) as usize] + site;
+    inner.debug.on_stop(inner, id, crate::debug::StopFrame::Legacy(fp)) as u32
 }
 
 /// The builtins table, one typed field per `builtin::*` index.

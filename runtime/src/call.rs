@@ -55,7 +55,9 @@ impl Drop for Restore<'_> {
 
 fn resolve(signal: signals::TrapSignal) -> Error {
     let location = crate::code_registry::lookup(signal.pc);
-    let kind = location.as_ref().and_then(|l| l.trap).unwrap_or(TrapKind::Fault);
+    // Signal 0: a debugger aborted the call at a stop (see debug_stop.rs).
+    let aborted = (signal.signal == 0).then_some(TrapKind::DebugAbort);
+    let kind = aborted.or_else(|| location.as_ref().and_then(|l| l.trap)).unwrap_or(TrapKind::Fault);
     if kind == TrapKind::Host {
         if let Some(error) = HOST_ERROR.with(|e| e.borrow_mut().take()) {
             return error;

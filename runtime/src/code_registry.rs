@@ -39,6 +39,20 @@ pub(crate) fn register((start, end): (usize, usize), kind: CodeKind) -> Registra
     Registration { start }
 }
 
+/// The module and site whose trap-tail byte is at `addr`, if any.
+pub(crate) fn debug_site(addr: usize) -> Option<(std::sync::Arc<CompiledModule>, u32)> {
+    let registry = REGISTRY.read();
+    let (_, entry) = registry.range(..=addr).next_back()?;
+    if addr >= entry.end {
+        return None;
+    }
+    let CodeKind::Module(module) = &entry.kind else { return None };
+    let module = module.upgrade()?;
+    let (tail, _) = module.code.tail_range();
+    let site = u32::try_from(addr.checked_sub(tail)?).ok()?;
+    ((site as usize) < module.sites.len()).then_some((module, site))
+}
+
 /// A code location resolved to wasm terms.
 #[derive(Clone)]
 pub(crate) struct CodeLocation {

@@ -8,15 +8,17 @@
 //! running the same code never notice.
 
 use std::cell::{Cell, RefCell};
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use onecopy_jit::{Site, ValType};
+use onecopy_jit::debug_info::Location;
+use onecopy_jit::Site;
 
-use crate::backtrace::FrameInfo;
-use crate::debug_table::{DebugRemote, DebugTable};
-use crate::error::{Error, Result};
+pub use crate::debug_frame::{CallerFrame, DebugFrame};
+use crate::debug_stop::{EndCall, SavedRegs};
+use crate::debug_table::{DebugRemote, DebugTable, Watch};
+use crate::error::Result;
 use crate::instance::InstanceInner;
-use crate::values::Val;
 use crate::Instance;
 
 /// What the handler wants after a stop.
@@ -45,78 +47,6 @@ pub enum StopReason {
     Pause,
 }
 
-/// The stopped frame as the handler sees it: locals and operand stack are
-/// readable and writable; writes take effect when execution resumes.
-pub struct DebugFrame<'a> {
-    /// The breakable point.
-    pub site: &'a Site,
-    /// Types of the locals (parameters first); empty in legacy debug code,
-    /// which keeps no frame view.
-    pub local_types: &'a [ValType],
-    /// Types of the operand-stack values (empty in legacy debug code).
-    pub stack_types: &'a [ValType],
-    /// Why execution stopped here.
-    pub reason: StopReason,
-    cells: &'a mut [u64],
-    fp: usize,
-    inner: &'a InstanceInner,
-}
-
-impl DebugFrame<'_> {
-    /// Local `index`.
-    pub fn local(&self, index: usize) -> Option<Val> {
-        let ty = *self.local_types.get(index)?;
-        // SAFETY: the cell holds a value of the local's type.
-        Some(unsafe { Val::from_raw(self.cells[index], ty) })
-    }
-
-    /// Change local `index`.
-    pub fn set_local(&mut self, index: usize, value: Val) -> Result<()> {
-        let ty = *self.local_types.get(index).ok_or_else(|| Error::NotFound(format!("local {index}")))?;
-        store(&mut self.cells[index], ty, value)
-    }
-
-    /// All locals.
-    pub fn locals(&self) -> Vec<Val> {
-        (0..self.local_types.len()).filter_map(|i| self.local(i)).collect()
-    }
-
-    /// Operand-stack value `index` (0 = bottom).
-    pub fn stack(&self, index: usize) -> Option<Val> {
-        let ty = *self.stack_types.get(index)?;
-        // SAFETY: the cell holds a value of the slot's type.
-        Some(unsafe { Val::from_raw(self.cells[self.local_types.len() + index], ty) })
-    }
-
-    /// Change operand-stack value `index`. Only values of the innermost
-    /// block are written back (see `onecopy_jit`'s guard).
-    pub fn set_stack(&mut self, index: usize, value: Val) -> Result<()> {
-        let ty = *self.stack_types.get(index).ok_or_else(|| Error::NotFound(format!("stack slot {index}")))?;
-        let n = self.local_types.len();
-        store(&mut self.cells[n + index], ty, value)
-    }
-
-    /// The wasm frames, innermost (this stop) first.
-    pub fn backtrace(&self) -> Vec<FrameInfo> {
-        let top = FrameInfo { func: self.site.func, wasm_offset: self.site.wasm_offset };
-        // SAFETY: `fp` is the stopped compiled frame's frame pointer.
-        unsafe { crate::backtrace::walk(top, self.fp) }
-    }
-
-    /// The stopped instance (to read or write its globals and memory).
-    pub fn instance(&self) -> Instance {
-        Instance::from_inner(self.inner)
-    }
-}
-
-fn store(cell: &mut u64, ty: ValType, value: Val) -> Result<()> {
-    if value.ty() != ty || ty.is_ref() {
-        return Err(Error::Type(format!("cannot store {} into a {ty} slot", value.ty())));
-    }
-    *cell = value.to_raw();
-    Ok(())
-}
-
 type Handler = Box<dyn FnMut(&mut DebugFrame<'_>) -> DebugAction>;
 
 /// How far the current step goes, by frame pointer (the stack grows down:
@@ -129,6 +59,23 @@ enum Stepping {
     Out(usize),
 }
 
+/// Where a stop comes from, and what it can show.
+pub(crate) enum StopFrame<'a> {
+    /// A breakpoint guard: every register, saved by the trampoline.
+    Guard(&'a mut SavedRegs),
+    /// Legacy debug code's break stub: the frame pointer only.
+    Legacy(usize),
+}
+
+impl StopFrame<'_> {
+    fn fp(&self) -> usize {
+        match self {
+            StopFrame::Guard(regs) => regs.fp(),
+            StopFrame::Legacy(fp) => *fp,
+        }
+    }
+}
+
 pub(crate) struct DebugState {
     pub table: Arc<DebugTable>,
     stepping: Cell<Stepping>,
@@ -136,24 +83,19 @@ pub(crate) struct DebugState {
 }
 
 impl DebugState {
-    pub(crate) fn new(module: &crate::Module) -> DebugState {
-        DebugState { table: DebugTable::new(module), stepping: Cell::new(Stepping::Off), handler: RefCell::new(None) }
-    }
-
-    pub(crate) fn table_ptr(&self) -> *const u8 {
-        self.table.as_ptr()
+    pub(crate) fn new(module: &crate::Module) -> Result<DebugState> {
+        Ok(DebugState { table: DebugTable::new(module)?, stepping: Cell::new(Stepping::Off), handler: RefCell::new(None) })
     }
 
     pub(crate) fn footprint(&self) -> usize {
         self.table.len()
     }
 
-    /// Called from compiled code at a guard whose bit is set (or while
-    /// stepping, at every guard). Returns true to abort the call.
-    pub(crate) fn on_site(&self, inner: &InstanceInner, func: u32, local_site: u32, frame: *mut u64, fp: usize) -> bool {
-        let compiled = inner.module.compiled();
-        let defined = (func - compiled.info.imported_funcs) as usize;
-        let id = compiled.site_base[defined] + local_site;
+    /// A guard stopped (or legacy code called the break stub) at site `id`.
+    /// Returns true to abort the call.
+    pub(crate) fn on_stop(&self, inner: &InstanceInner, id: u32, mut frame: StopFrame<'_>) -> bool {
+        let module = inner.module.compiled();
+        let fp = frame.fp();
         let paused = self.table.take_pause();
         let reason = if self.table.has_breakpoint(id) {
             StopReason::Breakpoint
@@ -172,22 +114,24 @@ impl DebugState {
             StopReason::Step
         };
         let Some(mut handler) = self.handler.borrow_mut().take() else { return false };
-        let site = &compiled.sites[id as usize];
-        let (local_types, stack_types, cells): (&[ValType], &[ValType], &mut [u64]) = if frame.is_null() {
-            (&[], &[], &mut [])
-        } else {
-            let locals = &compiled.func_locals[defined];
-            // SAFETY: the guard spilled locals then the operand stack into `frame`.
-            let cells = unsafe { std::slice::from_raw_parts_mut(frame, locals.len() + site.stack.len()) };
-            (locals, &site.stack, cells)
-        };
-        let _span = tracing::debug_span!("debug_stop", func, offset = site.wasm_offset, ?reason).entered();
+        let site = &module.sites[id as usize];
+        let _span = tracing::debug_span!("debug_stop", func = site.func, offset = site.wasm_offset, ?reason).entered();
         // A panicking handler must not unwind into compiled code: it aborts the call.
         let action = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            handler(&mut DebugFrame { site, local_types, stack_types, reason, cells, fp, inner })
+            let mut view = match &mut frame {
+                StopFrame::Guard(regs) => match DebugFrame::guarded(site, reason, regs, module, inner) {
+                    Ok(view) => view,
+                    Err(e) => {
+                        tracing::error!(error = %e, "cannot locate the stopped frame's locals");
+                        DebugFrame::legacy(site, reason, fp, module, inner)
+                    }
+                },
+                StopFrame::Legacy(fp) => DebugFrame::legacy(site, reason, *fp, module, inner),
+            };
+            handler(&mut view)
         }))
         .unwrap_or_else(|_| {
-            tracing::error!(func, offset = site.wasm_offset, "debug handler panicked; aborting the call");
+            tracing::error!(func = site.func, offset = site.wasm_offset, "debug handler panicked; aborting the call");
             DebugAction::Abort
         });
         // A handler installed during the call wins over the one that ran.
@@ -199,14 +143,28 @@ impl DebugState {
             DebugAction::StepOut => Stepping::Out(fp),
             DebugAction::Abort => return true,
         };
-        self.set_stepping(inner, stepping);
+        self.set_stepping(inner, stepping, Some((site.func, fp)));
         false
     }
 
-    fn set_stepping(&self, inner: &InstanceInner, stepping: Stepping) {
+    /// Watch what a step needs: everything for a step into; for a step over
+    /// or out, the stopped function and its caller (a step over the last
+    /// site goes on in the caller), whose sites the frame-pointer test then
+    /// filters.
+    fn set_stepping(&self, inner: &InstanceInner, stepping: Stepping, at: Option<(u32, usize)>) {
         self.stepping.set(stepping);
-        let table = if stepping == Stepping::Off { self.table_ptr() } else { inner.module.inner.all_ones.as_ptr() };
-        inner.set_debug_table(table);
+        let watch = match (stepping, at) {
+            (Stepping::Off, _) => Watch::Nothing,
+            (Stepping::Into, _) | (_, None) => Watch::Everything,
+            (Stepping::Over(_) | Stepping::Out(_), Some((func, fp))) => {
+                let mut funcs: BTreeSet<u32> = caller_function(inner, fp).into_iter().collect();
+                if matches!(stepping, Stepping::Over(_)) {
+                    funcs.insert(func);
+                }
+                Watch::Functions(funcs)
+            }
+        };
+        self.table.set_watch(watch);
         if let Err(e) = crate::legacy::sync(inner) {
             tracing::error!(error = %e, "legacy debug code: cannot clone the module's code");
         }
@@ -215,6 +173,47 @@ impl DebugState {
     pub(crate) fn is_stepping(&self) -> bool {
         self.stepping.get() != Stepping::Off
     }
+}
+
+/// Where a guard's stop lands (see `debug_stop.rs`): find the instance from
+/// the table pointer the guard used, let it handle the stop, and resume at
+/// the function's abort trap if the handler aborts the call.
+pub(crate) fn guard_stop(regs: &mut SavedRegs) {
+    let Some((module, id)) = crate::code_registry::debug_site(regs.tail_addr) else {
+        // A jump into non-executable JIT memory that is no breakable point.
+        // SAFETY: nothing in this frame needs dropping.
+        unsafe { crate::debug_stop::end_call(regs, EndCall::Fault) }
+    };
+    let Some(code) = module.debug_code.as_ref() else { return };
+    regs.resume = module.code.as_ptr() as usize + code.resume[id as usize] as usize;
+    let table = match code.table_loc[id as usize] {
+        Location::Gpr(r) => regs.gpr(r),
+        // SAFETY: a slot of the stopped frame (CFA = fp + 16), suspended.
+        Location::Frame(off) => Some(unsafe { *((regs.fp() as isize + 16 + off as isize) as *const u64) }),
+        Location::Xmm(_) => None,
+    };
+    let Some(table) = table else { return };
+    let base = table as usize & !(code.table.align - 1);
+    // SAFETY: the guard read its entry through `table`, which points into its
+    // instance's debug table, whose header holds the instance's vmctx; the
+    // instance is alive while its code runs.
+    let inner = unsafe { InstanceInner::from_vmctx(*(base as *const *mut u8)) };
+    let abort = inner.debug.on_stop(inner, id, StopFrame::Guard(regs));
+    drop(module);
+    if abort {
+        // SAFETY: nothing in this frame needs dropping any more.
+        unsafe { crate::debug_stop::end_call(regs, EndCall::Abort) }
+    }
+}
+
+/// The function of the frame above the one with frame pointer `fp`, if it
+/// runs this instance's module's code.
+fn caller_function(inner: &InstanceInner, fp: usize) -> Option<u32> {
+    // SAFETY: `fp` is a live compiled frame's; it stores the return address at fp + 8.
+    let ret = unsafe { *((fp + 8) as *const usize) };
+    let compiled = inner.module.compiled();
+    let (start, end) = compiled.code.range();
+    (ret > start && ret <= end).then(|| compiled.func_at((ret - start) as u32 - 1)).flatten()
 }
 
 /// The debugger interface of one instance.
@@ -233,7 +232,7 @@ impl<'a> Debugger<'a> {
 
     /// Breakable points of function `func`.
     pub fn sites(&self, func: u32) -> Vec<&'a Site> {
-        self.instance.module().sites().iter().filter(|s| s.func == func).collect()
+        self.instance.module().function_sites(func).iter().collect()
     }
 
     /// Set a breakpoint at `wasm_offset` in `func` (the function's first
@@ -285,12 +284,12 @@ impl<'a> Debugger<'a> {
     /// Stop at every breakable point (on) or only at breakpoints (off).
     pub fn set_stepping(&self, on: bool) {
         let stepping = if on { Stepping::Into } else { Stepping::Off };
-        self.state().set_stepping(&self.instance.inner, stepping);
+        self.state().set_stepping(&self.instance.inner, stepping, None);
     }
 
-    /// Whether this instance's guard at `wasm_offset` calls the handler
-    /// (its bit in this instance's own table).
+    /// Whether this instance's guard at `wasm_offset` stops (its entry in
+    /// this instance's own table is armed).
     pub fn is_armed(&self, wasm_offset: u32) -> bool {
-        self.state().table.is_set(wasm_offset)
+        self.state().table.is_armed_at(wasm_offset)
     }
 }

@@ -1,10 +1,19 @@
 //! An instance's debug table and breakpoints, shared with other threads: a
 //! debugger on another thread sets breakpoints and requests pauses through a
 //! [`DebugRemote`] while the instance runs, without a lock the running
-//! thread needs (compiled code only reads the table's bytes).
+//! thread needs (compiled code only reads the table's entries).
+//!
+//! The table has one 4-byte entry per breakable point, grouped in one
+//! region per function (see `onecopy_jit::DebugCode`). A guard stops when
+//! its entry is non-zero. An entry is armed while its site has a breakpoint,
+//! while the instance steps into everything, while a step over or out
+//! watches the site's function, or while a pause is pending; otherwise zero.
+//! The allocation is aligned so that debug code can `or` a function's offset
+//! into the table pointer, and starts with a header holding the vmctx, so a
+//! stop finds its instance from the table pointer alone.
 
 use std::collections::BTreeSet;
-use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::Arc;
 
 use parking_lot::Mutex;
@@ -12,135 +21,287 @@ use parking_lot::Mutex;
 use crate::error::{Error, Result};
 use crate::Module;
 
-/// The table compiled code reads (one bit per code-section byte), the
-/// breakpoints that set its bits, and a pending pause request.
+/// The value of an armed entry (any non-zero value stops the guard).
+const ARMED: u32 = u32::MAX;
+
+/// What besides breakpoints arms entries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Watch {
+    /// Only breakpoints.
+    Nothing,
+    /// Every site (step into).
+    Everything,
+    /// Every site of these defined functions (step over and out).
+    Functions(BTreeSet<u32>),
+}
+
+struct Arming {
+    breakpoints: BTreeSet<u32>,
+    watch: Watch,
+}
+
+/// The table compiled code reads, the breakpoints and watches that arm it,
+/// and a pending pause request.
 pub(crate) struct DebugTable {
     module: Module,
-    bits: Box<[AtomicU8]>,
-    breakpoints: Mutex<BTreeSet<u32>>,
+    memory: TableMemory,
+    arming: Mutex<Arming>,
     pause: AtomicBool,
 }
 
 impl DebugTable {
-    pub(crate) fn new(module: &Module) -> Arc<DebugTable> {
-        // Code without guards never reads the table: one byte will do.
-        let len = if module.compiled().debug { module.info().debug_table_len() } else { 1 };
-        // A zeroed allocation (calloc) comes from untouched pages: no memory
-        // is used until a breakpoint is set in them.
-        let zeroed = vec![0u8; len].into_boxed_slice();
-        // SAFETY: AtomicU8 has the size, alignment and bit validity of u8.
-        let bits = unsafe { Box::from_raw(Box::into_raw(zeroed) as *mut [AtomicU8]) };
-        Arc::new(DebugTable {
+    pub(crate) fn new(module: &Module) -> Result<Arc<DebugTable>> {
+        let memory = match &module.compiled().debug_code {
+            Some(code) => TableMemory::new(code.table.bytes, code.table.align)?,
+            None => TableMemory::empty(),
+        };
+        Ok(Arc::new(DebugTable {
             module: module.clone(),
-            bits,
-            breakpoints: Mutex::new(BTreeSet::new()),
+            memory,
+            arming: Mutex::new(Arming { breakpoints: BTreeSet::new(), watch: Watch::Nothing }),
             pause: AtomicBool::new(false),
-        })
+        }))
     }
 
-    pub(crate) fn as_ptr(&self) -> *const u8 {
-        self.bits.as_ptr() as *const u8
+    /// What the vmctx's debug-table field points at (null without guards).
+    pub(crate) fn base(&self) -> *const u8 {
+        self.memory.base as *const u8
     }
 
-    pub(crate) fn len(&self) -> usize {
-        self.bits.len()
-    }
-
-    fn set_bit(&self, wasm_offset: u32, on: bool) {
-        let (byte, mask) = self.module.info().debug_bit(wasm_offset);
-        if let Some(cell) = self.bits.get(byte) {
-            if on {
-                cell.fetch_or(mask, Ordering::Relaxed);
-            } else {
-                cell.fetch_and(!mask, Ordering::Relaxed);
-            }
+    /// Record the owning instance's vmctx in the header (see the module doc).
+    pub(crate) fn set_owner(&self, vmctx: *mut u8) {
+        if self.memory.len != 0 {
+            // SAFETY: the header's first word is ours, written before any code runs.
+            unsafe { *(self.memory.base as *mut usize) = vmctx as usize };
         }
     }
 
-    /// Whether the bit of `wasm_offset` is set (a breakpoint, or a pause).
-    pub(crate) fn is_set(&self, wasm_offset: u32) -> bool {
-        let (byte, mask) = self.module.info().debug_bit(wasm_offset);
-        self.bits.get(byte).is_some_and(|c| c.load(Ordering::Relaxed) & mask != 0)
+    /// Bytes of address space the table holds (untouched pages cost no memory).
+    pub(crate) fn len(&self) -> usize {
+        self.memory.len
+    }
+
+    fn entry(&self, site: u32) -> Option<&AtomicU32> {
+        let code = self.module.compiled().debug_code.as_ref()?;
+        let index = *code.entries.get(site as usize)? as usize;
+        let offset = code.table.header + 4 * index;
+        (offset + 4 <= self.memory.len).then(|| {
+            // SAFETY: in bounds of our zeroed, 4-aligned allocation; entries are only
+            // accessed atomically from Rust and by plain aligned loads from code.
+            unsafe { &*((self.memory.base + offset) as *const AtomicU32) }
+        })
+    }
+
+    fn store(&self, site: u32, armed: bool) {
+        if let Some(e) = self.entry(site) {
+            e.store(if armed { ARMED } else { 0 }, Ordering::Relaxed);
+        }
+    }
+
+    /// Whether the guard of site `id` currently stops (breakpoint, watch or pause).
+    pub(crate) fn is_armed(&self, id: u32) -> bool {
+        self.entry(id).is_some_and(|e| e.load(Ordering::Relaxed) != 0)
+    }
+
+    /// Whether a guard at `wasm_offset` currently stops (sites are module-wide
+    /// in offset order; the entry and the first statement may share one).
+    pub(crate) fn is_armed_at(&self, wasm_offset: u32) -> bool {
+        let sites = self.module.sites();
+        let first = sites.partition_point(|s| s.wasm_offset < wasm_offset);
+        sites[first..].iter().take_while(|s| s.wasm_offset == wasm_offset).any(|s| self.is_armed(s.id))
     }
 
     /// The site ids with breakpoints.
     pub(crate) fn breakpoint_ids(&self) -> BTreeSet<u32> {
-        self.breakpoints.lock().clone()
+        self.arming.lock().breakpoints.clone()
     }
 
-    /// Whether a breakpoint (not only a pause) is set at site `id`.
+    /// Whether a breakpoint (not only a watch or a pause) is set at site `id`.
     pub(crate) fn has_breakpoint(&self, id: u32) -> bool {
-        self.breakpoints.lock().contains(&id)
+        self.arming.lock().breakpoints.contains(&id)
     }
 
-    pub(crate) fn set_breakpoint(&self, func: u32, wasm_offset: u32) -> Result<u32> {
+    /// The site of `func` at `wasm_offset` (the first, if the entry and
+    /// the first statement share it), or an error naming the nearest ones.
+    pub(crate) fn site_at(&self, func: u32, wasm_offset: u32) -> Result<u32> {
         if !self.module.compiled().debug {
             return Err(Error::Type("module was compiled without debug guards (Config::debug)".into()));
         }
-        let sites: Vec<_> = self.module.sites().iter().filter(|s| s.func == func).collect();
-        let Some(site) = sites.iter().find(|s| s.wasm_offset == wasm_offset) else {
-            let mut near: Vec<u32> = sites.iter().map(|s| s.wasm_offset).collect();
-            near.sort_by_key(|o| o.abs_diff(wasm_offset));
-            near.dedup();
-            near.truncate(5);
-            return Err(Error::NotFound(format!(
-                "no breakable point at offset {wasm_offset:#x} in function {func}; nearest: {}",
-                near.iter().map(|o| format!("{o:#x}")).collect::<Vec<_>>().join(", ")
-            )));
-        };
-        self.breakpoints.lock().insert(site.id);
-        self.set_bit(site.wasm_offset, true);
-        Ok(site.id)
+        let sites = self.module.function_sites(func);
+        if let Some(site) = sites.iter().find(|s| s.wasm_offset == wasm_offset) {
+            return Ok(site.id);
+        }
+        let mut near: Vec<u32> = sites.iter().map(|s| s.wasm_offset).collect();
+        near.sort_by_key(|o| o.abs_diff(wasm_offset));
+        near.dedup();
+        near.truncate(5);
+        Err(Error::NotFound(format!(
+            "no breakable point at offset {wasm_offset:#x} in function {func}; nearest: {}",
+            near.iter().map(|o| format!("{o:#x}")).collect::<Vec<_>>().join(", ")
+        )))
+    }
+
+    pub(crate) fn set_breakpoint(&self, func: u32, wasm_offset: u32) -> Result<u32> {
+        let id = self.site_at(func, wasm_offset)?;
+        self.arming.lock().breakpoints.insert(id);
+        self.store(id, true);
+        Ok(id)
     }
 
     pub(crate) fn clear_breakpoint(&self, func: u32, wasm_offset: u32) {
-        let sites = self.module.sites();
-        let mut breakpoints = self.breakpoints.lock();
-        breakpoints.retain(|id| {
-            let s = &sites[*id as usize];
-            s.func != func || s.wasm_offset != wasm_offset
-        });
-        // Two sites (entry and the first statement) can share an offset.
-        if !breakpoints.iter().any(|id| sites[*id as usize].wasm_offset == wasm_offset) {
-            self.set_bit(wasm_offset, false);
-        }
+        let Ok(id) = self.site_at(func, wasm_offset) else { return };
+        let mut arming = self.arming.lock();
+        arming.breakpoints.remove(&id);
+        let watched = self.watches(&arming.watch, func);
+        self.store(id, watched || self.pause.load(Ordering::Relaxed));
     }
 
     pub(crate) fn clear_all(&self) {
-        self.breakpoints.lock().clear();
+        let mut arming = self.arming.lock();
+        arming.breakpoints.clear();
+        arming.watch = Watch::Nothing;
         self.pause.store(false, Ordering::Relaxed);
-        self.restore();
+        self.restore(&arming);
     }
 
-    /// Ask the running code to stop at its next breakable point: every bit
-    /// set until the stop is taken (see [`Self::take_pause`]).
-    pub(crate) fn request_pause(&self) {
-        self.pause.store(true, Ordering::Release);
-        for cell in self.bits.iter() {
-            cell.store(0xff, Ordering::Relaxed);
+    /// Arm what `watch` names besides the breakpoints (see [`Watch`]).
+    pub(crate) fn set_watch(&self, watch: Watch) {
+        let mut arming = self.arming.lock();
+        if arming.watch == watch {
+            return;
+        }
+        arming.watch = watch;
+        self.restore(&arming);
+    }
+
+    fn watches(&self, watch: &Watch, func: u32) -> bool {
+        match watch {
+            Watch::Nothing => false,
+            Watch::Everything => true,
+            Watch::Functions(funcs) => funcs.contains(&func),
         }
     }
 
-    /// Consume a pause request, restoring the breakpoints' bits.
+    /// Ask the running code to stop at its next breakable point: every entry
+    /// armed until the stop is taken (see [`Self::take_pause`]).
+    pub(crate) fn request_pause(&self) {
+        self.pause.store(true, Ordering::Release);
+        let arming = self.arming.lock();
+        self.fill(|_| true);
+        drop(arming);
+    }
+
+    /// Consume a pause request, restoring the entries.
     pub(crate) fn take_pause(&self) -> bool {
         let paused = self.pause.swap(false, Ordering::Acquire);
         if paused {
-            self.restore();
+            self.restore(&self.arming.lock());
         }
         paused
     }
 
-    /// Bits = breakpoints only.
-    fn restore(&self) {
-        for cell in self.bits.iter() {
-            cell.store(0, Ordering::Relaxed);
+    /// Entries = breakpoints and watches only.
+    fn restore(&self, arming: &Arming) {
+        self.fill(|func| self.watches(&arming.watch, func));
+        for id in &arming.breakpoints {
+            self.store(*id, true);
         }
-        let sites = self.module.sites();
-        for id in self.breakpoints.lock().iter() {
-            self.set_bit(sites[*id as usize].wasm_offset, true);
+    }
+
+    /// Arm or clear every function's region, by function.
+    fn fill(&self, armed: impl Fn(u32) -> bool) {
+        let compiled = self.module.compiled();
+        let first = compiled.info.imported_funcs;
+        for (i, range) in compiled.site_ranges().enumerate() {
+            let value = if armed(first + i as u32) { ARMED } else { 0 };
+            for id in range {
+                if let Some(e) = self.entry(id) {
+                    e.store(value, Ordering::Relaxed);
+                }
+            }
         }
     }
 }
+
+/// The table's memory, zeroed and aligned to `align`: small tables on the
+/// heap (packed, a few hundred bytes each), large ones mapped from fresh
+/// pages, which cost no memory until entries in them are armed.
+struct TableMemory {
+    base: usize,
+    len: usize,
+    owner: Allocation,
+}
+
+enum Allocation {
+    None,
+    Heap(std::alloc::Layout),
+    /// Start and length of the mapping the aligned table lies in.
+    Map(usize, usize),
+}
+
+/// Tables up to this size live on the heap.
+const HEAP_TABLE: usize = 64 << 10;
+
+impl TableMemory {
+    fn empty() -> TableMemory {
+        TableMemory { base: 0, len: 0, owner: Allocation::None }
+    }
+
+    fn new(len: usize, align: usize) -> Result<TableMemory> {
+        debug_assert!(align.is_power_of_two() && align >= len);
+        if align <= HEAP_TABLE {
+            let layout = std::alloc::Layout::from_size_align(len.max(1), align)
+                .map_err(|e| Error::Resource(format!("debug table layout: {e}")))?;
+            // SAFETY: the layout has a non-zero size.
+            let base = unsafe { std::alloc::alloc_zeroed(layout) } as usize;
+            if base == 0 {
+                return Err(Error::Resource(format!("cannot allocate a {len}-byte debug table")));
+            }
+            return Ok(TableMemory { base, len, owner: Allocation::Heap(layout) });
+        }
+        let map_len = len + align;
+        // SAFETY: a fresh private anonymous mapping; nothing else refers to it.
+        let map = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                map_len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
+                -1,
+                0,
+            )
+        };
+        if map == libc::MAP_FAILED {
+            return Err(Error::Resource(format!(
+                "cannot map a {len}-byte debug table: {}",
+                std::io::Error::last_os_error()
+            )));
+        }
+        let map = map as usize;
+        let base = (map + align - 1) & !(align - 1);
+        Ok(TableMemory { base, len, owner: Allocation::Map(map, map_len) })
+    }
+}
+
+impl Drop for TableMemory {
+    fn drop(&mut self) {
+        match self.owner {
+            Allocation::None => {}
+            // SAFETY: allocated with this layout in `new`; no code runs against it any more.
+            Allocation::Heap(layout) => unsafe { std::alloc::dealloc(self.base as *mut u8, layout) },
+            // SAFETY: our mapping; no code runs against it once the instance is gone.
+            Allocation::Map(map, len) => unsafe {
+                libc::munmap(map as *mut libc::c_void, len);
+            },
+        }
+    }
+}
+
+// SAFETY: the memory is owned by the table and only accessed through atomics
+// (entries) or before any code runs (the header).
+unsafe impl Send for TableMemory {}
+// SAFETY: see above.
+unsafe impl Sync for TableMemory {}
 
 /// Controls an instance's breakpoints and pauses from any thread (the
 /// instance itself stays on its own). `Send + Sync`, cheap to clone.
@@ -171,8 +332,8 @@ impl DebugRemote {
         self.table.request_pause()
     }
 
-    /// Whether the guard at `wasm_offset` currently calls the handler.
+    /// Whether the guard at `wasm_offset` currently stops the instance.
     pub fn is_armed(&self, wasm_offset: u32) -> bool {
-        self.table.is_set(wasm_offset)
+        self.table.is_armed_at(wasm_offset)
     }
 }

@@ -75,12 +75,6 @@ impl Config {
         self
     }
 
-    /// See [`onecopy_jit::CompileConfig::guard_cold_path`] (for measuring only).
-    pub fn guard_cold_path(mut self, on: bool) -> Config {
-        self.compile.guard_cold_path = on;
-        self
-    }
-
     /// How much native stack wasm may use below the host's entry point.
     pub fn max_wasm_stack(mut self, bytes: usize) -> Config {
         self.max_wasm_stack = bytes;
@@ -101,6 +95,9 @@ pub struct CodeMemory {
     pub modules: usize,
     /// Code bytes of per-signature stubs (included in `used`).
     pub stub_bytes: usize,
+    /// Address space of debug code's trap tails (PROT_NONE pages after
+    /// each module's code, reserved but never committed: no memory).
+    pub trap_tails: usize,
 }
 
 /// Stubs placed together in one arena allocation.
@@ -181,6 +178,7 @@ impl Engine {
             used: stats.used,
             modules: self.inner.modules.load(std::sync::atomic::Ordering::Relaxed),
             stub_bytes: stubs.bytes,
+            trap_tails: stats.trap_tails,
         }
     }
 

@@ -55,12 +55,6 @@ impl InstanceInner {
         unsafe { *self.vmctx[offset as usize / 8].get() = value as u64 };
     }
 
-    /// Point compiled code at a debug table (the instance's own, or a shared
-    /// all-ones table while stepping).
-    pub(crate) fn set_debug_table(&self, table: *const u8) {
-        self.set_field(header::DEBUG_TABLE, table as usize);
-    }
-
     /// The `VMFuncRef` of function `index` (imported or defined).
     pub(crate) fn funcref(&self, index: u32) -> *const VMFuncRef {
         let offset = self.module.compiled().layout.func(index);
@@ -134,6 +128,7 @@ impl Instance {
         }
         let compiled = module.compiled();
         let layout = &compiled.layout;
+        let debug = DebugState::new(module)?;
         let inner = Rc::new_cyclic(|weak| {
             let owner: *const InstanceInner = weak.as_ptr();
             let funcrefs = (info.imported_funcs..info.funcs.len() as u32)
@@ -157,7 +152,7 @@ impl Instance {
                 imported_funcs: imports.funcs,
                 dropped_data: RefCell::new(vec![false; info.data.len()]),
                 dropped_elems: RefCell::new(vec![false; info.elements.len()]),
-                debug: DebugState::new(module),
+                debug,
                 legacy: Default::default(),
             }
         });
@@ -176,7 +171,8 @@ impl Instance {
         inner.set_field(header::INSTANCE, Rc::as_ptr(&inner) as usize);
         inner.set_field(header::BUILTINS, crate::builtins::table() as usize);
         inner.set_field(header::LIMITS, crate::vm::thread_limits() as usize);
-        inner.set_debug_table(inner.debug.table_ptr());
+        inner.set_field(header::DEBUG_TABLE, inner.debug.table.base() as usize);
+        inner.debug.table.set_owner(vmctx);
         inner.set_field(header::TYPE_IDS, compiled.type_ids.as_ptr() as usize);
         for (i, m) in inner.memories.iter().enumerate() {
             inner.set_field(layout.memory(i as u32), m.def() as usize);

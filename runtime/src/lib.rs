@@ -26,6 +26,8 @@ mod builtins;
 mod call;
 mod code_registry;
 pub mod debug;
+mod debug_frame;
+mod debug_stop;
 mod debug_table;
 mod engine;
 mod error;
@@ -42,7 +44,7 @@ mod values;
 mod vm;
 
 pub use backtrace::FrameInfo;
-pub use debug::{DebugAction, DebugFrame, Debugger, StopReason};
+pub use debug::{CallerFrame, DebugAction, DebugFrame, Debugger, StopReason};
 pub use debug_table::DebugRemote;
 pub use engine::{CodeMemory, Config, Engine};
 pub use error::{Error, Result, Trap, TrapKind};

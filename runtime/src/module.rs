@@ -38,9 +38,6 @@ pub struct ImportType {
 pub(crate) struct ModuleInner {
     pub engine: Engine,
     pub compiled: Arc<CompiledModule>,
-    /// A debug table with every bit set: instances that step or pause read
-    /// this one instead of their own.
-    pub all_ones: Box<[u8]>,
     _registration: Registration,
 }
 
@@ -63,10 +60,14 @@ impl Module {
     pub fn new(engine: &Engine, wasm: impl AsRef<[u8]>) -> Result<Module> {
         let compiled = engine.inner.compiler.compile(wasm.as_ref(), &engine.inner.types, &engine.inner.arena)?;
         engine.ensure_stubs(&compiled.type_ids)?;
-        let registration = code_registry::register(compiled.code.range(), CodeKind::Module(Arc::downgrade(&compiled)));
+        let (start, _) = compiled.code.range();
+        let (_, end) = compiled.code.tail_range();
+        let registration = code_registry::register((start, end.max(start + compiled.code.len())), CodeKind::Module(Arc::downgrade(&compiled)));
+        if compiled.debug_code.is_some() {
+            crate::debug_stop::install(crate::debug::guard_stop);
+        }
         engine.inner.modules.fetch_add(1, Ordering::Relaxed);
-        let all_ones = vec![0xffu8; compiled.info.debug_table_len()].into_boxed_slice();
-        Ok(Module { inner: Arc::new(ModuleInner { engine: engine.clone(), compiled, all_ones, _registration: registration }) })
+        Ok(Module { inner: Arc::new(ModuleInner { engine: engine.clone(), compiled, _registration: registration }) })
     }
 
     /// The engine the module was compiled by.
@@ -94,9 +95,15 @@ impl Module {
         self.inner.compiled.func_address(index)
     }
 
-    /// Breakable points of debug code (empty without debug guards).
+    /// Breakable points of debug code (empty without debug guards), in
+    /// function order and, within a function, in code order.
     pub fn sites(&self) -> &[Site] {
         &self.inner.compiled.sites
+    }
+
+    /// Breakable points of function `func` (empty for imported functions).
+    pub fn function_sites(&self, func: u32) -> &[Site] {
+        self.inner.compiled.function_sites(func)
     }
 
     /// The module's imports, in order.

@@ -54,9 +54,10 @@ fn compiling_past_the_cap_fails_cleanly_and_freed_space_is_reused() {
     assert!(full.reserved >= CAP && full.reserved - CAP < page_size(), "reserved {} for a cap of {CAP}", full.reserved);
     assert_eq!(used, full.used, "the error reports the arena's use at that moment");
     assert!(requested >= size, "requested {requested} bytes, one module's code is {size}");
-    // The failure is genuine: the request's pages did not fit beside the live ones.
+    // The failure is genuine: the request's pages did not fit beside the live
+    // ones (code pages and the debug code's trap tails).
     let pages = requested.div_ceil(page_size()) * page_size();
-    assert!(full.committed + pages > full.reserved, "{full:?} had room for {requested} bytes");
+    assert!(full.committed + full.trap_tails + pages > full.reserved, "{full:?} had room for {requested} bytes");
     assert_eq!((full.modules, full.used), (modules.len(), modules.len() * size + full.stub_bytes));
 
     for (i, module) in modules.iter().enumerate() {

@@ -44,7 +44,7 @@ fn a_breakpoint_reads_and_changes_a_local() {
     let seen = seen.borrow();
     assert_eq!(seen.len(), 1);
     assert_eq!(seen[0].0, site.wasm_offset);
-    assert!(matches!(seen[0].1[..], [Val::I32(21), Val::I32(42)]), "{:?}", seen[0].1);
+    assert!(matches!(seen[0].1[..], [Some(Val::I32(21)), Some(Val::I32(42))]), "{:?}", seen[0].1);
 }
 
 #[test]

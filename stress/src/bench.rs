@@ -179,14 +179,14 @@ pub fn guard(args: &GuardArgs) -> Result<()> {
         });
     }
     let (nodebug_bytes, _) = code_size(&wasm, Config::new())?;
-    let (hot_only, _) = code_size(&wasm, Config::new().debug(true).guard_cold_path(false))?;
     let (debug_bytes, sites) = code_size(&wasm, Config::new().debug(true))?;
     let sites_f = sites.max(1) as f64;
+    let guard_bytes = debug.compiled().debug_code.as_ref().map_or(0, |d| d.guard_bytes) as f64;
     let report = GuardReport {
         kernels,
         sites,
-        hot_bytes_per_site: (hot_only as f64 - nodebug_bytes as f64) / sites_f,
-        cold_bytes_per_site: (debug_bytes as f64 - hot_only as f64) / sites_f,
+        hot_bytes_per_site: guard_bytes / sites_f,
+        cold_bytes_per_site: (debug_bytes as f64 - nodebug_bytes as f64 - guard_bytes) / sites_f,
         debug_code_size_ratio: debug_bytes as f64 / nodebug_bytes as f64,
         nodebug_code_bytes: nodebug_bytes,
         debug_code_bytes: debug_bytes,

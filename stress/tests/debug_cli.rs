@@ -159,7 +159,7 @@ run fib 7
     assert!(errors[0].contains("unknown command `frobnicate`"), "{errors:?}");
     assert!(errors[1].contains("usage: break"), "{errors:?}");
     assert!(errors[2].contains("nosuchfunc"), "{errors:?}");
-    assert!(errors[3].contains("frame 0"), "{errors:?}");
+    assert!(errors[3].contains("not stopped"), "{errors:?}");
     assert!(errors[5].contains("no worker 7"), "{errors:?}");
     assert!(errors[6].contains("takes 1 argument"), "{errors:?}");
     assert!(one(&lines, "reply", "sites")["offsets"].as_array().is_some_and(|o| !o.is_empty()));

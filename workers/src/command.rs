@@ -30,15 +30,26 @@ pub enum GlobalRef {
     Index(u32),
 }
 
+/// A local or operand of a stopped frame: its type, and its value unless
+/// the program never reads it again there (then it is unavailable).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FrameValue {
+    /// The wasm type.
+    pub ty: onecopy_runtime::ValType,
+    /// The value, `None` where unavailable.
+    pub value: Option<Value>,
+}
+
 /// Replies carry `Err(message)` for a request that cannot be served.
 pub(crate) type Reply<T> = Sender<Result<T, String>>;
 
 /// A request served by a stopped worker.
 pub(crate) enum Request {
     Backtrace(Reply<Vec<FrameInfo>>),
-    Locals(Reply<Vec<Value>>),
+    /// Locals of frame N (0 = the stopped one, 1 its caller, ...).
+    Locals(u32, Reply<Vec<FrameValue>>),
     SetLocal(u32, Value, Reply<()>),
-    Stack(Reply<Vec<Value>>),
+    Stack(Reply<Vec<FrameValue>>),
     SetStack(u32, Value, Reply<()>),
     Global(GlobalRef, Option<Value>, Reply<Value>),
     Memory(u32, u32, Reply<Vec<u8>>),

@@ -16,7 +16,7 @@ use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use onecopy_runtime::{DebugRemote, FrameInfo, Instance, Module, Trap};
 use parking_lot::Mutex;
 
-use crate::command::{GlobalRef, Reply, Request, Resume};
+use crate::command::{FrameValue, GlobalRef, Reply, Request, Resume};
 use crate::event::DebugEvent;
 use crate::stop::{self, Stop};
 use crate::Value;
@@ -228,9 +228,17 @@ impl DebugSession {
         self.ask(worker, Request::Backtrace)
     }
 
-    /// The locals of the stopped frame.
-    pub fn locals(&self, worker: usize) -> Result<Vec<Value>, DebugError> {
-        self.ask(worker, Request::Locals)
+    /// The locals of the stopped frame, `None` where unavailable (the
+    /// program never reads that value again).
+    pub fn locals(&self, worker: usize) -> Result<Vec<Option<Value>>, DebugError> {
+        Ok(self.frame_locals(worker, 0)?.into_iter().map(|l| l.value).collect())
+    }
+
+    /// The locals of frame `frame` of the stopped worker (0 = the stopped
+    /// frame, 1 its caller, ...; callers are read at their calls), with
+    /// their types.
+    pub fn frame_locals(&self, worker: usize, frame: u32) -> Result<Vec<FrameValue>, DebugError> {
+        self.ask(worker, |r| Request::Locals(frame, r))
     }
 
     /// Change a local of the stopped frame (seen when it resumes).
@@ -238,8 +246,8 @@ impl DebugSession {
         self.ask(worker, |r| Request::SetLocal(index, value, r))
     }
 
-    /// The operand stack of the stopped frame, bottom first.
-    pub fn stack(&self, worker: usize) -> Result<Vec<Value>, DebugError> {
+    /// The operand stack of the stopped frame, bottom first, with types.
+    pub fn stack(&self, worker: usize) -> Result<Vec<FrameValue>, DebugError> {
         self.ask(worker, Request::Stack)
     }
 

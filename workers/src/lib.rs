@@ -50,7 +50,7 @@ mod stop;
 mod value;
 
 pub use call::{CallHandle, Target};
-pub use command::{GlobalRef, Resume};
+pub use command::{FrameValue, GlobalRef, Resume};
 pub use coordinator::{DebugError, DebugSession, Who};
 pub use event::DebugEvent;
 pub use error::{CallError, PoolError};

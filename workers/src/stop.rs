@@ -8,9 +8,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
-use onecopy_runtime::{DebugAction, DebugFrame, Instance, Val};
+use onecopy_runtime::{DebugAction, DebugFrame, Instance, Val, ValType};
 
-use crate::command::{GlobalRef, Request, Resume};
+use crate::command::{FrameValue, GlobalRef, Request, Resume};
 use crate::event::DebugEvent;
 use crate::Value;
 
@@ -74,13 +74,26 @@ fn serve(frame: &mut DebugFrame<'_>, requests: &Receiver<Request>, detached: &At
                 }
             }
             Request::Backtrace(reply) => drop(reply.send(Ok(frame.backtrace()))),
-            Request::Locals(reply) => drop(reply.send(values(frame.locals()))),
+            Request::Locals(0, reply) => {
+                let values = frame.local_types.iter().zip(frame.locals()).map(|(t, v)| frame_value(*t, v)).collect();
+                drop(reply.send(values))
+            }
+            Request::Locals(n, reply) => {
+                let callers = frame.callers();
+                let found = callers.get(n as usize - 1).ok_or_else(|| {
+                    format!("no frame {n}: {} calling frames are in this module's code", callers.len())
+                });
+                let values = found.and_then(|c| {
+                    c.local_types.iter().zip(c.locals()).map(|(t, v)| frame_value(*t, v)).collect()
+                });
+                drop(reply.send(values))
+            }
             Request::SetLocal(i, v, reply) => {
                 drop(reply.send(frame.set_local(i as usize, v.into()).map_err(|e| e.to_string())))
             }
             Request::Stack(reply) => {
-                let stack = (0..frame.stack_types.len()).filter_map(|i| frame.stack(i)).collect();
-                drop(reply.send(values(stack)))
+                let stack = frame.stack_types.iter().enumerate().map(|(i, t)| frame_value(*t, frame.stack(i))).collect();
+                drop(reply.send(stack))
             }
             Request::SetStack(i, v, reply) => {
                 drop(reply.send(frame.set_stack(i as usize, v.into()).map_err(|e| e.to_string())))
@@ -91,8 +104,10 @@ fn serve(frame: &mut DebugFrame<'_>, requests: &Receiver<Request>, detached: &At
     }
 }
 
-fn values(vals: Vec<Val>) -> Result<Vec<Value>, String> {
-    vals.iter().map(|v| Value::try_from(v).map_err(|e| e.to_string())).collect()
+/// A local or operand as it crosses to the coordinator.
+fn frame_value(ty: ValType, value: Option<Val>) -> Result<FrameValue, String> {
+    let value = value.map(|v| Value::try_from(&v).map_err(|e| e.to_string())).transpose()?;
+    Ok(FrameValue { ty, value })
 }
 
 fn global_access(instance: &Instance, global: &GlobalRef, value: Option<Value>) -> Result<Value, String> {

@@ -1,25 +1,35 @@
 //! The breakpoint guard: debug code that never changes.
 //!
-//! At every breakable point the code loads the byte holding this site's bit
-//! from the instance's debug table (one bit per byte of the code section,
-//! indexed by the site's wasm offset; the table's address comes from the
-//! vmctx, so the code holds nothing instance-specific), tests the bit, and
-//! branches to a cold block only when it is set. A bit per site rather than
-//! a byte per function means a breakpoint costs nothing at the sites of its
-//! function that are not it.
+//! Every breakable point tests its own 4-byte entry of the running
+//! instance's debug table and branches only when it is non-zero:
 //!
-//! Cold path: a site with an empty operand stack jumps, with its site id, to
-//! the function's one shared break block, which spills the wasm locals to
-//! the frame-view slot, calls the debug handler through the vmctx with
-//! (function, site, frame, frame pointer), reloads the locals and returns
-//! to the site through a `br_table`; a site's own cold code is a constant
-//! and a jump. Other sites (exit, or `Breakable::Instructions`) get a cold
-//! block of their own that also spills the operand stack and reloads the
-//! innermost block's operands (values of enclosing blocks are readable but
-//! not writable: they may reach code after the block along paths that never
-//! passed this site). Functions with more than [`MAX_SSA_DEBUG_LOCALS`]
-//! locals keep them in the slot, so the cold paths (and compile time) do not
-//! grow with locals x sites.
+//! ```text
+//! mov  r32, dword [rT + d8]   ; rT: the table pointer, kept in a register
+//! test r32, rT32              ; rT's low half is never zero
+//! jne  <trap tail byte k>     ; never taken unless this site is armed
+//! ```
+//!
+//! There is no per-site cold code. In IR the branch goes to the function's
+//! one cold block (a trap that aborts the call); linking retargets each
+//! guard's `jne` to its own byte of the module's PROT_NONE trap tail (see
+//! `guard_code.rs`). Taking it faults; the runtime's signal handler turns the
+//! fault into a call that clobbers nothing, saves every register and stops
+//! there. The debugger finds locals where the code keeps them anyway
+//! (`debug_info`), so no site moves a value anywhere, and the continuation
+//! is a fresh block, so what a debugger writes into a register or slot is
+//! what the code after the site reads.
+//!
+//! The table pointer: the vmctx holds the table's base, aligned so that
+//! `base | K == base + K` for every offset K the code uses. The pointer is
+//! a `Variable` holding `base | K(c)`, biased at a "centre" entry `c` so the
+//! next 64 entries are within a one-byte displacement; Cranelift would fold
+//! an `iadd` into every load's address as a 4-byte displacement, an `or`
+//! it does not. Where a site's entry is out of reach the pointer is rebased
+//! (`xor` with the change of K when the bias is known, else reloaded). The
+//! translator knows the bias statically: it follows it along branches and
+//! merges (`ControlFrame::label_bias`), keeps it fixed around each loop (a
+//! back edge with another bias rebases first), and forgets it where
+//! different biases meet.
 //!
 //! Breakable points: function entry (the boundary before the first
 //! operator), function exit (at the final `end`, with the results on the
@@ -30,19 +40,13 @@
 //! operators those are is decided in one place, the translator's
 //! before-operator hook (`mod.rs`), which calls [`FuncTranslator::guard`].
 
-use cranelift_codegen::ir::{types, Block, BlockArg, InstBuilder, JumpTableData, MemFlagsData, StackSlotData, StackSlotKind, Value};
+use cranelift_codegen::ir::{types, Block, BlockArg, DebugTag, InstBuilder, MemFlagsData, StackSlotData, StackSlotKind, Value};
+use cranelift_frontend::Variable;
 
-use super::{ir_type, FuncTranslator, LocalSite};
+use super::{FuncTranslator, LocalSite};
+use crate::debug_table::{table_offset, ENTRY_BYTES};
 use crate::trap::TrapKind;
-use crate::vmctx::{builtin, header};
-
-/// Index of the newest site (the one just recorded).
-fn site_index(sites: &[LocalSite]) -> usize {
-    sites.len() - 1
-}
-
-/// Functions with more locals keep them in memory in debug code.
-pub const MAX_SSA_DEBUG_LOCALS: usize = 32;
+use crate::vmctx::header;
 
 /// Where in a function a breakable point sits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -53,6 +57,60 @@ pub enum SiteKind {
     Instruction,
     /// Function exit, results on the stack.
     Exit,
+}
+
+/// Entries reachable from the table pointer with a one-byte displacement:
+/// `c - REACH ..= c + REACH - 1` for a pointer biased at `c`.
+const REACH: i64 = 128 / ENTRY_BYTES as i64;
+
+/// A loop keeps its entry bias only if that leaves this many entries of
+/// room for the loop's sites (else the pointer is rebased before the loop).
+const LOOP_ROOM: i64 = 16;
+
+/// The debug tag of the exit guard's cold block (site tags are site numbers).
+pub(crate) const KEEP_TAG: u32 = u32::MAX;
+
+/// Debug code's guard state for one function.
+pub(crate) struct Guards {
+    /// The table pointer (`base | K(bias)`).
+    pub table: Variable,
+    /// The centre entry of the pointer's current value, where known.
+    pub bias: Option<u32>,
+    /// The function's first entry in the table.
+    pub region: u32,
+    /// Whether the pointer has been set yet (by the first guard).
+    pub defined: bool,
+}
+
+/// What the branches to a label agree on about the table pointer's bias.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) enum LabelBias {
+    /// No branch yet.
+    #[default]
+    Unset,
+    /// Every branch so far comes with this bias.
+    Known(u32),
+    /// Branches disagree (or one came with none).
+    Unknown,
+}
+
+impl LabelBias {
+    /// Merge one more branch's bias.
+    pub(crate) fn merge(self, bias: Option<u32>) -> LabelBias {
+        match (self, bias) {
+            (LabelBias::Unset, Some(b)) => LabelBias::Known(b),
+            (LabelBias::Known(a), Some(b)) if a == b => self,
+            _ => LabelBias::Unknown,
+        }
+    }
+
+    /// The bias after the label.
+    pub(crate) fn after(self) -> Option<u32> {
+        match self {
+            LabelBias::Known(b) => Some(b),
+            _ => None,
+        }
+    }
 }
 
 impl FuncTranslator<'_, '_> {
@@ -68,157 +126,177 @@ impl FuncTranslator<'_, '_> {
     /// Emit one guard and record its site.
     pub(crate) fn guard(&mut self, kind: SiteKind) {
         let site = self.sites.len() as u32;
-        let height = self.control.last().map_or(0, |f| f.height);
-        // With an empty operand stack, the cold path only jumps to the
-        // function's shared break block. (Any value on the stack, even of an
-        // enclosing block, would have to reach the code after the site along
-        // the break block's paths from other sites, which it does not
-        // dominate.)
-        let shared = self.env.config.guard_cold_path && self.stack.is_empty();
-        let stack = if shared { vec![] } else { self.stack_types.clone() };
-        self.sites.push(LocalSite { wasm_offset: self.offset as u32, kind, stack });
+        self.sites.push(LocalSite {
+            wasm_offset: self.offset as u32,
+            kind,
+            stack: self.stack_types.clone(),
+            disp: 0,
+            pointer: None,
+        });
+        self.record_site(kind == SiteKind::Exit);
         if self.env.config.legacy {
             return self.legacy_site_call(site as i64);
         }
-
-        let table = match self.debug_table {
-            Some(var) => self.b.use_var(var),
-            None => self.load_field(types::I64, self.vmctx, header::DEBUG_TABLE),
-        };
-        let (byte, mask) = self.env.info.debug_bit(self.offset as u32);
-        // Hot path on x86-64: movzx, test, jnz.
-        let bits = self.b.ins().load(types::I8, MemFlagsData::trusted(), table, byte as i32);
-        let flag = self.b.ins().band_imm_u(bits, mask as i64);
-        let cold = self.b.create_block();
-        let live_types = self.stack_types[height..].to_vec();
-        let cont = self.block_with_params(&live_types);
-        let live: Vec<BlockArg> = self.stack[height..].iter().map(|v| BlockArg::Value(*v)).collect();
-        self.b.ins().brif(flag, cold, &[], cont, &live);
-
-        self.b.switch_to_block(cold);
-        self.b.set_cold_block(cold);
-        self.b.seal_block(cold);
-        if shared {
-            let brk = self.shared_break_block();
-            let site = self.b.ins().iconst(types::I32, site as i64);
-            self.b.ins().jump(brk, &[BlockArg::Value(site)]);
-            // Sealed once the break block's dispatch back here exists.
-            self.break_conts.push((site_index(&self.sites), cont));
+        let entry = self.reach_entry(site);
+        let Some(guards) = self.guards.as_ref() else { return };
+        let (table, bias) = (guards.table, guards.bias.expect("reach_entry set the bias"));
+        // The tag marks the guard's start in the machine code (guard_code.rs).
+        let tag = self.b.ins().sequence_point();
+        self.b.func.debug_tags.set(tag, [DebugTag::User(site)]);
+        let pointer = self.b.use_var(table);
+        let disp = (i64::from(entry) - i64::from(bias)) as i32 * ENTRY_BYTES as i32;
+        let site_record = self.sites.last_mut().expect("just pushed");
+        site_record.disp = disp;
+        site_record.pointer = Some(pointer);
+        let entry = self.b.ins().load(types::I32, MemFlagsData::trusted(), pointer, disp);
+        // Testing against the pointer's low half (never zero: it holds the
+        // header offset) rather than the entry itself keeps the pointer
+        // alive through the branch, so a stop can read it; with the low half
+        // first, Cranelift folds the load into the test.
+        let low = self.b.ins().ireduce(types::I32, pointer);
+        let armed = self.b.ins().band(low, entry);
+        if kind == SiteKind::Exit {
+            let cont = self.b.create_block();
+            self.exit_branch(armed, cont);
             self.b.switch_to_block(cont);
+            self.b.seal_block(cont);
+        } else {
+            // A conditional trap splits no block: with a block per site, the
+            // register allocator's liveness would cost sites x live values.
+            self.b.ins().trapnz(armed, TrapKind::DebugAbort.code());
+        }
+    }
+
+    /// The exit guard's branch: its cold target takes every parameter's
+    /// value and the table pointer and stores them, which keeps the
+    /// parameters alive to the exit (arguments stay readable at every site,
+    /// and in callers' frames) and the pointer alive past the branch (see
+    /// [`Self::keep_guards_alive`]). That target never runs (linking
+    /// retargets the branch) and costs the hot path nothing.
+    fn exit_branch(&mut self, armed: Value, cont: Block) {
+        let params = self.env.info.func_type(self.func_index).params.len() as u32;
+        let mut kept: Vec<Value> = (0..params).map(|i| self.read_local(i)).collect();
+        kept.extend(self.guards.as_ref().map(|g| g.table).map(|t| self.b.use_var(t)));
+        let keep = self.kept_alive_by(&kept);
+        let args: Vec<BlockArg> = kept.iter().map(|v| BlockArg::Value(*v)).collect();
+        self.b.ins().brif(armed, keep, &args, cont, &[]);
+        self.b.switch_to_block(keep);
+        // Tagged: if Cranelift inverts this branch into `je <cont>` falling
+        // into this block, linking writes `jmp <cont>` over its start (it
+        // holds at least one store, longer than that jump).
+        let tag = self.b.ins().sequence_point();
+        self.b.func.debug_tags.set(tag, [DebugTag::User(KEEP_TAG)]);
+        self.store_block_params(keep);
+        self.b.ins().trap(TrapKind::DebugAbort.code());
+    }
+
+    /// Before an unconditional trap: give the table pointer a use, so that
+    /// it is live past every guard on every path (a stop reads it to find
+    /// its instance). Paths that return pass the exit guard, which uses it.
+    pub(super) fn keep_guards_alive(&mut self) {
+        let Some(table) = self.guards.as_ref().map(|g| g.table) else { return };
+        let pointer = self.b.use_var(table);
+        let keep = self.kept_alive_by(&[pointer]);
+        self.b.ins().jump(keep, &[BlockArg::Value(pointer)]);
+        self.b.switch_to_block(keep);
+        self.store_block_params(keep);
+    }
+
+    /// A cold block taking `values` as parameters.
+    fn kept_alive_by(&mut self, values: &[Value]) -> Block {
+        let keep = self.b.create_block();
+        for v in values {
+            let ty = self.b.func.dfg.value_type(*v);
+            let p = self.b.append_block_param(keep, ty);
+            self.record_explicit(p);
+        }
+        self.b.set_cold_block(keep);
+        keep
+    }
+
+    /// Store `block`'s parameters (to give them a use), sealing it.
+    fn store_block_params(&mut self, block: Block) {
+        self.b.seal_block(block);
+        let params = self.b.block_params(block).to_vec();
+        if params.is_empty() {
             return;
         }
-        if self.env.config.guard_cold_path {
-            let site = self.b.ins().iconst(types::I32, site as i64);
-            let reloaded = self.call_handler(site, Some(height));
-            let reloaded: Vec<BlockArg> = reloaded.into_iter().map(BlockArg::Value).collect();
-            self.b.ins().jump(cont, &reloaded);
-        } else {
-            self.b.ins().trap(TrapKind::DebugAbort.code());
-        }
-
-        self.b.switch_to_block(cont);
-        self.b.seal_block(cont);
-        let params = self.b.block_params(cont).to_vec();
-        self.stack[height..].copy_from_slice(&params);
-    }
-
-    /// The function's shared break block (created on first use; its body is
-    /// emitted by [`Self::finish_break_block`]).
-    fn shared_break_block(&mut self) -> Block {
-        if let Some(block) = self.break_block {
-            return block;
-        }
-        let block = self.b.create_block();
-        self.b.append_block_param(block, types::I32);
-        self.break_block = Some(block);
-        block
-    }
-
-    /// Emit the shared break block: spill the locals, call the handler with
-    /// the site id it was entered with, reload the locals, and go back to
-    /// that site's continuation. One per function keeps each site's cold
-    /// path to a constant and a jump.
-    pub(crate) fn finish_break_block(&mut self) {
-        let Some(block) = self.break_block else { return };
-        self.b.switch_to_block(block);
-        self.b.set_cold_block(block);
-        self.b.seal_block(block);
-        let site = self.b.block_params(block)[0];
-        self.call_handler(site, None);
-        let conts = std::mem::take(&mut self.break_conts);
-        let unreachable = self.b.create_block();
-        let default = self.b.func.dfg.block_call(unreachable, &[]);
-        let mut table = vec![default; self.sites.len()];
-        for (index, cont) in &conts {
-            table[*index] = self.b.func.dfg.block_call(*cont, &[]);
-        }
-        let table = self.b.create_jump_table(JumpTableData::new(default, &table));
-        self.b.ins().br_table(site, table);
-        for (_, cont) in conts {
-            self.b.seal_block(cont);
-        }
-        self.b.switch_to_block(unreachable);
-        self.b.set_cold_block(unreachable);
-        self.b.seal_block(unreachable);
-        self.b.ins().trap(TrapKind::Fault.code());
-    }
-
-    /// Reload the debug table's address: at entry, at loop headers (so a
-    /// spinning loop sees a step or pause request within one iteration) and
-    /// after calls (a callee's handler may have started stepping).
-    pub(crate) fn reload_debug_table(&mut self) {
-        if let Some(var) = self.debug_table {
-            let table = self.load_field(types::I64, self.vmctx, header::DEBUG_TABLE);
-            self.b.def_var(var, table);
+        let slot = self.b.create_sized_stack_slot(StackSlotData::new(StackSlotKind::ExplicitSlot, 8, 3));
+        for p in params {
+            self.b.ins().stack_store(types::I64, p, slot, 0);
         }
     }
 
-    /// The cold path: spill the locals (and, for a site of its own, the
-    /// operand stack), call the handler, reload the locals and the operand
-    /// values from `height` up.
-    fn call_handler(&mut self, site: Value, height: Option<usize>) -> Vec<Value> {
-        let cells = (self.locals.len() + self.stack.len()) as u32;
-        let slot = self.frame_slot(cells);
-        let base = self.locals.len();
-        let ssa_locals = if self.locals_in_frame { vec![] } else { self.locals.clone() };
-        for (i, (var, _)) in ssa_locals.iter().enumerate() {
-            let v = self.b.use_var(*var);
-            self.b.ins().stack_store(types::I64, v, slot, 8 * i as i32);
+    /// Site `site`'s table entry, rebasing the pointer first if it is out
+    /// of reach.
+    fn reach_entry(&mut self, site: u32) -> u32 {
+        let Some(guards) = self.guards.as_ref() else { return 0 };
+        let entry = guards.region + site;
+        let within = |c: u32| (-REACH..REACH).contains(&(i64::from(entry) - i64::from(c)));
+        if !guards.bias.is_some_and(within) {
+            self.rebase(entry + REACH as u32);
         }
-        let spilled = if height.is_some() { self.stack.clone() } else { vec![] };
-        for (i, v) in spilled.into_iter().enumerate() {
-            self.b.ins().stack_store(types::I64, v, slot, 8 * (base + i) as i32);
-        }
-        let frame = self.b.ins().stack_addr(types::I64, slot, 0);
-        let func = self.b.ins().iconst(types::I32, self.func_index as i64);
-        let fp = self.b.ins().get_frame_pointer(types::I64);
-        let status = self.call_builtin(builtin::DEBUG_BREAK, &[func, site, frame, fp], &[types::I32])[0];
-        self.trap_if(status, TrapKind::DebugAbort);
-        self.reload_debug_table();
-        for (i, (var, ty)) in ssa_locals.into_iter().enumerate() {
-            let v = self.b.ins().stack_load(types::I64, ir_type(ty), slot, 8 * i as i32);
-            self.b.def_var(var, v);
-        }
-        let tys = self.stack_types.clone();
-        (height.unwrap_or(tys.len())..tys.len())
-            .map(|i| self.b.ins().stack_load(types::I64, ir_type(tys[i]), slot, 8 * (base + i) as i32))
-            .collect()
+        entry
     }
 
-    /// The function's one frame-view slot, grown to hold `cells` values.
-    pub(crate) fn frame_slot(&mut self, cells: u32) -> cranelift_codegen::ir::StackSlot {
-        let size = 8 * cells.max(1);
-        match self.frame_view {
-            Some(slot) => {
-                let data = &mut self.b.func.sized_stack_slots[slot];
-                data.size = data.size.max(size);
-                slot
+    /// Point the table pointer at centre `centre`. Every rebase but the
+    /// first reads the old pointer (so it lives past the last guard that
+    /// used it, which a stop needs): with the bias known, `xor` with the
+    /// change of K; where branches with different biases meet, clear the
+    /// offset bits and `or` in the new K. The first loads the base.
+    pub(super) fn rebase(&mut self, centre: u32) {
+        let Some(guards) = self.guards.as_ref() else { return };
+        let (table, bias, defined) = (guards.table, guards.bias, guards.defined);
+        if bias == Some(centre) {
+            return;
+        }
+        let k = |c: u32| i64::from(table_offset(c));
+        let pointer = match (bias, defined) {
+            (Some(old), _) => {
+                let p = self.b.use_var(table);
+                self.b.ins().bxor_imm_u(p, k(old) ^ k(centre))
             }
-            None => {
-                let slot = self.b.create_sized_stack_slot(StackSlotData::new(StackSlotKind::ExplicitSlot, size, 3));
-                self.frame_view = Some(slot);
-                slot
+            (None, true) => {
+                let align = self.env.table.as_ref().map_or(1, |t| t.align) as i64;
+                let p = self.b.use_var(table);
+                let base = self.b.ins().band_imm_s(p, !(align - 1));
+                self.b.ins().bor_imm_u(base, k(centre))
             }
+            (None, false) => {
+                let base = self.vmctx_load(header::DEBUG_TABLE);
+                self.b.ins().bor_imm_u(base, k(centre))
+            }
+        };
+        self.b.def_var(table, pointer);
+        if let Some(guards) = self.guards.as_mut() {
+            guards.bias = Some(centre);
+            guards.defined = true;
         }
     }
+
+    /// The pointer's bias here (none outside guarded debug code).
+    pub(super) fn bias(&self) -> Option<u32> {
+        self.guards.as_ref().and_then(|g| g.bias)
+    }
+
+    /// Forget or set the bias (at labels, from what the branches agreed on).
+    pub(super) fn set_bias(&mut self, bias: Option<u32>) {
+        if let Some(guards) = self.guards.as_mut() {
+            guards.bias = bias;
+        }
+    }
+
+    /// Before a loop's header: keep the bias if the loop's first sites are
+    /// comfortably in reach, else rebase, so the header's bias is known and
+    /// no site inside has to rebase on every iteration.
+    pub(super) fn bias_for_loop(&mut self) -> Option<u32> {
+        let next = self.guards.as_ref().map(|g| i64::from(g.region) + self.sites.len() as i64)?;
+        let roomy = |c: u32| (-REACH..REACH - LOOP_ROOM).contains(&(next - i64::from(c)));
+        if !self.bias().is_some_and(roomy) {
+            self.rebase(next as u32 + REACH as u32);
+        }
+        self.bias()
+    }
+
+
 }

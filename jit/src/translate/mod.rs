@@ -13,6 +13,7 @@ mod guard;
 mod locals;
 mod memory;
 mod numeric;
+mod record;
 mod tables;
 mod unsupported;
 mod visit;
@@ -27,7 +28,8 @@ use crate::types::ValType;
 use crate::CompileError;
 
 pub(crate) use control::ControlFrame;
-pub use guard::{SiteKind, MAX_SSA_DEBUG_LOCALS};
+pub(crate) use guard::{Guards, KEEP_TAG};
+pub use guard::SiteKind;
 
 /// A breakable point found while translating one function.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,8 +38,13 @@ pub struct LocalSite {
     pub wasm_offset: u32,
     /// Entry, instruction or exit.
     pub kind: SiteKind,
-    /// Types of the operand-stack values spilled after the locals.
+    /// Types of the operand-stack values at the site.
     pub stack: Vec<ValType>,
+    /// Guarded debug code: the displacement of the guard's table load.
+    pub disp: i32,
+    /// Guarded debug code: the table pointer the guard loads through
+    /// (labelled, so its location at the guard's branch is reported).
+    pub pointer: Option<Value>,
 }
 
 /// Everything the visitor tracks while translating one function.
@@ -66,22 +73,49 @@ pub(crate) struct FuncTranslator<'a, 'f> {
     pub offset: usize,
     /// Breakable points of this function (debug code only).
     pub sites: Vec<LocalSite>,
-    /// The stack slot the debug handler sees locals and operands in.
-    pub frame_view: Option<cranelift_codegen::ir::StackSlot>,
-    /// Debug code of functions with many locals keeps them in the frame view
-    /// instead of SSA values (see `guard.rs`).
-    pub locals_in_frame: bool,
-    /// Debug code: the debug table's address, loaded at entry and reloaded
-    /// at loop headers and after calls, where stepping may have swapped it.
-    pub debug_table: Option<Variable>,
-    /// Debug code: the function's shared break block, and the continuation
-    /// of each site that jumps to it (by site index).
-    pub break_block: Option<cranelift_codegen::ir::Block>,
-    /// Continuations of the sites that jump to the break block.
-    pub break_conts: Vec<(usize, cranelift_codegen::ir::Block)>,
+    /// Guarded debug code: the table pointer and the guards' cold block.
+    pub guards: Option<Guards>,
+    /// Guarded debug code: the local owning each value assigned to one.
+    pub owners: std::collections::HashMap<Value, u32>,
+    /// What `debug_info` asked to be recorded, if anything.
+    pub record: Option<crate::debug_info::Recording>,
 }
 
 impl<'a, 'f> FuncTranslator<'a, 'f> {
+    /// A translator for function `func_index`, positioned in its entry
+    /// block; with `record`, it records what `debug_info` needs.
+    pub(crate) fn new(env: &'a ModuleEnv<'a>, mut b: FunctionBuilder<'f>, func_index: u32, record: bool) -> Self {
+        let entry = b.create_block();
+        b.append_block_params_for_function_params(entry);
+        b.switch_to_block(entry);
+        b.seal_block(entry);
+        let vmctx = b.block_params(entry)[0];
+        let defined = (func_index - env.info.imported_funcs) as usize;
+        let guards = env.table.as_ref().map(|table| Guards {
+            table: b.declare_var(types::I64),
+            bias: None,
+            region: table.regions[defined],
+            defined: false,
+        });
+        FuncTranslator {
+            b,
+            env,
+            func_index,
+            vmctx,
+            stack: Vec::new(),
+            stack_types: Vec::new(),
+            control: Vec::new(),
+            locals: Vec::new(),
+            reachable: true,
+            unreachable_depth: 0,
+            offset: 0,
+            sites: Vec::new(),
+            guards,
+            owners: std::collections::HashMap::new(),
+            record: record.then(crate::debug_info::Recording::default),
+        }
+    }
+
     /// Push a value and its wasm type.
     pub fn push(&mut self, value: Value, ty: ValType) {
         self.stack.push(value);
@@ -134,6 +168,7 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
 
     /// Emit an unconditional trap; the rest of the block is unreachable.
     pub fn trap(&mut self, kind: TrapKind) {
+        self.keep_guards_alive();
         self.b.ins().trap(kind.code());
         self.reachable = false;
     }

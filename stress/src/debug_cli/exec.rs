@@ -11,7 +11,7 @@ use onecopy_workers::{DebugSession, GlobalRef, Resume, ShutdownReport, Who, Work
 use serde_json::json;
 
 use super::command::{Command, Location, USAGE};
-use super::format::{outcome, parse_value, show, show_all, stopped_event, who_json, Frame};
+use super::format::{outcome, parse_value, show, show_all, show_frame, stopped_event, who_json, Frame};
 use super::{Obj, Out};
 
 /// How long shutting the pool down waits for its workers at the end.
@@ -97,27 +97,22 @@ impl Debugger {
                     frames.iter().map(|f| Frame { func: f.func, name: self.name(f.func), offset: f.wasm_offset }).collect();
                 obj!{"reply": "backtrace", "worker": w, "frames": frames}
             }
-            Command::Locals(w, 0) => {
-                let locals = self.session.locals(w).map_err(|e| e.to_string())?;
-                obj!{"reply": "locals", "worker": w, "locals": show_all(&locals)}
-            }
-            Command::Locals(_, frame) => {
-                return Err(format!(
-                    "only frame 0 (the stopped, innermost frame) has its locals available, not frame {frame}"
-                ))
+            Command::Locals(w, frame) => {
+                let locals = self.session.frame_locals(w, frame as u32).map_err(|e| e.to_string())?;
+                obj!{"reply": "locals", "worker": w, "frame": frame, "locals": show_frame(&locals)}
             }
             Command::SetLocal(w, index, text) => {
-                let locals = self.session.locals(w).map_err(|e| e.to_string())?;
+                let locals = self.session.frame_locals(w, 0).map_err(|e| e.to_string())?;
                 let current = locals
                     .get(index as usize)
                     .ok_or_else(|| format!("no local {index}: the frame has {} locals", locals.len()))?;
-                let value = parse_value(&text, current.ty())?;
+                let value = parse_value(&text, current.ty)?;
                 self.session.set_local(w, index, value).map_err(|e| e.to_string())?;
                 obj!{"reply": "set-local", "worker": w, "index": index, "value": show(&value)}
             }
             Command::Stack(w) => {
                 let stack = self.session.stack(w).map_err(|e| e.to_string())?;
-                obj!{"reply": "stack", "worker": w, "stack": show_all(&stack)}
+                obj!{"reply": "stack", "worker": w, "stack": show_frame(&stack)}
             }
             Command::Global(w, global, text) => {
                 let mut value = self.session.global(w, global.clone(), None).map_err(|e| e.to_string())?;

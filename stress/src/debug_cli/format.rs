@@ -2,7 +2,7 @@
 //! the `stopped`, `finished`, `trapped` and `failed` events.
 
 use onecopy_runtime::{StopReason, Val, ValType};
-use onecopy_workers::{CallError, DebugEvent, Value, Who};
+use onecopy_workers::{CallError, DebugEvent, FrameValue, Value, Who};
 use serde::Serialize;
 use serde_json::{json, Value as Json};
 
@@ -56,6 +56,12 @@ pub(super) fn show(value: &Value) -> String {
 
 pub(super) fn show_all(values: &[Value]) -> Vec<String> {
     values.iter().map(show).collect()
+}
+
+/// Each value as `show` prints it; `unavailable` where the program never
+/// reads the value again.
+pub(super) fn show_frame(values: &[FrameValue]) -> Vec<String> {
+    values.iter().map(|v| v.value.as_ref().map_or_else(|| "unavailable".to_string(), show)).collect()
 }
 
 /// Parse `text` as a value of type `ty`, as `onecopy run` parses arguments.

@@ -1,0 +1,123 @@
+//! Guarded debug code's module-wide tables, and describing one function's
+//! frame on demand by compiling it again (see [`crate::debug_info`]).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use cranelift_codegen::isa::OwnedTargetIsa;
+use cranelift_codegen::Context;
+use cranelift_frontend::FunctionBuilderContext;
+use parking_lot::Mutex;
+
+use crate::compile::{compile_function, FunctionCode};
+use crate::debug_info::FunctionDebugInfo;
+use crate::debug_table::DebugTableLayout;
+use crate::env::ModuleEnv;
+use crate::link::LinkedGuards;
+use crate::{CompileConfig, CompileError, CompiledModule, Compiler};
+
+/// Functions whose descriptions are kept; a debugger stops in few at a time.
+const CACHED_FUNCTIONS: usize = 64;
+
+/// What the runtime needs to stop at guards and show the frame there.
+pub struct DebugCode {
+    /// Code offset where each site's guard resumes, by module-wide site id
+    /// (the signal handler reads this table: the trap-tail byte of site k
+    /// resumes at `code + resume[k]`).
+    pub resume: Vec<u32>,
+    /// Where the table pointer is at each site's guard branch (a stop finds
+    /// its instance's table, and so the instance, from it).
+    pub table_loc: Vec<crate::debug_info::Location>,
+    /// Each site's entry in the debug table.
+    pub entries: Vec<u32>,
+    /// Where the entries are, and how the table is sized and aligned.
+    pub table: DebugTableLayout,
+    /// Bytes of all guards' hot paths (load, test, branch), for reports.
+    pub guard_bytes: u64,
+    describer: Describer,
+}
+
+/// Compiles one function again, the same way, to describe its frame.
+struct Describer {
+    wasm: Arc<[u8]>,
+    isa: OwnedTargetIsa,
+    config: CompileConfig,
+    /// Hash of each function's code, to check the recompile matches it.
+    hashes: Vec<u64>,
+    cache: Mutex<HashMap<u32, Arc<FunctionDebugInfo>>>,
+}
+
+impl DebugCode {
+    pub(crate) fn new(
+        guards: LinkedGuards,
+        table: DebugTableLayout,
+        funcs: &[FunctionCode],
+        wasm: &[u8],
+        compiler: &Compiler,
+    ) -> DebugCode {
+        let entries = funcs
+            .iter()
+            .zip(&table.regions)
+            .flat_map(|(f, region)| (0..f.sites.len() as u32).map(move |k| region + k))
+            .collect();
+        DebugCode {
+            resume: guards.resume,
+            table_loc: guards.table_loc,
+            entries,
+            table,
+            guard_bytes: guards.hot_bytes,
+            describer: Describer {
+                wasm: wasm.into(),
+                isa: compiler.owned_isa(),
+                config: compiler.config().clone(),
+                hashes: funcs.iter().map(|f| f.hash).collect(),
+                cache: Mutex::new(HashMap::new()),
+            },
+        }
+    }
+
+    /// The description of `module`'s function `func` (cached).
+    pub(crate) fn describe(&self, module: &CompiledModule, func: u32) -> Result<Arc<FunctionDebugInfo>, CompileError> {
+        if let Some(info) = self.describer.cache.lock().get(&func) {
+            return Ok(info.clone());
+        }
+        let info = Arc::new(self.describer.compile(module, func)?);
+        let mut cache = self.describer.cache.lock();
+        if cache.len() >= CACHED_FUNCTIONS {
+            cache.clear();
+        }
+        cache.insert(func, info.clone());
+        Ok(info)
+    }
+}
+
+impl Describer {
+    fn compile(&self, module: &CompiledModule, func: u32) -> Result<FunctionDebugInfo, CompileError> {
+        let defined = func
+            .checked_sub(module.info.imported_funcs)
+            .map(|i| i as usize)
+            .filter(|i| *i < self.hashes.len())
+            .ok_or_else(|| CompileError::Unsupported { offset: 0, message: format!("function {func} is not defined here") })?;
+        let env = ModuleEnv::from_parts(&module.info, module.layout.clone(), module.type_ids.clone(), &*self.isa, &self.config);
+        let range = module.info.bodies[defined].clone();
+        let body = wasmparser::FunctionBody::new(wasmparser::BinaryReader::new(&self.wasm[range.clone()], range.start as u64));
+        let (code, described) =
+            compile_function(&env, &mut Context::new(), &mut FunctionBuilderContext::new(), func, &body, true)?;
+        if code.hash != self.hashes[defined] {
+            return Err(CompileError::Codegen {
+                func,
+                message: "compiling the function again for its debug description gave different code".into(),
+            });
+        }
+        let described = described.expect("asked to describe");
+        let site_pcs = code.guards.iter().map(|g| g.jne).collect();
+        Ok(FunctionDebugInfo::new(
+            &described.ir,
+            described.recording,
+            site_pcs,
+            &described.call_returns,
+            &described.labels,
+            &described.unwind,
+        ))
+    }
+}
