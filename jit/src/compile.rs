@@ -50,7 +50,7 @@ pub(crate) struct FunctionCode {
 
 /// What a recompile for `debug_info` gives besides the code.
 pub(crate) struct Described {
-    /// The IR as translated (before Cranelift's own passes).
+    /// The IR as compiled (after Cranelift's own passes).
     pub ir: ir::Function,
     /// What the translator recorded.
     pub recording: Recording,
@@ -60,6 +60,8 @@ pub(crate) struct Described {
     pub unwind: Vec<(u32, cranelift_codegen::isa::unwind::UnwindInst)>,
     /// Wasm offset of each call -> code offset of its return address.
     pub call_returns: HashMap<u32, u32>,
+    /// Where each machine block starts.
+    pub block_starts: Vec<u32>,
 }
 
 /// Translate and compile one defined function; with `describe`, also
@@ -99,11 +101,10 @@ pub(crate) fn compile_function(
         site.pointer = site.pointer.map(|p| ctx.func.dfg.resolve_aliases(p));
     }
     label_values(&mut ctx.func, sites.iter().filter_map(|s| s.pointer));
-    let ir = recording.as_ref().map(|_| {
+    if recording.is_some() {
         let all: Vec<ir::Value> = ctx.func.dfg.values().filter(|v| ctx.func.dfg.value_is_real(*v)).collect();
         label_values(&mut ctx.func, all);
-        ctx.func.clone()
-    });
+    }
 
     let names = ctx.func.params.user_named_funcs().clone();
     let code = ctx
@@ -163,24 +164,29 @@ pub(crate) fn compile_function(
             })
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let described = match (recording, ir) {
-        (Some(recording), Some(ir)) => Some(Described {
-            ir,
-            recording,
-            labels: code.value_labels_ranges.clone(),
-            unwind: buffer.unwind_info.to_vec(),
-            call_returns: buffer
-                .call_sites()
-                .map(|c| (wasm_offset_at(&srclocs, c.ret_addr - 1), c.ret_addr))
-                .collect(),
-        }),
-        _ => None,
-    };
+    // What a description needs of the code, taken while `code` is borrowed;
+    // the IR is taken after.
+    let described = recording.map(|recording| {
+        let call_returns =
+            buffer.call_sites().map(|c| (wasm_offset_at(&srclocs, c.ret_addr - 1), c.ret_addr)).collect();
+        (recording, code.value_labels_ranges.clone(), buffer.unwind_info.to_vec(), call_returns, code.bb_starts.clone())
+    });
     let hash = {
         let mut h = std::collections::hash_map::DefaultHasher::new();
         bytes.hash(&mut h);
         h.finish()
     };
+    let patches = PatchableCalls::of(buffer);
+    // The IR as compiled: Cranelift's own passes replace block parameters
+    // that receive one constant (at every opt level).
+    let described = described.map(|(recording, labels, unwind, call_returns, block_starts)| Described {
+        ir: ctx.func.clone(),
+        recording,
+        labels,
+        unwind,
+        call_returns,
+        block_starts,
+    });
     let code = FunctionCode {
         bytes,
         calls,
@@ -188,7 +194,7 @@ pub(crate) fn compile_function(
         srclocs,
         sites,
         locals: local_types,
-        patches: PatchableCalls::of(buffer),
+        patches,
         guards,
         table_locs,
         keep,

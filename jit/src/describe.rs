@@ -54,13 +54,13 @@ impl DebugCode {
         funcs: &[FunctionCode],
         wasm: &[u8],
         compiler: &Compiler,
-    ) -> DebugCode {
+    ) -> Result<DebugCode, CompileError> {
         let entries = funcs
             .iter()
             .zip(&table.regions)
             .flat_map(|(f, region)| (0..f.sites.len() as u32).map(move |k| region + k))
             .collect();
-        DebugCode {
+        Ok(DebugCode {
             resume: guards.resume,
             table_loc: guards.table_loc,
             entries,
@@ -68,12 +68,12 @@ impl DebugCode {
             guard_bytes: guards.hot_bytes,
             describer: Describer {
                 wasm: wasm.into(),
-                isa: compiler.owned_isa(),
+                isa: crate::host_isa(compiler.config(), true)?,
                 config: compiler.config().clone(),
                 hashes: funcs.iter().map(|f| f.hash).collect(),
                 cache: Mutex::new(HashMap::new()),
             },
-        }
+        })
     }
 
     /// The description of `module`'s function `func` (cached).
@@ -111,13 +111,6 @@ impl Describer {
         }
         let described = described.expect("asked to describe");
         let site_pcs = code.guards.iter().map(|g| g.jne).collect();
-        Ok(FunctionDebugInfo::new(
-            &described.ir,
-            described.recording,
-            site_pcs,
-            &described.call_returns,
-            &described.labels,
-            &described.unwind,
-        ))
+        Ok(FunctionDebugInfo::new(described, site_pcs, code.bytes))
     }
 }

@@ -271,28 +271,7 @@ pub struct Compiler {
 impl Compiler {
     /// Build a backend for the host machine with `config`'s settings.
     pub fn new(config: CompileConfig) -> Result<Compiler, CompileError> {
-        let setting_err = |e: settings::SetError| CompileError::Codegen { func: u32::MAX, message: e.to_string() };
-        let mut flags = settings::builder();
-        let opt = match config.opt_level {
-            OptLevel::None => "none",
-            OptLevel::Speed => "speed",
-        };
-        flags.set("opt_level", opt).map_err(setting_err)?;
-        let regalloc = match config.regalloc {
-            Regalloc::Backtracking => "backtracking",
-            Regalloc::SinglePass => "single_pass",
-        };
-        flags.set("regalloc_algorithm", regalloc).map_err(setting_err)?;
-        flags.set("enable_multi_ret_implicit_sret", "true").map_err(setting_err)?;
-        flags.set("preserve_frame_pointers", "true").map_err(setting_err)?;
-        flags.set("enable_verifier", if cfg!(debug_assertions) { "true" } else { "false" }).map_err(setting_err)?;
-        flags.set("enable_probestack", "true").map_err(setting_err)?;
-        flags.set("probestack_strategy", "inline").map_err(setting_err)?;
-        let isa_builder = cranelift_native::builder()
-            .map_err(|m| CompileError::Unsupported { offset: 0, message: m.to_string() })?;
-        let isa = isa_builder
-            .finish(settings::Flags::new(flags))
-            .map_err(|e| CompileError::Codegen { func: u32::MAX, message: e.to_string() })?;
+        let isa = host_isa(&config, false)?;
         Ok(Compiler { isa, config })
     }
 
@@ -324,6 +303,7 @@ impl Compiler {
             let guards = link::link_guards(&funcs, &mut linked, tail);
             DebugCode::new(guards, table, &funcs, wasm, self)
         });
+        let debug_code = debug_code.transpose()?;
         let tail = debug_code.as_ref().map_or(0, |d| d.resume.len());
         let code = arena.allocate_with_tail(&linked.bytes, tail)?;
         let maps = link::CodeMaps::new(info.imported_funcs, &funcs, &linked);
@@ -345,11 +325,35 @@ impl Compiler {
             debug_code,
         }))
     }
+}
 
-    /// The target, shared (for compiling a function again later).
-    pub(crate) fn owned_isa(&self) -> OwnedTargetIsa {
-        self.isa.clone()
-    }
+/// Cranelift for the host with `config`'s settings; with `block_starts`,
+/// it also reports where each machine block starts (metadata only: the
+/// code is the same, which describing a function relies on and checks).
+pub(crate) fn host_isa(config: &CompileConfig, block_starts: bool) -> Result<OwnedTargetIsa, CompileError> {
+    let setting_err = |e: settings::SetError| CompileError::Codegen { func: u32::MAX, message: e.to_string() };
+    let mut flags = settings::builder();
+    let opt = match config.opt_level {
+        OptLevel::None => "none",
+        OptLevel::Speed => "speed",
+    };
+    flags.set("opt_level", opt).map_err(setting_err)?;
+    let regalloc = match config.regalloc {
+        Regalloc::Backtracking => "backtracking",
+        Regalloc::SinglePass => "single_pass",
+    };
+    flags.set("regalloc_algorithm", regalloc).map_err(setting_err)?;
+    flags.set("enable_multi_ret_implicit_sret", "true").map_err(setting_err)?;
+    flags.set("preserve_frame_pointers", "true").map_err(setting_err)?;
+    flags.set("enable_verifier", if cfg!(debug_assertions) { "true" } else { "false" }).map_err(setting_err)?;
+    flags.set("enable_probestack", "true").map_err(setting_err)?;
+    flags.set("probestack_strategy", "inline").map_err(setting_err)?;
+    flags.set("machine_code_cfg_info", if block_starts { "true" } else { "false" }).map_err(setting_err)?;
+    let isa_builder =
+        cranelift_native::builder().map_err(|m| CompileError::Unsupported { offset: 0, message: m.to_string() })?;
+    isa_builder
+        .finish(settings::Flags::new(flags))
+        .map_err(|e| CompileError::Codegen { func: u32::MAX, message: e.to_string() })
 }
 
 /// Reject malformed and invalid modules, and features onecopy does not support.

@@ -22,17 +22,6 @@ use crate::debug_stop::SavedRegs;
 use crate::error::{Error, Result};
 use crate::values::Val;
 
-/// Why a local or operand cannot be written at this point.
-fn not_writable(what: &str, slot: &Slot) -> Error {
-    let why = match slot {
-        Slot::Dead => "its value is never read again here (unavailable)",
-        Slot::Constant(_) => "its value is a constant compiled into the code",
-        Slot::Located { shared: true, .. } => "the same value is also held by another local or operand here",
-        Slot::Located { .. } => "it is read-only here",
-    };
-    Error::Type(format!("cannot write {what}: {why}"))
-}
-
 /// The registers of one frame as far as they are known: all of them for
 /// the stopped frame, the callee-saved ones for its callers.
 #[derive(Clone)]
@@ -223,22 +212,29 @@ impl<'a> DebugFrame<'a> {
         self.write(&format!("stack slot {index}"), slot, raw_of(&value, ty)?)
     }
 
+    /// Write `raw` everywhere the code after the stop may read the value
+    /// in `slot` from (see `onecopy_jit::debug_info`'s write targets).
     fn write(&mut self, what: &str, slot: Slot, raw: u64) -> Result<()> {
-        let Storage::Guard { regs, .. } = &mut self.storage else {
+        let Storage::Guard { regs, info, local_site } = &mut self.storage else {
             return Err(Error::Type("legacy debug code keeps no locations".into()));
         };
-        let Slot::Located { at, shared: false } = slot else { return Err(not_writable(what, &slot)) };
-        let done = match at {
-            Location::Gpr(r) => regs.set_gpr(r, raw),
-            Location::Xmm(x) => regs.set_xmm(x, raw),
-            Location::Frame(off) => {
-                let addr = (regs.fp() as isize + 16 + off as isize) as *mut u64;
-                // SAFETY: a slot of the stopped frame, which stays suspended until we return.
-                unsafe { *addr = raw };
-                true
+        let targets = info.write_targets(*local_site, &slot).map_err(|why| Error::Type(format!("cannot write {what}: {why}")))?;
+        for at in targets {
+            let done = match at {
+                Location::Gpr(r) => regs.set_gpr(r, raw),
+                Location::Xmm(x) => regs.set_xmm(x, raw),
+                Location::Frame(off) => {
+                    let addr = (regs.fp() as isize + 16 + off as isize) as *mut u64;
+                    // SAFETY: a slot of the stopped frame, which stays suspended until we return.
+                    unsafe { *addr = raw };
+                    true
+                }
+            };
+            if !done {
+                return Err(Error::Type(format!("cannot write {what}: it is in a register the debugger cannot set")));
             }
-        };
-        done.then_some(()).ok_or_else(|| not_writable(what, &slot))
+        }
+        Ok(())
     }
 
     /// The wasm frames, innermost (this stop) first.

@@ -15,6 +15,7 @@
 //! that value's location there: a register, a frame slot, a constant the
 //! code folded in, or nothing if the program never reads it again.
 
+mod copies;
 pub(crate) mod reaching;
 pub mod unwind;
 
@@ -107,21 +108,19 @@ pub struct FunctionDebugInfo {
     locations: HashMap<Value, Vec<ValueLocRange>>,
     saved: Vec<SavedReg>,
     resolve: HashMap<Value, Value>,
+    /// The function's code and where its machine blocks start, to find the
+    /// copies a write must also update (see [`copies`]).
+    code: Vec<u8>,
+    block_starts: Vec<u32>,
+    cfa_above_sp: i64,
 }
 
 impl FunctionDebugInfo {
-    /// Assemble from a recompile: the IR as translated, what the translator
-    /// recorded, each site's branch offset, the return-address offset of
-    /// each recorded call (by wasm offset), Cranelift's value locations and
-    /// unwind records.
-    pub(crate) fn new(
-        func: &ir::Function,
-        recording: Recording,
-        site_pcs: Vec<u32>,
-        call_returns: &HashMap<u32, u32>,
-        labels: &cranelift_codegen::ValueLabelsRanges,
-        unwind: &[(u32, cranelift_codegen::isa::unwind::UnwindInst)],
-    ) -> FunctionDebugInfo {
+    /// Assemble from a recompile (see [`crate::compile::Described`]), the
+    /// code offset of each site's guard branch, and the function's code.
+    pub(crate) fn new(described: crate::compile::Described, site_pcs: Vec<u32>, code: Vec<u8>) -> FunctionDebugInfo {
+        let func = &described.ir;
+        let recording = described.recording;
         let reaching = ReachingDefs::new(func, &recording.defs, &recording.explicit_params);
         let mut owners = HashMap::new();
         for d in &recording.defs {
@@ -138,15 +137,17 @@ impl FunctionDebugInfo {
                 constants.insert(real, bits);
             }
         }
-        let locations = labels
+        let locations = described
+            .labels
             .iter()
             .map(|(label, ranges)| (Value::from_u32(label.as_u32()), ranges.clone()))
             .collect();
         let calls = recording
             .calls
             .into_iter()
-            .filter_map(|(wasm_offset, point)| call_returns.get(&wasm_offset).map(|ret| (*ret, point)))
+            .filter_map(|(wasm_offset, point)| described.call_returns.get(&wasm_offset).map(|ret| (*ret, point)))
             .collect();
+        let frame_size = copies::frame_size(&code);
         FunctionDebugInfo {
             reaching,
             sites: recording.sites,
@@ -155,8 +156,13 @@ impl FunctionDebugInfo {
             owners,
             constants,
             locations,
-            saved: unwind::saved_registers(unwind),
+            saved: unwind::saved_registers(&described.unwind),
             resolve,
+            code,
+            block_starts: described.block_starts,
+            // The return address and the saved frame pointer lie between
+            // the canonical frame address and the body's stack pointer.
+            cfa_above_sp: frame_size + 16,
         }
     }
 
@@ -217,6 +223,34 @@ impl FunctionDebugInfo {
             (None, Some(bits)) => Slot::Constant(*bits),
             (None, None) => Slot::Dead,
         }
+    }
+
+    /// Every location a write of `slot` at breakable point `site` must
+    /// update: the value's own, and the copies of it the code after the
+    /// site may still read (see [`copies`]). Refused, with the reason, where
+    /// the value has no storage of its own there.
+    pub fn write_targets(&self, site: u32, slot: &Slot) -> Result<Vec<Location>, &'static str> {
+        let at = match slot {
+            Slot::Dead => return Err("its value is never read again here (unavailable)"),
+            Slot::Constant(_) => return Err("its value is a constant compiled into the code"),
+            Slot::Located { shared: true, .. } => return Err("the same value is also held by another local or operand here"),
+            Slot::Located { at, shared: false } => *at,
+        };
+        let Some(&pc) = self.site_pcs.get(site as usize) else { return Err("no such breakable point") };
+        let start = self.block_starts.iter().copied().filter(|s| *s <= pc).max().unwrap_or(0);
+        let copies = copies::Copies::track(&self.code, start, pc, self.cfa_above_sp).of(at);
+        // A copy that is another live value's own location cannot change
+        // without changing that value.
+        let owned: Vec<Location> = self
+            .locations
+            .values()
+            .filter_map(|ranges| ranges.iter().find(|r| r.start <= pc && pc < r.end).and_then(|r| location(&r.loc)))
+            .filter(|l| *l != at)
+            .collect();
+        if copies.iter().any(|c| owned.contains(c)) {
+            return Err("a copy of its value is another value's storage here");
+        }
+        Ok(std::iter::once(at).chain(copies).collect())
     }
 
     /// The callee-saved registers the function's prologue saves.

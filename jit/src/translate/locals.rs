@@ -1,8 +1,6 @@
 //! Locals and globals.
 
-use std::collections::HashMap;
-
-use cranelift_codegen::ir::{types, BlockArg, InstBuilder, MemFlagsData, Opcode, Type, Value};
+use cranelift_codegen::ir::{types, InstBuilder, MemFlagsData, Opcode, Type, Value};
 use wasmparser::FunctionBody;
 
 use super::{ir_type, FuncTranslator};
@@ -11,8 +9,8 @@ use crate::CompileError;
 
 impl FuncTranslator<'_, '_> {
     /// Define the parameters and the declared locals (zero) as locals.
-    /// Guarded debug code gives each declared local a zero of its own (the
-    /// parameters of one block), so none is a constant folded into code.
+    /// Guarded debug code gives each declared local a zero of its own (see
+    /// `write_local`), so none is a constant folded into code.
     pub(crate) fn declare_locals(&mut self, body: &FunctionBody<'_>) -> Result<(), CompileError> {
         let entry = self.b.current_block().expect("the entry block is current");
         let params = self.b.block_params(entry).to_vec();
@@ -32,17 +30,10 @@ impl FuncTranslator<'_, '_> {
                 .map_err(|message| CompileError::Unsupported { offset: reader.original_position() as usize, message })?;
             declared.extend(std::iter::repeat_n(ty, count as usize));
         }
-        let first = self.locals.len() as u32;
-        for ty in &declared {
-            self.declare_local(*ty);
-        }
-        let zeros = if self.guards.is_some() {
-            self.zeros_of_their_own(&declared)
-        } else {
-            declared.iter().map(|ty| self.zero(ir_type(*ty))).collect()
-        };
-        for (i, zero) in zeros.into_iter().enumerate() {
-            self.write_local(first + i as u32, zero);
+        for ty in declared {
+            let index = self.declare_local(ty);
+            let zero = self.zero(ir_type(ty));
+            self.write_local(index, zero);
         }
         Ok(())
     }
@@ -59,27 +50,6 @@ impl FuncTranslator<'_, '_> {
             types::F64 => self.b.ins().f64const(0.0),
             _ => self.b.ins().iconst(ty, 0),
         }
-    }
-
-    /// One zero per type, passed to a block with a parameter per local.
-    fn zeros_of_their_own(&mut self, tys: &[ValType]) -> Vec<Value> {
-        let mut zeros: HashMap<Type, Value> = HashMap::new();
-        let args: Vec<BlockArg> = tys
-            .iter()
-            .map(|ty| {
-                let ty = ir_type(*ty);
-                BlockArg::Value(*zeros.entry(ty).or_insert_with(|| self.zero(ty)))
-            })
-            .collect();
-        let block = self.b.create_block();
-        let params: Vec<Value> = tys.iter().map(|ty| self.b.append_block_param(block, ir_type(*ty))).collect();
-        for p in &params {
-            self.record_explicit(*p);
-        }
-        self.b.ins().jump(block, &args);
-        self.b.switch_to_block(block);
-        self.b.seal_block(block);
-        params
     }
 
     pub(super) fn local_get(&mut self, index: u32) {
