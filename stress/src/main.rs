@@ -5,8 +5,9 @@
 //! - `onecopy demo`: one module, one instance per core, shared code.
 //! - `onecopy run FILE --invoke NAME [ARGS...]`: call one export and print its results.
 //! - `onecopy wast PATH...`: run WebAssembly spec test scripts.
-//! - `onecopy bench guard` / `onecopy bench debug`: the breakpoint guard's cost;
-//!   debugger round trips.
+//! - `onecopy bench guard` / `onecopy bench debug` / `onecopy bench compile`:
+//!   the breakpoint guard's cost; debugger round trips; what compiling costs
+//!   in each mode (code bytes per breakable point, time, peak memory).
 //! - `onecopy stress`: many workers debugging one shared module; arena bytes per worker count.
 //! - `onecopy debug FILE --workers N [--script FILE|-]`: drive a debug session
 //!   over N workers with text commands; one JSON object per line.
@@ -14,6 +15,7 @@
 //! Logging goes to stderr, filtered by `RUST_LOG` (default: warnings).
 
 mod bench;
+mod bench_compile;
 mod bench_debug;
 mod debug_cli;
 mod demo;
@@ -75,6 +77,8 @@ fn main() -> ExitCode {
         Command::Bench(args) => match &args.what {
             bench::BenchWhat::Guard(guard) => bench::guard(guard).map(|()| ExitCode::SUCCESS),
             bench::BenchWhat::Debug(debug) => bench_debug::main(debug).map(|()| ExitCode::SUCCESS),
+            bench::BenchWhat::Compile(compile) => bench_compile::main(compile),
+            bench::BenchWhat::CompileOne(one) => bench_compile::child(one),
         },
     };
     outcome.unwrap_or_else(|e| {
