@@ -11,6 +11,8 @@
 //! - `onecopy stress`: many workers debugging one shared module; arena bytes per worker count.
 //! - `onecopy debug FILE --workers N [--script FILE|-]`: drive a debug session
 //!   over N workers with text commands; one JSON object per line.
+//! - `onecopy disas FILE --func N [--debug|--legacy]`: one function's machine
+//!   code, breakable points and guards marked.
 //!
 //! Logging goes to stderr, filtered by `RUST_LOG` (default: warnings).
 
@@ -19,6 +21,7 @@ mod bench_compile;
 mod bench_debug;
 mod debug_cli;
 mod demo;
+mod disas;
 mod run;
 mod spectest;
 mod stress;
@@ -52,6 +55,8 @@ enum Command {
     /// Many workers debugging one module at once: code arena bytes and
     /// breakpoint events per worker count.
     Stress(stress::StressArgs),
+    /// Print one function's machine code as compiled, breakable points marked.
+    Disas(disas::DisasArgs),
     /// Debug a module on N workers with text commands (one per line, from
     /// a script or stdin), answering one JSON object per line.
     Debug(debug_cli::DebugArgs),
@@ -74,6 +79,7 @@ fn main() -> ExitCode {
         Command::Wast(args) => wast::main(&args),
         Command::Stress(args) => stress::main(&args),
         Command::Debug(args) => debug_cli::main(&args),
+        Command::Disas(args) => disas::main(&args).map(|()| ExitCode::SUCCESS),
         Command::Bench(args) => match &args.what {
             bench::BenchWhat::Guard(guard) => bench::guard(guard).map(|()| ExitCode::SUCCESS),
             bench::BenchWhat::Debug(debug) => bench_debug::main(debug).map(|()| ExitCode::SUCCESS),
