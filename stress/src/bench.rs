@@ -26,6 +26,12 @@ pub enum BenchWhat {
     Guard(GuardArgs),
     /// Debugger round trips: breakpoint hit -> event at the coordinator -> resume.
     Debug(crate::bench_debug::DebugBenchArgs),
+    /// What compiling a module costs in each mode: code bytes per breakable
+    /// point, compile time, peak memory (one child process per mode).
+    Compile(crate::bench_compile::CompileArgs),
+    /// One mode of `bench compile`, measured in this process (its children run this).
+    #[command(hide = true)]
+    CompileOne(crate::bench_compile::CompileOneArgs),
 }
 
 /// Options of `onecopy bench guard`.

@@ -112,7 +112,7 @@ impl Out {
 /// or the workers cannot be set up.
 pub fn main(args: &DebugArgs) -> Result<ExitCode> {
     let path = args.file.display();
-    let bytes = wat::parse_file(&args.file).with_context(|| format!("cannot load {path}"))?;
+    let bytes = crate::run::load(&args.file)?;
     let engine = Engine::new(&Config::new().debug(true))?;
     let module = Module::new(&engine, &bytes).with_context(|| format!("cannot compile {path}"))?;
     // Imports the stubs cannot satisfy fail here, once, rather than on every worker.

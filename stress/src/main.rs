@@ -5,18 +5,23 @@
 //! - `onecopy demo`: one module, one instance per core, shared code.
 //! - `onecopy run FILE --invoke NAME [ARGS...]`: call one export and print its results.
 //! - `onecopy wast PATH...`: run WebAssembly spec test scripts.
-//! - `onecopy bench guard` / `onecopy bench debug`: the breakpoint guard's cost;
-//!   debugger round trips.
+//! - `onecopy bench guard` / `onecopy bench debug` / `onecopy bench compile`:
+//!   the breakpoint guard's cost; debugger round trips; what compiling costs
+//!   in each mode (code bytes per breakable point, time, peak memory).
 //! - `onecopy stress`: many workers debugging one shared module; arena bytes per worker count.
 //! - `onecopy debug FILE --workers N [--script FILE|-]`: drive a debug session
 //!   over N workers with text commands; one JSON object per line.
+//! - `onecopy disas FILE --func N [--debug|--legacy]`: one function's machine
+//!   code, breakable points and guards marked.
 //!
 //! Logging goes to stderr, filtered by `RUST_LOG` (default: warnings).
 
 mod bench;
+mod bench_compile;
 mod bench_debug;
 mod debug_cli;
 mod demo;
+mod disas;
 mod run;
 mod spectest;
 mod stress;
@@ -50,6 +55,8 @@ enum Command {
     /// Many workers debugging one module at once: code arena bytes and
     /// breakpoint events per worker count.
     Stress(stress::StressArgs),
+    /// Print one function's machine code as compiled, breakable points marked.
+    Disas(disas::DisasArgs),
     /// Debug a module on N workers with text commands (one per line, from
     /// a script or stdin), answering one JSON object per line.
     Debug(debug_cli::DebugArgs),
@@ -72,9 +79,12 @@ fn main() -> ExitCode {
         Command::Wast(args) => wast::main(&args),
         Command::Stress(args) => stress::main(&args),
         Command::Debug(args) => debug_cli::main(&args),
+        Command::Disas(args) => disas::main(&args).map(|()| ExitCode::SUCCESS),
         Command::Bench(args) => match &args.what {
             bench::BenchWhat::Guard(guard) => bench::guard(guard).map(|()| ExitCode::SUCCESS),
             bench::BenchWhat::Debug(debug) => bench_debug::main(debug).map(|()| ExitCode::SUCCESS),
+            bench::BenchWhat::Compile(compile) => bench_compile::main(compile),
+            bench::BenchWhat::CompileOne(one) => bench_compile::child(one),
         },
     };
     outcome.unwrap_or_else(|e| {

@@ -1,6 +1,6 @@
 //! `onecopy run`: instantiate one module and call one of its exports.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context, Result};
 use onecopy_runtime::{Config, Engine, ExternType, Func, Linker, Module, Trap, TrapKind, Val};
@@ -26,7 +26,7 @@ pub struct RunArgs {
 
 /// Run the call and print its results, one per line (`55 : i32`).
 pub fn main(args: &RunArgs) -> Result<()> {
-    let bytes = wat::parse_file(&args.file).with_context(|| format!("cannot load {}", args.file.display()))?;
+    let bytes = load(&args.file)?;
     let engine = Engine::new(&Config::default().debug(args.debug))?;
     let module = Module::new(&engine, &bytes).with_context(|| format!("cannot compile {}", args.file.display()))?;
     let linker = stub_imports(&engine, &module)?;
@@ -47,6 +47,12 @@ pub fn main(args: &RunArgs) -> Result<()> {
         println!("{}", values::show(result));
     }
     Ok(())
+}
+
+/// The module in `path`, a `.wasm` binary or a `.wat` text module (every
+/// command that takes a module file reads it this way, so errors read alike).
+pub(crate) fn load(path: &Path) -> Result<Vec<u8>> {
+    wat::parse_file(path).with_context(|| format!("cannot load {}", path.display()))
 }
 
 /// A linker whose functions satisfy the module's function imports by trapping

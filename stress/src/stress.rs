@@ -25,7 +25,7 @@
 //! event is what is measured). With no such export, workers break at the
 //! entry of the first defined function and call nothing (0 events).
 
-mod generate;
+pub(crate) mod generate;
 mod imports;
 mod plot;
 mod report;

@@ -81,6 +81,11 @@ fn mem(align: u32) -> MemArg {
     MemArg { offset: 0, align, target: MemArgTarget::Memory(0), ordering: None }
 }
 
+/// How reports name the module with `funcs` generated functions (and `run`).
+pub fn name(funcs: u32) -> String {
+    format!("built-in ({} functions)", funcs.max(1) + 1)
+}
+
 /// The module with `funcs` generated functions (at least 1) plus `run`.
 pub fn module(funcs: u32) -> Generated {
     let funcs = funcs.max(1);

@@ -25,13 +25,13 @@ pub fn load(args: &StressArgs) -> Result<Workpiece> {
     let Some(path) = &args.module else {
         let generated = generate::module(args.funcs);
         return Ok(Workpiece {
-            name: format!("built-in ({} functions)", args.funcs.max(1) + 1),
+            name: generate::name(args.funcs),
             functions: Some(args.funcs.max(1) as usize + 1),
             wasm: generated.wasm,
             workload: Some(Workload::Builtin { slots: generated.slots }),
         });
     };
-    let wasm = wat::parse_file(path).with_context(|| format!("cannot load {}", path.display()))?;
+    let wasm = crate::run::load(path)?;
     let name = path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
     Ok(Workpiece { name, wasm, functions: None, workload: None })
 }

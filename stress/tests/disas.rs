@@ -1,0 +1,229 @@
+//! Golden-file tests of `onecopy disas`, like Wasmtime's `tests/disas`.
+//!
+//! Each `tests/disas/NAME.wat` names the listings to take in lines
+//! `;; disas: ARGS` (the arguments after the file, e.g. `--func 0 --debug`);
+//! each listing must equal `tests/disas/NAME.MODE.disas`, MODE being
+//! `debug`, `legacy` or `normal` (so one listing per mode and file).
+//!
+//! After an intended change of the generated code, bless the new listings
+//! and review the diff before committing:
+//!
+//! ```text
+//! ONECOPY_BLESS=1 cargo test --release -p onecopy-stress --test disas
+//! ```
+//!
+//! Blessing cannot hide a broken guard: every debug listing is also checked
+//! for what matters in it (see `check_guards`): each site's guard is
+//! `test dword ptr [rT+d8], rT32; jne <trap tail + k>` (the exit site's
+//! `mov r32, dword ptr [rT+d8]; test r32, rT32; jne <trap tail + k>`), with
+//! k the site's id, the function's sites' ids consecutive (in id order:
+//! block layout may put a cold block's guard after later ones).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn onecopy(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_onecopy")).args(args).output().expect("start onecopy")
+}
+
+fn dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/disas")
+}
+
+/// Every `(wat file, arguments, expected file)` in the folder.
+fn cases() -> Vec<(PathBuf, Vec<String>, PathBuf)> {
+    let mut wats: Vec<PathBuf> = std::fs::read_dir(dir())
+        .expect("tests/disas")
+        .map(|e| e.expect("a folder entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "wat"))
+        .collect();
+    wats.sort();
+    let mut cases = Vec::new();
+    for wat in wats {
+        let text = std::fs::read_to_string(&wat).expect("read a .wat");
+        for line in text.lines().filter_map(|l| l.strip_prefix(";; disas:")) {
+            let args: Vec<String> = line.split_whitespace().map(str::to_owned).collect();
+            let mode = ["--legacy", "--debug"].iter().find(|m| args.iter().any(|a| a == *m)).map_or("normal", |m| &m[2..]);
+            let expected = wat.with_extension(format!("{mode}.disas"));
+            assert!(cases.iter().all(|(_, _, e)| *e != expected), "{}: one listing per mode", wat.display());
+            cases.push((wat.clone(), args, expected));
+        }
+    }
+    assert!(!cases.is_empty(), "no `;; disas:` lines in tests/disas/*.wat");
+    cases
+}
+
+#[test]
+fn listings_match_their_golden_files() {
+    let bless = std::env::var_os("ONECOPY_BLESS").is_some_and(|v| v == "1");
+    let mut failures = Vec::new();
+    for (wat, args, expected) in cases() {
+        let mut all = vec!["disas", wat.to_str().expect("a UTF-8 path")];
+        all.extend(args.iter().map(String::as_str));
+        let output = onecopy(&all);
+        assert!(output.status.success(), "onecopy {}: {}", all.join(" "), String::from_utf8_lossy(&output.stderr));
+        let listing = String::from_utf8(output.stdout).expect("UTF-8 listing");
+        let name = expected.file_name().expect("a file name").to_string_lossy().into_owned();
+        if args.iter().any(|a| a == "--debug") {
+            if let Err(e) = check_guards(&listing) {
+                failures.push(format!("{name}: {e}"));
+            }
+        }
+        if bless {
+            std::fs::write(&expected, &listing).expect("write the expected listing");
+            continue;
+        }
+        match std::fs::read_to_string(&expected) {
+            Ok(want) if want == listing => {}
+            Ok(want) => failures.push(format!("{name} differs from the listing: {}", first_difference(&want, &listing))),
+            Err(e) => failures.push(format!("{name}: cannot read it ({e})")),
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{}\n(if the change is intended: ONECOPY_BLESS=1 cargo test --release -p onecopy-stress --test disas)",
+        failures.join("\n")
+    );
+}
+
+fn first_difference(want: &str, got: &str) -> String {
+    let (mut w, mut g) = (want.lines(), got.lines());
+    for n in 1.. {
+        match (w.next(), g.next()) {
+            (None, None) => break,
+            (a, b) if a == b => continue,
+            (a, b) => return format!("line {n}: expected {:?}, got {:?}", a.unwrap_or("<end>"), b.unwrap_or("<end>")),
+        }
+    }
+    "only in line endings".into()
+}
+
+/// One instruction line of a listing: `offset  bytes  text`.
+struct Line<'a> {
+    bytes: usize,
+    text: &'a str,
+}
+
+fn instruction(line: &str) -> Option<Line<'_>> {
+    let rest = line.trim_start().strip_prefix("0x")?;
+    let (_, rest) = rest.split_once("  ")?;
+    let (bytes, text) = rest.split_once("  ")?;
+    Some(Line { bytes: bytes.split(' ').count(), text: text.trim() })
+}
+
+/// Check every site's guard in a debug listing (see the module docs).
+fn check_guards(listing: &str) -> Result<(), String> {
+    let lines: Vec<&str> = listing.lines().collect();
+    let mut ids = Vec::new();
+    for (n, line) in lines.iter().enumerate() {
+        let Some(marker) = line.strip_prefix(";; site ") else { continue };
+        let (id, rest) = marker.split_once(' ').ok_or(format!("bad marker {line:?}"))?;
+        let id: u32 = id.parse().map_err(|_| format!("bad site id in {line:?}"))?;
+        let guard: Vec<Line> = lines[n + 1..].iter().take_while(|l| **l != ";; resumes").filter_map(|l| instruction(l)).collect();
+        let shown: Vec<&str> = guard.iter().map(|g| g.text).collect();
+        check_guard(id, rest.starts_with("(exit)"), &guard).map_err(|e| format!("site {id}: {e}: `{}`", shown.join("; ")))?;
+        ids.push(id);
+    }
+    let header = lines.first().and_then(|h| h.rsplit(", ").next()).and_then(|s| s.strip_suffix(" sites"));
+    if header != Some(&ids.len().to_string()) {
+        return Err(format!("{} site markers, but the header says {:?}", ids.len(), lines.first()));
+    }
+    // Cranelift may lay a cold block's guard out after later ones: the
+    // function's sites are consecutive by id, not in code order.
+    let mut sorted = ids.clone();
+    sorted.sort_unstable();
+    if sorted.windows(2).any(|w| w[1] != w[0] + 1) {
+        return Err(format!("site ids (trap tail bytes) are not consecutive: {ids:?}"));
+    }
+    let branches = listing.matches("<trap tail + ").count();
+    if branches != ids.len() {
+        return Err(format!("{branches} branches to the trap tail for {} sites", ids.len()));
+    }
+    Ok(())
+}
+
+/// One guard: `test dword ptr [rT±d8], rT32; jne <trap tail + id>`, or for
+/// the exit `mov r32, dword ptr [rT±d8]; test r32, rT32; jne ...`.
+fn check_guard(id: u32, exit: bool, guard: &[Line]) -> Result<(), String> {
+    let want = if exit { 3 } else { 2 };
+    if guard.len() != want {
+        return Err(format!("{} instructions before `;; resumes`, not {want}", guard.len()));
+    }
+    let jne = format!("jne <trap tail + {id}>");
+    if guard[want - 1].text != jne {
+        return Err(format!("the guard does not end in `{jne}`"));
+    }
+    let load = &guard[0];
+    let (op, operands) = load.text.split_once(' ').ok_or("no operands")?;
+    let (first, second) = operands.split_once(", ").ok_or("not two operands")?;
+    let memory = if exit { second } else { first };
+    let (table, disp) = entry_operand(memory).ok_or(format!("`{memory}` is not `dword ptr [rT±d]`"))?;
+    // A 4-byte displacement would make the test 6 bytes or more.
+    if !(-128..=127).contains(&disp) || load.bytes > 5 {
+        return Err(format!("the entry's displacement {disp} ({} bytes) is not one byte", load.bytes));
+    }
+    let table32 = low32(table);
+    if exit {
+        let test = guard[1].text.strip_prefix("test ").ok_or("the exit guard's second instruction is no `test`")?;
+        let (loaded, tested) = (first, test.split_once(", ").ok_or("not two operands")?);
+        let matches = tested == (loaded, table32.as_str()) || tested == (table32.as_str(), loaded);
+        if op != "mov" || !matches {
+            return Err(format!("not `mov r32, [rT+d]; test r32, {table32}`"));
+        }
+    } else if op != "test" || second != table32 {
+        return Err(format!("not `test dword ptr [rT+d], {table32}`"));
+    }
+    Ok(())
+}
+
+/// `dword ptr [r9-0x80]` -> (`r9`, -128).
+fn entry_operand(operand: &str) -> Option<(&str, i64)> {
+    let inner = operand.strip_prefix("dword ptr [")?.strip_suffix(']')?;
+    let Some(at) = inner.find(['+', '-']) else { return Some((inner, 0)) };
+    let (register, disp) = inner.split_at(at);
+    let magnitude = disp[1..].strip_prefix("0x").map_or_else(|| disp[1..].parse().ok(), |h| i64::from_str_radix(h, 16).ok())?;
+    Some((register, if disp.starts_with('-') { -magnitude } else { magnitude }))
+}
+
+/// The low 32 bits' name of a 64-bit register (`r9` -> `r9d`, `rsi` -> `esi`).
+fn low32(register: &str) -> String {
+    if register[1..].starts_with(|c: char| c.is_ascii_digit()) {
+        format!("{register}d")
+    } else {
+        format!("e{}", &register[1..])
+    }
+}
+
+#[test]
+fn the_guard_check_catches_a_changed_guard() {
+    let good = ";; function 0: 0x20 bytes of debug code, 2 sites\n\
+                ;; site 0 (entry) @0x0\n\
+                \x20  0x0  45 85 49 80                     test dword ptr [r9-0x80], r9d\n\
+                \x20  0x4  0f 85 cf 0f 00 00               jne <trap tail + 0>\n\
+                ;; resumes\n\
+                ;; site 1 (exit) @0xa\n\
+                \x20  0xa  41 8b 49 84                     mov ecx, dword ptr [r9-0x7c]\n\
+                \x20  0xe  44 85 c9                        test ecx, r9d\n\
+                \x20 0x11  0f 85 9f 0c 00 00               jne <trap tail + 1>\n\
+                ;; resumes\n";
+    assert_eq!(check_guards(good), Ok(()));
+    let moved = good.replace(";; resumes\n;; site 1", "\x20  0x9  48 89 c8   mov rax, rcx\n;; resumes\n;; site 1");
+    assert!(check_guards(&moved).unwrap_err().contains("3 instructions"), "a move inside a guard");
+    let far = good.replace("test dword ptr [r9-0x80], r9d", "test dword ptr [r9-0x400], r9d");
+    assert!(check_guards(&far).unwrap_err().contains("not one byte"));
+    let other = good.replace("jne <trap tail + 1>", "jne <trap tail + 2>");
+    assert!(check_guards(&other).unwrap_err().contains("site 1"));
+    let register = good.replace("], r9d", "], eax");
+    assert!(check_guards(&register).is_err());
+}
+
+#[test]
+fn imported_and_missing_functions_are_refused() {
+    let wat = dir().join("call.wat");
+    let output = onecopy(&["disas", wat.to_str().unwrap(), "--func", "0", "--debug"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("function 0 is imported"));
+    let output = onecopy(&["disas", wat.to_str().unwrap(), "--func", "3"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("no function 3: the module has 3 functions (1 imported)"));
+}
