@@ -241,7 +241,6 @@ impl<'a> VisitOperator<'a> for FuncTranslator<'_, '_> {
     // Every operator of the proposals onecopy does not support.
     wasmparser::for_each_visit_operator!(unsupported_operators);
 
-    #[cfg(feature = "simd")]
     fn simd_visitor(&mut self) -> Option<&mut dyn wasmparser::VisitSimdOperator<'a, Output = Self::Output>> {
         Some(self)
     }
