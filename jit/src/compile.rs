@@ -52,6 +52,9 @@ pub(crate) struct FunctionCode {
 pub(crate) struct Described {
     /// The IR as compiled (after Cranelift's own passes).
     pub ir: ir::Function,
+    /// What each alias of the IR as built resolved to: compiling resolves
+    /// and deletes them, but recorded definitions may name them.
+    pub aliases: HashMap<ir::Value, ir::Value>,
     /// What the translator recorded.
     pub recording: Recording,
     /// Where each labelled value lives, by code range.
@@ -62,6 +65,42 @@ pub(crate) struct Described {
     pub call_returns: HashMap<u32, u32>,
     /// Where each machine block starts.
     pub block_starts: Vec<u32>,
+}
+
+/// Label every value for a description, and return what each alias
+/// resolves to. Cranelift's first passes (which may turn block parameters
+/// into aliases) run first, so the labels are on the values that survive
+/// and the aliases are all seen before compiling deletes them; compiling
+/// runs those passes again, finding nothing more to do, and so produces the
+/// same code as an ordinary compile (which the description checks).
+fn label_all_values(ctx: &mut Context, isa: &dyn cranelift_codegen::isa::TargetIsa, func: u32) -> Result<HashMap<ir::Value, ir::Value>, CompileError> {
+    let codegen = |e: cranelift_codegen::CodegenError| CompileError::Codegen { func, message: format!("{e:?}") };
+    ctx.compute_cfg();
+    ctx.compute_domtree();
+    ctx.eliminate_unreachable_code(isa).map_err(codegen)?;
+    ctx.remove_constant_phis(isa).map_err(codegen)?;
+    let dfg = &ctx.func.dfg;
+    let aliases = dfg.values().map(|v| (v, dfg.resolve_aliases(v))).filter(|(v, r)| v != r).collect();
+    let real: Vec<ir::Value> = dfg.values().filter(|v| dfg.value_is_real(*v)).collect();
+    label_values(&mut ctx.func, real);
+    Ok(aliases)
+}
+
+/// What each site's guard should look like: its tag, its entry's
+/// displacement and, for a fault guard, the first debug-stop load after the
+/// tag (Cranelift's trap records say where each load went).
+fn expected_guards(tags: &[u32], sites: &[LocalSite], traps: &[(u32, ir::TrapCode, u32)]) -> Vec<crate::guard_code::Expected> {
+    let stop = crate::TrapKind::DebugStop.code();
+    let mut faults: Vec<u32> = traps.iter().filter(|t| t.1 == stop).map(|t| t.0).collect();
+    faults.sort_unstable();
+    tags.iter()
+        .zip(sites)
+        .map(|(&tag, site)| {
+            let fault = (site.kind != crate::translate::SiteKind::Exit)
+                .then(|| faults.get(faults.partition_point(|&f| f < tag)).copied().unwrap_or(u32::MAX));
+            crate::guard_code::Expected { tag, disp: site.disp, fault }
+        })
+        .collect()
 }
 
 /// Translate and compile one defined function; with `describe`, also
@@ -101,10 +140,7 @@ pub(crate) fn compile_function(
         site.pointer = site.pointer.map(|p| ctx.func.dfg.resolve_aliases(p));
     }
     label_values(&mut ctx.func, sites.iter().filter_map(|s| s.pointer));
-    if recording.is_some() {
-        let all: Vec<ir::Value> = ctx.func.dfg.values().filter(|v| ctx.func.dfg.value_is_real(*v)).collect();
-        label_values(&mut ctx.func, all);
-    }
+    let aliases = if recording.is_some() { label_all_values(ctx, env.isa, func_index)? } else { HashMap::new() };
 
     let names = ctx.func.params.user_named_funcs().clone();
     let code = ctx
@@ -148,7 +184,7 @@ pub(crate) fn compile_function(
         }
     }
     let guards = if env.config.debug && !env.config.legacy {
-        let expected: Vec<(u32, i32)> = tags.iter().zip(&sites).map(|(t, s)| (*t, s.disp)).collect();
+        let expected = expected_guards(&tags, &sites, &traps);
         crate::guard_code::locate(&bytes, &expected, keep)
             .map_err(|message| CompileError::Codegen { func: func_index, message })?
     } else {
@@ -159,8 +195,8 @@ pub(crate) fn compile_function(
         .zip(&guards)
         .map(|(site, guard)| {
             let pointer = site.pointer.expect("guarded sites load through a pointer");
-            crate::debug_info::location_at(&code.value_labels_ranges, pointer, guard.jne).ok_or_else(|| {
-                CompileError::Codegen { func: func_index, message: format!("no location of the table pointer at the guard at {:#x}", guard.jne) }
+            crate::debug_info::location_at(&code.value_labels_ranges, pointer, guard.stop).ok_or_else(|| {
+                CompileError::Codegen { func: func_index, message: format!("no location of the table pointer at the guard at {:#x}", guard.stop) }
             })
         })
         .collect::<Result<Vec<_>, _>>()?;
@@ -169,7 +205,7 @@ pub(crate) fn compile_function(
     let described = recording.map(|recording| {
         let call_returns =
             buffer.call_sites().map(|c| (wasm_offset_at(&srclocs, c.ret_addr - 1), c.ret_addr)).collect();
-        (recording, code.value_labels_ranges.clone(), buffer.unwind_info.to_vec(), call_returns, code.bb_starts.clone())
+        (recording, code.value_labels_ranges.clone(), buffer.unwind_info.to_vec(), call_returns, code.bb_starts.clone(), aliases)
     });
     let hash = {
         let mut h = std::collections::hash_map::DefaultHasher::new();
@@ -179,8 +215,9 @@ pub(crate) fn compile_function(
     let patches = PatchableCalls::of(buffer);
     // The IR as compiled: Cranelift's own passes replace block parameters
     // that receive one constant (at every opt level).
-    let described = described.map(|(recording, labels, unwind, call_returns, block_starts)| Described {
+    let described = described.map(|(recording, labels, unwind, call_returns, block_starts, aliases)| Described {
         ir: ctx.func.clone(),
+        aliases,
         recording,
         labels,
         unwind,

@@ -8,6 +8,13 @@
 //! before any function is translated and functions compile in parallel.
 //! Entries of unused region tails are never touched: the runtime maps the
 //! table from zeroed pages, which cost no memory until armed.
+//!
+//! An armed entry holds `A`, a power of two no smaller than the table's
+//! alignment or a page, and the runtime reserves `2 * A` bytes from a base
+//! aligned to `A`: the table, readable, then PROT_NONE. A fault guard loads
+//! from `pointer + entry`; every pointer the code forms lies in the table,
+//! so a zero entry reads the table and an armed one faults. `A` must fit an
+//! entry, so tables are at most 2 GiB.
 
 use crate::module_info::ModuleInfo;
 

@@ -21,11 +21,13 @@ const CACHED_FUNCTIONS: usize = 64;
 
 /// What the runtime needs to stop at guards and show the frame there.
 pub struct DebugCode {
-    /// Code offset where each site's guard resumes, by module-wide site id
-    /// (the signal handler reads this table: the trap-tail byte of site k
-    /// resumes at `code + resume[k]`).
+    /// Code offset where each site's guard resumes, by module-wide site id.
     pub resume: Vec<u32>,
-    /// Where the table pointer is at each site's guard branch (a stop finds
+    /// (code offset of a fault guard's faulting load, site id), sorted by
+    /// offset: how a stop at a faulting load finds its site (an exit guard's
+    /// stop is found by its trap-tail byte instead).
+    pub stops: Vec<(u32, u32)>,
+    /// Where the table pointer is when each site's guard stops (a stop finds
     /// its instance's table, and so the instance, from it).
     pub table_loc: Vec<crate::debug_info::Location>,
     /// Each site's entry in the debug table.
@@ -62,6 +64,7 @@ impl DebugCode {
             .collect();
         Ok(DebugCode {
             resume: guards.resume,
+            stops: guards.stops,
             table_loc: guards.table_loc,
             entries,
             table,
@@ -74,6 +77,12 @@ impl DebugCode {
                 cache: Mutex::new(HashMap::new()),
             },
         })
+    }
+
+    /// The site whose fault guard's load is at code offset `offset`.
+    pub fn stop_site(&self, offset: u32) -> Option<u32> {
+        let i = self.stops.binary_search_by_key(&offset, |s| s.0).ok()?;
+        Some(self.stops[i].1)
     }
 
     /// The description of `module`'s function `func` (cached).
@@ -110,7 +119,7 @@ impl Describer {
             });
         }
         let described = described.expect("asked to describe");
-        let site_pcs = code.guards.iter().map(|g| g.jne).collect();
+        let site_pcs = code.guards.iter().map(|g| g.stop).collect();
         Ok(FunctionDebugInfo::new(described, site_pcs, code.bytes))
     }
 }

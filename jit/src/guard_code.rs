@@ -2,26 +2,27 @@
 //!
 //! The translator marks every guard with a `sequence_point` carrying the
 //! site's index as a debug tag. Cranelift gives back only the tag's code
-//! offset, so this module decodes forward from it and checks that the guard
-//! compiled to one of the two expected shapes:
+//! offset (and, for a fault guard, its load's trap record), so this module
+//! decodes forward from the tag and checks that the guard compiled to one of
+//! the expected shapes:
 //!
 //! ```text
-//! test dword [rT + d], rT32  ; a conditional trap: the entry load folds in
-//! jne  <trap island>         ; 0f 85 rel32
+//! mov  rE32, dword [rT + d]       ; a fault guard (every site but exits):
+//! mov  r32, dword [rT + rE]       ; faults only if the entry is armed
 //!
-//! mov  r32, dword [rT + d]   ; the exit guard, a branch to its cold block
-//! test r32, rT32             ; (either operand order)
+//! mov  r32, dword [rT + d]        ; the exit guard, a branch to its cold
+//! test r32, r32                   ; block (or `cmp dword [rT + d], 0`)
 //! jne  <cold block>
 //! ```
 //!
-//! with at most register-allocator moves in between (they leave the flags
-//! alone). The first forward `jne` after the tag is the guard's, and the
-//! entry it reads must be the site's own (the displacement the translator
-//! chose). Linking retargets that `jne` to the site's byte of the trap tail;
-//! the guard resumes right after it. Any other shape is a compile error:
-//! guards are never assumed, they are checked. Where the table pointer is
-//! at the branch comes from Cranelift's value locations, not from these
-//! bytes (moves may have copied it).
+//! with at most register-allocator moves in between. The entry a guard reads
+//! must be the site's own (the displacement the translator chose). A fault
+//! guard stops at its second load and resumes after it; linking retargets
+//! the exit guard's `jne` to its site's byte of the trap tail, and it
+//! resumes right after that branch. Any other shape is a compile error:
+//! guards are never assumed, they are checked. Where the table pointer is at
+//! the stop comes from Cranelift's value locations, not from these bytes
+//! (moves may have copied it).
 
 use iced_x86::{Code, Decoder, DecoderOptions, Instruction, OpKind, Register};
 
@@ -30,7 +31,19 @@ use iced_x86::{Code, Decoder, DecoderOptions, Instruction, OpKind, Register};
 pub struct GuardCode {
     /// Offset of the entry load (where the guard's hot path starts).
     pub load: u32,
-    /// Offset of the `jne`; the guard resumes at `jne + JNE_LEN`.
+    /// Where a stopped guard's frame is described: the faulting load, or
+    /// the exit guard's `jne`.
+    pub stop: u32,
+    /// Where execution continues after this guard.
+    pub resume: u32,
+    /// The exit guard's branch, which linking retargets.
+    pub branch: Option<Branch>,
+}
+
+/// A branch guard's `jne` (the exit guard's).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Branch {
+    /// Offset of the `jne`.
     pub jne: u32,
     /// Where the guard continues if Cranelift inverted its branch into
     /// `je <continuation>` falling into the cold block (see [`link`]).
@@ -40,34 +53,111 @@ pub struct GuardCode {
 /// Length of `jne rel32`.
 pub const JNE_LEN: u32 = 6;
 
-impl GuardCode {
-    /// Where execution continues after this guard.
-    pub fn resume(&self) -> u32 {
-        self.jne + JNE_LEN
-    }
+/// Length of `jmp rel32`; the exit guard's cold block is longer.
+pub const JMP_LEN: u32 = 5;
 
-    /// Bytes of the guard's hot path (load, test, branch).
+impl GuardCode {
+    /// Bytes of the guard's hot path (the loads, or load, test and branch).
     pub fn hot_bytes(&self) -> u32 {
-        self.resume() - self.load
+        self.resume - self.load
     }
 }
 
-/// Instructions decoded past a tag before giving up on finding its `jne`
+/// What the translator and Cranelift say about one guard.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Expected {
+    /// Offset of the guard's debug tag.
+    pub tag: u32,
+    /// Displacement of its entry from the table pointer.
+    pub disp: i32,
+    /// A fault guard's faulting load (its trap record); `None` for the exit guard.
+    pub fault: Option<u32>,
+}
+
+/// Instructions decoded past a tag before giving up on finding its guard
 /// (regalloc may put a few moves between the tag and the load).
 const MAX_GUARD_INSTRUCTIONS: usize = 24;
 
-/// Find the guard after each `(tag offset, entry displacement)` in `code`;
-/// `keep` is the offset of the exit guard's cold block, if any.
-pub fn locate(code: &[u8], tags: &[(u32, i32)], keep: Option<u32>) -> Result<Vec<GuardCode>, String> {
-    tags.iter().map(|&(tag, disp)| locate_one(code, tag, disp, keep)).collect()
+/// Find each expected guard in `code`; `keep` is the offset of the exit
+/// guard's cold block, if any.
+pub fn locate(code: &[u8], expected: &[Expected], keep: Option<u32>) -> Result<Vec<GuardCode>, String> {
+    expected
+        .iter()
+        .map(|e| match e.fault {
+            Some(fault) => locate_fault(code, e.tag, e.disp, fault),
+            None => locate_branch(code, e.tag, e.disp, keep),
+        })
+        .collect()
 }
 
-fn locate_one(code: &[u8], tag: u32, disp: i32, keep: Option<u32>) -> Result<GuardCode, String> {
+/// The instructions from `from` up to (not including) `to`, and the one at `to`.
+fn decode_between(code: &[u8], from: u32, to: u32) -> Result<(Vec<Instruction>, Instruction), String> {
+    let mut decoder = decoder_at(code, from)?;
+    let mut seen = Vec::new();
+    while decoder.can_decode() && seen.len() <= MAX_GUARD_INSTRUCTIONS {
+        let ins = decoder.decode();
+        if ins.ip() == u64::from(to) {
+            return Ok((seen, ins));
+        }
+        if ins.ip() > u64::from(to) {
+            break;
+        }
+        seen.push(ins);
+    }
+    Err(format!("guard tag at {from:#x}: no instruction boundary at its load at {to:#x} within {MAX_GUARD_INSTRUCTIONS} instructions"))
+}
+
+fn decoder_at(code: &[u8], at: u32) -> Result<Decoder<'_>, String> {
     let mut decoder = Decoder::with_ip(64, code, 0, DecoderOptions::NONE);
-    decoder
-        .set_position(tag as usize)
-        .map_err(|e| format!("guard tag at {tag:#x} is outside the code: {e}"))?;
-    decoder.set_ip(u64::from(tag));
+    decoder.set_position(at as usize).map_err(|e| format!("guard tag at {at:#x} is outside the code: {e}"))?;
+    decoder.set_ip(u64::from(at));
+    Ok(decoder)
+}
+
+/// Whether operand `operand` of `ins` is `[base + disp]` with no index.
+fn reads_entry(ins: &Instruction, operand: u32, disp: i32) -> bool {
+    ins.op_kind(operand) == OpKind::Memory
+        && ins.memory_index() == Register::None
+        && ins.memory_displacement64() as i64 == i64::from(disp)
+}
+
+/// A fault guard: `mov rE32, [rT + disp]`, moves, `mov r32, [rT' + rE]` at
+/// `fault` (rT' holding the same pointer as rT, maybe reloaded).
+fn locate_fault(code: &[u8], tag: u32, disp: i32, fault: u32) -> Result<GuardCode, String> {
+    let (before, load2) = decode_between(code, tag, fault)?;
+    let entry = before.iter().rposition(|i| i.code() == Code::Mov_r32_rm32 && reads_entry(i, 1, disp));
+    let shaped = entry.filter(|&e| {
+        // The pointer may be in another register by the second load (the
+        // register allocator may reload or copy it); the entry may not.
+        let index = before[e].op0_register().full_register();
+        let (base, other) = (load2.memory_base(), load2.memory_index());
+        let indexes = (base == index) != (other == index) && base != Register::None && other != Register::None;
+        let plain = load2.code() == Code::Mov_r32_rm32
+            && load2.memory_index_scale() == 1
+            && load2.memory_displacement64() == 0;
+        // Only moves in between, and none of them overwrites the entry's register.
+        let untouched = before[e + 1..].iter().all(|i| is_move(i) && !writes(i, index));
+        indexes && plain && untouched
+    });
+    match shaped {
+        Some(e) => Ok(GuardCode { load: before[e].ip() as u32, stop: fault, resume: load2.next_ip() as u32, branch: None }),
+        None => Err(format!(
+            "guard after tag {tag:#x} is not `mov rE32, [rT + {disp}]; mov r32, [rT + rE]` but `{}; {}`",
+            before.iter().map(show).collect::<Vec<_>>().join("; "),
+            show(&load2)
+        )),
+    }
+}
+
+/// Whether `ins` writes `reg` (as its first operand).
+fn writes(ins: &Instruction, reg: Register) -> bool {
+    ins.op0_kind() == OpKind::Register && ins.op0_register().full_register() == reg
+}
+
+/// The exit guard: the first forward `jne` after the tag (or the `je` that
+/// falls into the cold block at `keep`), after a test of the entry.
+fn locate_branch(code: &[u8], tag: u32, disp: i32, keep: Option<u32>) -> Result<GuardCode, String> {
+    let mut decoder = decoder_at(code, tag)?;
     let mut seen: Vec<Instruction> = Vec::new();
     for _ in 0..MAX_GUARD_INSTRUCTIONS {
         if !decoder.can_decode() {
@@ -78,9 +168,10 @@ fn locate_one(code: &[u8], tag: u32, disp: i32, keep: Option<u32>) -> Result<Gua
         // An exit guard Cranelift inverted: `je <cont>` falling into its cold block.
         let inverted = ins.code() == Code::Je_rel32_64 && Some(ins.next_ip() as u32) == keep;
         if forward || inverted {
-            let mut guard = guard_shape(&seen, &ins, tag, disp)?;
-            guard.inverted = inverted.then(|| ins.near_branch_target() as u32);
-            return Ok(guard);
+            let load = branch_shape(&seen, tag, disp)?;
+            let jne = ins.ip() as u32;
+            let inverted = inverted.then(|| ins.near_branch_target() as u32);
+            return Ok(GuardCode { load, stop: jne, resume: jne + JNE_LEN, branch: Some(Branch { jne, inverted }) });
         }
         seen.push(ins);
     }
@@ -88,41 +179,32 @@ fn locate_one(code: &[u8], tag: u32, disp: i32, keep: Option<u32>) -> Result<Gua
     Err(format!("no forward guard branch after tag {tag:#x}: `{}`", seen.join("; ")))
 }
 
-/// Check one of the two shapes (moves aside) against the expected entry.
-fn guard_shape(before: &[Instruction], jne: &Instruction, tag: u32, disp: i32) -> Result<GuardCode, String> {
-    let reads_entry = |ins: &Instruction, operand: u32| {
-        ins.op_kind(operand) == OpKind::Memory
-            && ins.memory_index() == Register::None
-            && ins.memory_displacement64() as i64 == i64::from(disp)
-    };
+/// Check the test before the branch (moves aside); returns the load's offset.
+fn branch_shape(before: &[Instruction], tag: u32, disp: i32) -> Result<u32, String> {
     let test_at = before.iter().rposition(|i| !is_move(i));
-    let test = test_at.map(|t| &before[t]);
-    let shape = match test {
-        // The conditional trap: the test reads the entry itself.
-        Some(test) if test.code() == Code::Test_rm32_r32 && reads_entry(test, 0) => Some(test.ip()),
-        // The exit guard: the load is a `mov` itself, the nearest of its shape.
-        Some(test) if test.code() == Code::Test_rm32_r32 => {
-            let t = test_at.expect("found");
-            let load = before[..t]
-                .iter()
-                .rev()
-                .take_while(|i| is_move(i))
-                .find(|i| i.code() == Code::Mov_r32_rm32 && reads_entry(i, 1));
-            let tested = |load: &Instruction| {
-                test.op0_kind() == OpKind::Register
-                    && (test.op0_register() == load.op0_register() || test.op1_register() == load.op0_register())
-            };
-            load.filter(|l| tested(l)).map(|l| l.ip())
+    let load = test_at.and_then(|t| {
+        let test = &before[t];
+        match test.code() {
+            // The load folded into a compare with zero.
+            Code::Cmp_rm32_imm8 if reads_entry(test, 0, disp) && test.immediate(1) == 0 => Some(test.ip()),
+            Code::Test_rm32_r32 if test.op0_kind() == OpKind::Register && test.op0_register() == test.op1_register() => {
+                let tested = test.op0_register();
+                before[..t]
+                    .iter()
+                    .rev()
+                    .take_while(|i| is_move(i))
+                    .find(|i| i.code() == Code::Mov_r32_rm32 && i.op0_register() == tested && reads_entry(i, 1, disp))
+                    .map(|l| l.ip())
+            }
+            _ => None,
         }
-        _ => None,
-    };
-    match shape {
-        Some(load) => Ok(GuardCode { load: load as u32, jne: jne.ip() as u32, inverted: None }),
-        None => Err(format!(
-            "guard after tag {tag:#x} is not `test [rT + {disp}], rT32; jne` or `mov r32, [rT + {disp}]; test r32, rT32; jne` but `{}; jne`",
+    });
+    load.map(|l| l as u32).ok_or_else(|| {
+        format!(
+            "exit guard after tag {tag:#x} is not `mov r32, [rT + {disp}]; test r32, r32; jne` or `cmp [rT + {disp}], 0; jne` but `{}; jne`",
             before.iter().map(show).collect::<Vec<_>>().join("; ")
-        )),
-    }
+        )
+    })
 }
 
 /// A register allocator's move, spill or reload (leaves the flags alone).
@@ -143,15 +225,15 @@ fn show(ins: &Instruction) -> String {
     out
 }
 
-/// Point the guard's branch at `target` (offsets in the linked code; the
+/// Point a branch guard's `jne` at `target` (offsets in the linked code; the
 /// function starts at `start`, its exit guard's cold block at `keep`). An
 /// inverted guard's `je <continuation>` becomes `jne <target>`, and the cold
 /// block it falls into starts with `jmp <continuation>` instead, so the
-/// guard resumes, as every guard does, right after its branch.
-pub fn link(code: &mut [u8], guard: &GuardCode, start: u32, target: u32, keep: Option<u32>) {
-    let jne = start + guard.jne;
+/// guard resumes, as every branch guard does, right after its branch.
+pub fn link(code: &mut [u8], branch: &Branch, start: u32, target: u32, keep: Option<u32>) {
+    let jne = start + branch.jne;
     let at = jne as usize;
-    if let (Some(continuation), Some(cold)) = (guard.inverted, keep) {
+    if let (Some(continuation), Some(cold)) = (branch.inverted, keep) {
         code[at + 1] = 0x85;
         let from = cold + JMP_LEN;
         let rel = (i64::from(start + continuation) - i64::from(from)) as i32;
@@ -164,40 +246,83 @@ pub fn link(code: &mut [u8], guard: &GuardCode, start: u32, target: u32, keep: O
     code[at + 2..at + 6].copy_from_slice(&rel.to_le_bytes());
 }
 
-/// Length of `jmp rel32`; the exit guard's cold block is longer.
-pub const JMP_LEN: u32 = 5;
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// `mov r10d, [r9 - 0x80]; test r10d, r9d; jne +0x20` after a two-byte prefix.
+    fn exit(tag: u32, disp: i32) -> Expected {
+        Expected { tag, disp, fault: None }
+    }
+
+    /// `mov r10d, [r9 - 0x80]; test r10d, r10d; jne +0x20` after a two-byte prefix.
     fn sample() -> Vec<u8> {
         let mut code = vec![0x90, 0x90];
         code.extend_from_slice(&[0x45, 0x8b, 0x51, 0x80]);
-        code.extend_from_slice(&[0x45, 0x85, 0xca]);
+        code.extend_from_slice(&[0x45, 0x85, 0xd2]);
         code.extend_from_slice(&[0x0f, 0x85, 0x20, 0, 0, 0]);
         code.extend_from_slice(&[0xc3; 0x30]);
         code
     }
 
-    #[test]
-    fn finds_the_guard() {
-        let code = sample();
-        let guards = locate(&code, &[(0, -0x80)], None).unwrap();
-        assert_eq!(guards, vec![GuardCode { load: 2, jne: 9, inverted: None }]);
-        assert_eq!(guards[0].hot_bytes(), 13);
-        assert_eq!(guards[0].resume(), 15);
+    fn branch_guard(load: u32, jne: u32, inverted: Option<u32>) -> GuardCode {
+        GuardCode { load, stop: jne, resume: jne + JNE_LEN, branch: Some(Branch { jne, inverted }) }
     }
 
     #[test]
-    fn finds_a_conditional_trap_guard() {
-        // test [r9 - 0x80], r9d; jne +0x20
-        let mut code = vec![0x45, 0x85, 0x49, 0x80, 0x0f, 0x85, 0x20, 0, 0, 0];
+    fn finds_the_exit_guard() {
+        let code = sample();
+        let guards = locate(&code, &[exit(0, -0x80)], None).unwrap();
+        assert_eq!(guards, vec![branch_guard(2, 9, None)]);
+        assert_eq!(guards[0].hot_bytes(), 13);
+    }
+
+    #[test]
+    fn finds_an_exit_guard_that_compares_with_zero() {
+        // cmp dword [r9 - 0x80], 0; jne +0x20
+        let mut code = vec![0x41, 0x83, 0x79, 0x80, 0x00, 0x0f, 0x85, 0x20, 0, 0, 0];
         code.extend_from_slice(&[0xc3; 0x30]);
-        let guards = locate(&code, &[(0, -0x80)], None).unwrap();
-        assert_eq!(guards, vec![GuardCode { load: 0, jne: 4, inverted: None }]);
-        assert_eq!(guards[0].hot_bytes(), 10);
+        let guards = locate(&code, &[exit(0, -0x80)], None).unwrap();
+        assert_eq!(guards, vec![branch_guard(0, 5, None)]);
+    }
+
+    /// `mov eax, [rbx - 0x78]; mov eax, [rbx + rax]` after a one-byte prefix.
+    fn fault_sample() -> Vec<u8> {
+        let mut code = vec![0x90, 0x8b, 0x43, 0x88, 0x8b, 0x04, 0x03];
+        code.extend_from_slice(&[0xc3; 8]);
+        code
+    }
+
+    #[test]
+    fn finds_a_fault_guard() {
+        let code = fault_sample();
+        let guards = locate(&code, &[Expected { tag: 0, disp: -0x78, fault: Some(4) }], None).unwrap();
+        assert_eq!(guards, vec![GuardCode { load: 1, stop: 4, resume: 7, branch: None }]);
+        assert_eq!(guards[0].hot_bytes(), 6);
+    }
+
+    #[test]
+    fn a_fault_guard_indexed_by_another_register_is_rejected() {
+        // mov eax, [rbx - 0x78]; mov eax, [rbx + rcx]
+        let mut code = vec![0x8b, 0x43, 0x88, 0x8b, 0x04, 0x0b];
+        code.extend_from_slice(&[0xc3; 8]);
+        assert!(locate(&code, &[Expected { tag: 0, disp: -0x78, fault: Some(3) }], None).is_err());
+    }
+
+    #[test]
+    fn a_fault_guard_may_find_its_pointer_reloaded() {
+        // mov edx, [rdx + 0x38]; mov rax, [rsp + 0x78]; mov edx, [rax + rdx]
+        let mut code = vec![0x8b, 0x52, 0x38, 0x48, 0x8b, 0x44, 0x24, 0x78, 0x8b, 0x14, 0x10];
+        code.extend_from_slice(&[0xc3; 8]);
+        let guards = locate(&code, &[Expected { tag: 0, disp: 0x38, fault: Some(8) }], None).unwrap();
+        assert_eq!(guards, vec![GuardCode { load: 0, stop: 8, resume: 11, branch: None }]);
+    }
+
+    #[test]
+    fn a_fault_guard_whose_entry_register_is_overwritten_is_rejected() {
+        // mov eax, [rbx - 0x78]; mov rax, rcx; mov eax, [rbx + rax]
+        let mut code = vec![0x8b, 0x43, 0x88, 0x48, 0x89, 0xc8, 0x8b, 0x04, 0x03];
+        code.extend_from_slice(&[0xc3; 8]);
+        assert!(locate(&code, &[Expected { tag: 0, disp: -0x78, fault: Some(6) }], None).is_err());
     }
 
     #[test]
@@ -205,21 +330,26 @@ mod tests {
         // Insert `mov [rsp+8], rsi` between the test and the branch.
         let mut code = sample();
         code.splice(9..9, [0x48, 0x89, 0x74, 0x24, 0x08]);
-        let guards = locate(&code, &[(0, -0x80)], None).unwrap();
-        assert_eq!(guards, vec![GuardCode { load: 2, jne: 14, inverted: None }]);
+        let guards = locate(&code, &[exit(0, -0x80)], None).unwrap();
+        assert_eq!(guards, vec![branch_guard(2, 14, None)]);
+        // And `mov [rsp+8], rsi` between a fault guard's loads.
+        let mut code = fault_sample();
+        code.splice(4..4, [0x48, 0x89, 0x74, 0x24, 0x08]);
+        let guards = locate(&code, &[Expected { tag: 0, disp: -0x78, fault: Some(9) }], None).unwrap();
+        assert_eq!(guards, vec![GuardCode { load: 1, stop: 9, resume: 12, branch: None }]);
     }
 
     #[test]
     fn a_load_of_another_entry_is_not_this_guard() {
-        let code = sample();
-        assert!(locate(&code, &[(0, -0x7c)], None).is_err());
+        assert!(locate(&sample(), &[exit(0, -0x7c)], None).is_err());
+        assert!(locate(&fault_sample(), &[Expected { tag: 0, disp: -0x7c, fault: Some(4) }], None).is_err());
     }
 
     #[test]
     fn linking_rewrites_only_the_displacement() {
         let mut code = sample();
-        let guard = locate(&code, &[(0, -0x80)], None).unwrap()[0];
-        link(&mut code, &guard, 0, 0x1000, None);
+        let guard = locate(&code, &[exit(0, -0x80)], None).unwrap()[0];
+        link(&mut code, &guard.branch.unwrap(), 0, 0x1000, None);
         assert_eq!(&code[9..11], &[0x0f, 0x85]);
         let rel = i32::from_le_bytes(code[11..15].try_into().unwrap());
         assert_eq!(15 + rel as i64, 0x1000);
@@ -228,14 +358,14 @@ mod tests {
 
     #[test]
     fn an_inverted_guard_branches_to_the_tail_and_its_fall_through_jumps_back() {
-        // mov r10d, [r9 - 0x80]; test r10d, r9d; je 0 (back to the start);
-        // then the cold block (at 15): eight bytes of store, ud2.
-        let mut code = vec![0x45, 0x8b, 0x51, 0x80, 0x45, 0x85, 0xca, 0x0f, 0x84];
+        // mov r10d, [r9 - 0x80]; test r10d, r10d; je 0 (back to the start);
+        // then the cold block (at 13): eight bytes of store, ud2.
+        let mut code = vec![0x45, 0x8b, 0x51, 0x80, 0x45, 0x85, 0xd2, 0x0f, 0x84];
         code.extend_from_slice(&(-13i32).to_le_bytes());
         code.extend_from_slice(&[0x48, 0xc7, 0x04, 0x24, 0, 0, 0, 0, 0x0f, 0x0b]);
-        let guard = locate(&code, &[(0, -0x80)], Some(13)).unwrap()[0];
-        assert_eq!(guard, GuardCode { load: 0, jne: 7, inverted: Some(0) });
-        link(&mut code, &guard, 0, 0x1000, Some(13));
+        let guard = locate(&code, &[exit(0, -0x80)], Some(13)).unwrap()[0];
+        assert_eq!(guard, branch_guard(0, 7, Some(0)));
+        link(&mut code, &guard.branch.unwrap(), 0, 0x1000, Some(13));
         assert_eq!(&code[7..9], &[0x0f, 0x85], "now a jne");
         assert_eq!(13 + i32::from_le_bytes(code[9..13].try_into().unwrap()) as i64, 0x1000);
         assert_eq!(code[13], 0xe9);

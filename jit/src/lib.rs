@@ -295,6 +295,13 @@ impl Compiler {
         validate(wasm)?;
         let info = module_info::parse(wasm)?;
         let env = env::ModuleEnv::new(&info, registry, self.isa(), &self.config);
+        if env.table.as_ref().is_some_and(|t| t.align > 1 << 31) {
+            // An armed entry holds the alignment in 32 bits (see debug_table.rs).
+            return Err(CompileError::Unsupported {
+                offset: 0,
+                message: "debug code supports function bodies of up to 512 MiB in all".into(),
+            });
+        }
         let funcs = compile::compile_all(&env, wasm)?;
         let (mut linked, legacy) = link_module(&env, &funcs)?;
         let debug_code = env.table.clone().map(|table| {

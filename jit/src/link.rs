@@ -64,30 +64,37 @@ pub(crate) fn link(funcs: &[FunctionCode], imported: u32, stub: Option<(u32, &St
     Ok(LinkedCode { bytes, starts, stub_traps })
 }
 
-/// Guarded debug code, as linked: where each site resumes, which register
-/// holds its table pointer, and its guard's hot bytes.
+/// Guarded debug code, as linked: where each site stops and resumes, where
+/// its table pointer is, and its guard's hot bytes.
 pub(crate) struct LinkedGuards {
     /// Code offset where site k's guard resumes, by module-wide site id.
     pub resume: Vec<u32>,
-    /// Where the table pointer is at site k's guard branch.
+    /// (code offset of a fault guard's faulting load, site id), sorted.
+    pub stops: Vec<(u32, u32)>,
+    /// Where the table pointer is when site k's guard stops.
     pub table_loc: Vec<crate::debug_info::Location>,
-    /// Bytes of every guard's hot path (load, test, branch).
+    /// Bytes of every guard's hot path.
     pub hot_bytes: u64,
 }
 
-/// Point every guard's branch at its byte of the trap tail, which follows
-/// the code at offset `tail` (site k branches to `tail + k`).
+/// Point every branch guard's `jne` at its byte of the trap tail, which
+/// follows the code at offset `tail` (site k branches to `tail + k`), and
+/// list where every guard stops, resumes and has its table pointer.
 pub(crate) fn link_guards(funcs: &[FunctionCode], linked: &mut LinkedCode, tail: u32) -> LinkedGuards {
-    let mut out = LinkedGuards { resume: Vec::new(), table_loc: Vec::new(), hot_bytes: 0 };
+    let mut out = LinkedGuards { resume: Vec::new(), stops: Vec::new(), table_loc: Vec::new(), hot_bytes: 0 };
     for (f, start) in funcs.iter().zip(&linked.starts) {
         for (g, loc) in f.guards.iter().zip(&f.table_locs) {
             let site = out.resume.len() as u32;
-            crate::guard_code::link(&mut linked.bytes, g, *start, tail + site, f.keep.map(|k| start + k));
-            out.resume.push(start + g.resume());
+            match &g.branch {
+                Some(branch) => crate::guard_code::link(&mut linked.bytes, branch, *start, tail + site, f.keep.map(|k| start + k)),
+                None => out.stops.push((start + g.stop, site)),
+            }
+            out.resume.push(start + g.resume);
             out.table_loc.push(*loc);
             out.hot_bytes += u64::from(g.hot_bytes());
         }
     }
+    out.stops.sort_unstable();
     out
 }
 

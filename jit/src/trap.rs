@@ -32,12 +32,15 @@ pub enum TrapKind {
     Host,
     /// The debugger asked to abort the call.
     DebugAbort,
+    /// A breakpoint guard's load, which faults only when its site is armed:
+    /// the runtime turns that fault into a debug stop, never a trap.
+    DebugStop,
     /// A fault that no trap site explains (a bug, reported rather than crashing).
     Fault,
 }
 
 impl TrapKind {
-    const USER: [TrapKind; 8] = [
+    const USER: [TrapKind; 9] = [
         TrapKind::Unreachable,
         TrapKind::TableOutOfBounds,
         TrapKind::IndirectCallToNull,
@@ -46,6 +49,7 @@ impl TrapKind {
         TrapKind::NullReference,
         TrapKind::Host,
         TrapKind::DebugAbort,
+        TrapKind::DebugStop,
     ];
 
     /// The Cranelift trap code compiled code uses for this kind.
@@ -97,6 +101,7 @@ impl fmt::Display for TrapKind {
             TrapKind::NullReference => "null reference",
             TrapKind::Host => "host function error",
             TrapKind::DebugAbort => "aborted by the debugger",
+            TrapKind::DebugStop => "breakpoint guard (a debug stop, not a trap)",
             TrapKind::Fault => "unexpected fault in compiled code",
         })
     }

@@ -75,15 +75,15 @@ int onecopy_call_guarded(void (*body)(void *), void *data) {
 }
 
 /* End the guarded call from a debug stop, as a trap at `pc` would:
- * `signal` 0 for a debugger abort, SIGSEGV for a jump to no breakable
- * point. Called from Rust, in the debug trampoline's context, inside a
- * guarded call. */
-void onecopy_trap_from_debug_stop(uintptr_t pc, uintptr_t fp, int signal) {
+ * `signal` 0 for a debugger abort, SIGSEGV for a fault at no breakable
+ * point (at address `addr`). Called from Rust, in the debug trampoline's
+ * context, inside a guarded call. */
+void onecopy_trap_from_debug_stop(uintptr_t pc, uintptr_t fp, uintptr_t addr, int signal) {
     sigjmp_buf *jmp = onecopy_current_jmp;
     if (jmp == NULL) return;
     onecopy_trap_pc = pc;
     onecopy_trap_fp = fp;
-    onecopy_trap_addr = pc;
+    onecopy_trap_addr = addr;
     onecopy_trap_signal = signal;
     siglongjmp(*jmp, 1);
 }
@@ -159,22 +159,26 @@ static int pc_in_code_range(uintptr_t pc) {
 /* ------------------------------------------------------------------------ */
 
 /*
- * Debug code's breakpoint guards branch, when their entry in the instance's
- * debug table is set, to one byte of a PROT_NONE "trap tail" placed after
- * the module's code: byte k for breakable point k. The instruction fetch
- * faults; the handler below turns the fault into a call of the debug
- * trampoline, as if the guard had called it: it pushes a word for the
- * resume address (the Rust side fills it in) and the faulting address onto
- * the interrupted stack and points the PC at the trampoline. Compiled code
- * keeps nothing below its stack pointer (Cranelift uses no red zone), so
- * the two pushed words clobber nothing. The trampoline then saves every
- * register and runs the debugger in an ordinary (non-signal) context.
+ * Debug code's breakpoint guards stop in one of two ways when their entry in
+ * the instance's debug table is set: a fault guard's load reads the table's
+ * PROT_NONE half (a data fault at the guard's load), and an exit guard
+ * branches to its byte of a PROT_NONE "trap tail" placed after the module's
+ * code (an instruction-fetch fault). The handler below turns either fault
+ * into a call of the debug trampoline, as if the guard had called it: it
+ * pushes a word for the resume address (the Rust side fills it in), the
+ * faulting PC and the faulting address onto the interrupted stack and
+ * points the PC at the trampoline. Compiled code keeps nothing below its
+ * stack pointer (Cranelift uses no red zone), so the pushed words clobber
+ * nothing, and its prologue's stack check leaves room for them. A fault
+ * just below the stack pointer is a stack fault, never a guard's: it is left
+ * to the trap path, which needs no stack. The trampoline then saves
+ * every register and runs the debugger in an ordinary (non-signal) context.
  *
- * The handler only checks that the fault is an instruction fetch inside
- * registered JIT code while wasm runs; which module and breakable point the
- * address belongs to is looked up in Rust, outside the signal handler. An
- * address that is no trap tail (a wild jump) is reported from there as a
- * trap, through onecopy_trap_from_debug_stop, as the handler would have.
+ * The handler only checks that the fault's PC is inside registered JIT code
+ * (or its trap tail) while wasm runs and the debugger is installed; whether
+ * the PC is a breakable point is looked up in Rust, outside the signal
+ * handler. Any other fault (a wild jump or access) is reported from there as
+ * a trap, through onecopy_trap_from_debug_stop, as the handler would have.
  */
 
 /* The Rust side's entry, called by the trampoline with the saved registers. */
@@ -185,7 +189,8 @@ void onecopy_set_debug_stop(void (*stop)(void *regs)) { atomic_store(&onecopy_de
 
 #if defined(__linux__) && defined(__x86_64__)
 /*
- * Entered with [rsp] = the faulting tail address and [rsp+8] = the resume
+ * Entered with [rsp] = the faulting address, [rsp+8] = the faulting PC and
+ * [rsp+16] = the resume
  * address, every other register as the guard left it. Saves flags, the 15
  * general registers and xmm0-15 (the layout is `SavedRegs` in
  * runtime/src/debug_stop.rs), calls the Rust entry with a pointer to them,
@@ -220,23 +225,29 @@ __asm__(
     "  pop %r15\n  pop %r14\n  pop %r13\n  pop %r12\n  pop %r11\n  pop %r10\n  pop %r9\n  pop %r8\n"
     "  pop %rdi\n  pop %rsi\n  pop %rbp\n  pop %rbx\n  pop %rdx\n  pop %rcx\n  pop %rax\n"
     "  popfq\n"
-    "  lea 8(%rsp), %rsp\n"
+    "  lea 16(%rsp), %rsp\n"
     "  ret\n"
     ".size onecopy_debug_trampoline, .-onecopy_debug_trampoline\n");
 
 void onecopy_debug_trampoline(void);
 
-/* If the fault is an instruction fetch in registered JIT code while wasm
- * runs (a guard branching to its trap tail), redirect the interrupted
+/* If the fault's PC is in registered JIT code while wasm runs (a guard's
+ * load, or a guard branching to its trap tail), redirect the interrupted
  * thread to the trampoline and return 1. */
 static int redirect_debug_stop(void *ucv, uintptr_t pc, uintptr_t fault_addr) {
-    if (pc != fault_addr || onecopy_current_jmp == NULL || atomic_load(&onecopy_debug_stop_fn) == NULL) return 0;
+    if (onecopy_current_jmp == NULL || atomic_load(&onecopy_debug_stop_fn) == NULL) return 0;
     if (!pc_in_code_range(pc)) return 0;
     ucontext_t *uc = (ucontext_t *)ucv;
     uintptr_t *sp = (uintptr_t *)uc->uc_mcontext.gregs[REG_RSP];
-    sp -= 2;
-    sp[0] = pc;
-    sp[1] = 0;
+    /* A stack fault is just below the stack pointer (what lies above it is
+     * the live frames, which never fault); a debug table may well be mapped
+     * right above a thread's stack. */
+    const uintptr_t near = 1 << 16;
+    if (fault_addr < (uintptr_t)sp && fault_addr + near >= (uintptr_t)sp) return 0;
+    sp -= 3;
+    sp[0] = fault_addr;
+    sp[1] = pc;
+    sp[2] = 0;
     uc->uc_mcontext.gregs[REG_RSP] = (greg_t)(uintptr_t)sp;
     uc->uc_mcontext.gregs[REG_RIP] = (greg_t)(uintptr_t)&onecopy_debug_trampoline;
     return 1;

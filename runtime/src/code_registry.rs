@@ -39,7 +39,7 @@ pub(crate) fn register((start, end): (usize, usize), kind: CodeKind) -> Registra
     Registration { start }
 }
 
-/// The module and site whose trap-tail byte is at `addr`, if any.
+/// The module and site that stops at `addr`: a trap-tail byte or a fault guard's load.
 pub(crate) fn debug_site(addr: usize) -> Option<(std::sync::Arc<CompiledModule>, u32)> {
     let registry = REGISTRY.read();
     let (_, entry) = registry.range(..=addr).next_back()?;
@@ -49,8 +49,14 @@ pub(crate) fn debug_site(addr: usize) -> Option<(std::sync::Arc<CompiledModule>,
     let CodeKind::Module(module) = &entry.kind else { return None };
     let module = module.upgrade()?;
     let (tail, _) = module.code.tail_range();
-    let site = u32::try_from(addr.checked_sub(tail)?).ok()?;
-    ((site as usize) < module.sites.len()).then_some((module, site))
+    let site = match addr.checked_sub(tail) {
+        Some(site) => u32::try_from(site).ok().filter(|s| (*s as usize) < module.sites.len())?,
+        None => {
+            let offset = u32::try_from(addr.checked_sub(module.code.as_ptr() as usize)?).ok()?;
+            module.debug_code.as_ref()?.stop_site(offset)?
+        }
+    };
+    Some((module, site))
 }
 
 /// A code location resolved to wasm terms.

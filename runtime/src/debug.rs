@@ -179,7 +179,7 @@ impl DebugState {
 /// the table pointer the guard used, let it handle the stop, and resume at
 /// the function's abort trap if the handler aborts the call.
 pub(crate) fn guard_stop(regs: &mut SavedRegs) {
-    let Some((module, id)) = crate::code_registry::debug_site(regs.tail_addr) else {
+    let Some((module, id)) = crate::code_registry::debug_site(regs.stop_pc) else {
         // A jump into non-executable JIT memory that is no breakable point.
         // SAFETY: nothing in this frame needs dropping.
         unsafe { crate::debug_stop::end_call(regs, EndCall::Fault) }

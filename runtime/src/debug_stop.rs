@@ -1,7 +1,8 @@
 //! Entering the debugger from a breakpoint guard.
 //!
-//! A guard whose debug-table entry is set branches to its byte of the
-//! module's PROT_NONE trap tail. The fetch fault is redirected by the C shim
+//! A guard whose debug-table entry is set faults: a fault guard's load
+//! reads the table's PROT_NONE half, an exit guard branches to its byte of
+//! the module's PROT_NONE trap tail. The fault is redirected by the C shim
 //! (`csrc/traps.c`) into `onecopy_debug_trampoline`, which saves every
 //! register into a [`SavedRegs`] on the stack and calls [`debug_stop`] in an
 //! ordinary (non-signal) context, as if the guard had made a call that
@@ -14,20 +15,23 @@ use std::sync::Once;
 
 unsafe extern "C" {
     fn onecopy_set_debug_stop(stop: extern "C" fn(*mut c_void));
-    fn onecopy_trap_from_debug_stop(pc: usize, fp: usize, signal: std::ffi::c_int);
+    fn onecopy_trap_from_debug_stop(pc: usize, fp: usize, addr: usize, signal: std::ffi::c_int);
 }
 
 /// Registers as the trampoline saved them: xmm0-15, the general registers
-/// from r15 down to rax (rsp excluded), the flags, the trap-tail address
-/// that was hit and the address the guard resumes at.
+/// from r15 down to rax (rsp excluded), the flags, the faulting address and
+/// PC, and the address the guard resumes at.
 #[repr(C)]
 pub(crate) struct SavedRegs {
     xmm: [[u64; 2]; 16],
     /// r15, r14, ..., r8, rdi, rsi, rbp, rbx, rdx, rcx, rax.
     gpr: [u64; 15],
     rflags: u64,
-    /// The address whose fetch faulted: a guard's trap-tail byte.
-    pub tail_addr: usize,
+    /// The address whose access faulted (the PC itself for a fetch).
+    pub fault_addr: usize,
+    /// The faulting PC: a fault guard's load, or the trap-tail byte an exit
+    /// guard branched to.
+    pub stop_pc: usize,
     /// Where execution continues: zero on entry, set by the stop handler
     /// (the guard's resume address, or its function's abort trap).
     pub resume: usize,
@@ -101,8 +105,8 @@ pub(crate) fn install(handler: StopHandler) {
 
 /// How a stop ends the call instead of resuming.
 pub(crate) enum EndCall {
-    /// A jump to a non-executable address that is no breakable point: a
-    /// fault in compiled code, reported as the signal handler reports one.
+    /// A fault that is no breakable point's (a wild jump or access) in
+    /// compiled code, reported as the signal handler reports one.
     Fault,
     /// The debugger aborted the call ([`crate::TrapKind::DebugAbort`]).
     Abort,
@@ -120,7 +124,7 @@ pub(crate) unsafe fn end_call(regs: &SavedRegs, how: EndCall) -> ! {
     };
     // SAFETY: inside a guarded call (the redirect checks); the caller
     // guarantees nothing above needs dropping.
-    unsafe { onecopy_trap_from_debug_stop(regs.tail_addr, regs.fp(), signal) };
+    unsafe { onecopy_trap_from_debug_stop(regs.stop_pc, regs.fp(), regs.fault_addr, signal) };
     unreachable!("onecopy_trap_from_debug_stop returned outside a guarded call")
 }
 
@@ -156,13 +160,18 @@ mod tests {
     }
 
     fn stop(regs: &mut SavedRegs) {
+        if regs.stop_pc % 4096 != 3 {
+            // Another test's fault, not this test's stop: a trap, as in production.
+            // SAFETY: nothing in this frame needs dropping.
+            unsafe { end_call(regs, EndCall::Fault) }
+        }
         // The code below stops with eax = 7; make it 41 and check the others survive.
         assert_eq!(regs.gpr(0), Some(7));
         assert_eq!(regs.gpr(3), Some(0x1234));
         regs.set_gpr(0, 41);
-        assert_eq!(regs.tail_addr % 4096, 3);
+        assert_eq!(regs.stop_pc % 4096, 3);
         assert_eq!(regs.resume, 0, "the stop handler sets where to resume");
-        regs.resume = regs.tail_addr - 4096 - 3 + 0x10;
+        regs.resume = regs.stop_pc - 4096 - 3 + 0x10;
     }
 
     #[test]

@@ -21,9 +21,6 @@ use parking_lot::Mutex;
 use crate::error::{Error, Result};
 use crate::Module;
 
-/// The value of an armed entry (any non-zero value stops the guard).
-const ARMED: u32 = u32::MAX;
-
 /// What besides breakpoints arms entries.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Watch {
@@ -94,7 +91,7 @@ impl DebugTable {
 
     fn store(&self, site: u32, armed: bool) {
         if let Some(e) = self.entry(site) {
-            e.store(if armed { ARMED } else { 0 }, Ordering::Relaxed);
+            e.store(if armed { self.memory.armed } else { 0 }, Ordering::Relaxed);
         }
     }
 
@@ -213,7 +210,7 @@ impl DebugTable {
         let compiled = self.module.compiled();
         let first = compiled.info.imported_funcs;
         for (i, range) in compiled.site_ranges().enumerate() {
-            let value = if armed(first + i as u32) { ARMED } else { 0 };
+            let value = if armed(first + i as u32) { self.memory.armed } else { 0 };
             for id in range {
                 if let Some(e) = self.entry(id) {
                     e.store(value, Ordering::Relaxed);
@@ -223,49 +220,38 @@ impl DebugTable {
     }
 }
 
-/// The table's memory, zeroed and aligned to `align`: small tables on the
-/// heap (packed, a few hundred bytes each), large ones mapped from fresh
-/// pages, which cost no memory until entries in them are armed.
+/// The table's memory: zeroed pages from a base aligned to `armed` (a power
+/// of two, at least the table's alignment and a page), readable and writable
+/// for the table's length, then PROT_NONE up to `base + 2 * armed`, where a
+/// fault guard whose entry holds `armed` loads (see `onecopy_jit::debug_table`).
+/// Untouched pages cost no memory.
 struct TableMemory {
     base: usize,
     len: usize,
-    owner: Allocation,
+    /// The value of an armed entry.
+    armed: u32,
+    /// Start and length of the reservation (zero for no table).
+    map: (usize, usize),
 }
-
-enum Allocation {
-    None,
-    Heap(std::alloc::Layout),
-    /// Start and length of the mapping the aligned table lies in.
-    Map(usize, usize),
-}
-
-/// Tables up to this size live on the heap.
-const HEAP_TABLE: usize = 64 << 10;
 
 impl TableMemory {
     fn empty() -> TableMemory {
-        TableMemory { base: 0, len: 0, owner: Allocation::None }
+        TableMemory { base: 0, len: 0, armed: 1, map: (0, 0) }
     }
 
     fn new(len: usize, align: usize) -> Result<TableMemory> {
-        debug_assert!(align.is_power_of_two() && align >= len);
-        if align <= HEAP_TABLE {
-            let layout = std::alloc::Layout::from_size_align(len.max(1), align)
-                .map_err(|e| Error::Resource(format!("debug table layout: {e}")))?;
-            // SAFETY: the layout has a non-zero size.
-            let base = unsafe { std::alloc::alloc_zeroed(layout) } as usize;
-            if base == 0 {
-                return Err(Error::Resource(format!("cannot allocate a {len}-byte debug table")));
-            }
-            return Ok(TableMemory { base, len, owner: Allocation::Heap(layout) });
-        }
-        let map_len = len + align;
-        // SAFETY: a fresh private anonymous mapping; nothing else refers to it.
+        // SAFETY: sysconf has no preconditions; -1 (unknown) falls back to the smallest page.
+        let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) }.max(4096) as usize;
+        let armed = align.max(page).next_power_of_two();
+        let armed32 = u32::try_from(armed).map_err(|_| Error::Resource(format!("a {len}-byte debug table is too large")))?;
+        // Reserve enough to align the base, then keep [base, base + 2 * armed).
+        let reserve = 3 * armed;
+        // SAFETY: a fresh private anonymous reservation; nothing else refers to it.
         let map = unsafe {
             libc::mmap(
                 std::ptr::null_mut(),
-                map_len,
-                libc::PROT_READ | libc::PROT_WRITE,
+                reserve,
+                libc::PROT_NONE,
                 libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
                 -1,
                 0,
@@ -273,26 +259,38 @@ impl TableMemory {
         };
         if map == libc::MAP_FAILED {
             return Err(Error::Resource(format!(
-                "cannot map a {len}-byte debug table: {}",
+                "cannot reserve a {len}-byte debug table: {}",
                 std::io::Error::last_os_error()
             )));
         }
         let map = map as usize;
-        let base = (map + align - 1) & !(align - 1);
-        Ok(TableMemory { base, len, owner: Allocation::Map(map, map_len) })
+        let base = (map + armed - 1) & !(armed - 1);
+        let end = base + 2 * armed;
+        let readable = len.next_multiple_of(page);
+        // SAFETY: all three ranges lie inside our reservation: the slack before
+        // the aligned base and after its 2 * armed bytes goes back; the
+        // table's pages become readable and writable (still zero).
+        let ok = unsafe {
+            (base == map || libc::munmap(map as *mut libc::c_void, base - map) == 0)
+                && (end == map + reserve || libc::munmap(end as *mut libc::c_void, map + reserve - end) == 0)
+                && libc::mprotect(base as *mut libc::c_void, readable, libc::PROT_READ | libc::PROT_WRITE) == 0
+        };
+        let memory = TableMemory { base, len, armed: armed32, map: (base, 2 * armed) };
+        if !ok {
+            return Err(Error::Resource(format!(
+                "cannot map a {len}-byte debug table: {}",
+                std::io::Error::last_os_error()
+            )));
+        }
+        Ok(memory)
     }
 }
 
 impl Drop for TableMemory {
     fn drop(&mut self) {
-        match self.owner {
-            Allocation::None => {}
-            // SAFETY: allocated with this layout in `new`; no code runs against it any more.
-            Allocation::Heap(layout) => unsafe { std::alloc::dealloc(self.base as *mut u8, layout) },
-            // SAFETY: our mapping; no code runs against it once the instance is gone.
-            Allocation::Map(map, len) => unsafe {
-                libc::munmap(map as *mut libc::c_void, len);
-            },
+        if self.map.1 != 0 {
+            // SAFETY: our reservation; no code runs against it once the instance is gone.
+            unsafe { libc::munmap(self.map.0 as *mut libc::c_void, self.map.1) };
         }
     }
 }

@@ -14,10 +14,11 @@
 //!
 //! Blessing cannot hide a broken guard: every debug listing is also checked
 //! for what matters in it (see `check_guards`): each site's guard is
-//! `test dword ptr [rT+d8], rT32; jne <trap tail + k>` (the exit site's
-//! `mov r32, dword ptr [rT+d8]; test r32, rT32; jne <trap tail + k>`), with
-//! k the site's id, the function's sites' ids consecutive (in id order:
-//! block layout may put a cold block's guard after later ones).
+//! `mov rE32, dword ptr [rT+d8]; mov r32, dword ptr [rT+rE]` (the second
+//! load the site's debug stop), the exit site's
+//! `mov r32, dword ptr [rT+d8]; test r32, r32; jne <trap tail + k>` with k
+//! the site's id, the function's sites' ids consecutive (in id order: block
+//! layout may put a cold block's guard after later ones).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -135,45 +136,55 @@ fn check_guards(listing: &str) -> Result<(), String> {
     if sorted.windows(2).any(|w| w[1] != w[0] + 1) {
         return Err(format!("site ids (trap tail bytes) are not consecutive: {ids:?}"));
     }
+    let exits = lines.iter().filter(|l| l.starts_with(";; site ") && l.contains("(exit)")).count();
     let branches = listing.matches("<trap tail + ").count();
-    if branches != ids.len() {
-        return Err(format!("{branches} branches to the trap tail for {} sites", ids.len()));
+    if branches != exits {
+        return Err(format!("{branches} branches to the trap tail for {exits} exit sites"));
     }
     Ok(())
 }
 
-/// One guard: `test dword ptr [rT±d8], rT32; jne <trap tail + id>`, or for
-/// the exit `mov r32, dword ptr [rT±d8]; test r32, rT32; jne ...`.
+/// One guard: `mov rE32, dword ptr [rT±d8]; mov r32, dword ptr [rT+rE]`,
+/// or for the exit `mov r32, dword ptr [rT±d8]; test r32, r32; jne <trap
+/// tail + id>`.
 fn check_guard(id: u32, exit: bool, guard: &[Line]) -> Result<(), String> {
     let want = if exit { 3 } else { 2 };
     if guard.len() != want {
         return Err(format!("{} instructions before `;; resumes`, not {want}", guard.len()));
     }
-    let jne = format!("jne <trap tail + {id}>");
-    if guard[want - 1].text != jne {
-        return Err(format!("the guard does not end in `{jne}`"));
-    }
     let load = &guard[0];
     let (op, operands) = load.text.split_once(' ').ok_or("no operands")?;
-    let (first, second) = operands.split_once(", ").ok_or("not two operands")?;
-    let memory = if exit { second } else { first };
+    let (entry, memory) = operands.split_once(", ").ok_or("not two operands")?;
     let (table, disp) = entry_operand(memory).ok_or(format!("`{memory}` is not `dword ptr [rT±d]`"))?;
-    // A 4-byte displacement would make the test 6 bytes or more.
-    if !(-128..=127).contains(&disp) || load.bytes > 5 {
-        return Err(format!("the entry's displacement {disp} ({} bytes) is not one byte", load.bytes));
+    // A 4-byte displacement would make the load 6 bytes or more.
+    if op != "mov" || !(-128..=127).contains(&disp) || load.bytes > 5 {
+        return Err(format!("the entry load `{}` ({} bytes) is not a mov with a one-byte displacement", load.text, load.bytes));
     }
-    let table32 = low32(table);
     if exit {
-        let test = guard[1].text.strip_prefix("test ").ok_or("the exit guard's second instruction is no `test`")?;
-        let (loaded, tested) = (first, test.split_once(", ").ok_or("not two operands")?);
-        let matches = tested == (loaded, table32.as_str()) || tested == (table32.as_str(), loaded);
-        if op != "mov" || !matches {
-            return Err(format!("not `mov r32, [rT+d]; test r32, {table32}`"));
+        let jne = format!("jne <trap tail + {id}>");
+        if guard[2].text != jne {
+            return Err(format!("the guard does not end in `{jne}`"));
         }
-    } else if op != "test" || second != table32 {
-        return Err(format!("not `test dword ptr [rT+d], {table32}`"));
+        if guard[1].text != format!("test {entry}, {entry}") {
+            return Err(format!("not `mov {entry}, [rT+d]; test {entry}, {entry}`"));
+        }
+        return Ok(());
+    }
+    let stop = guard[1].text.strip_suffix("  ; trap: DebugStop").ok_or("the second load is not the site's debug stop")?;
+    let (_, through) = stop.strip_prefix("mov ").and_then(|o| o.split_once(", ")).ok_or("the second instruction is no load")?;
+    let index = full64(entry);
+    if through != format!("dword ptr [{table}+{index}]") && through != format!("dword ptr [{index}+{table}]") {
+        return Err(format!("the second load reads `{through}`, not `[{table}+{index}]`"));
     }
     Ok(())
+}
+
+/// The 64-bit name of a 32-bit register (`r9d` -> `r9`, `esi` -> `rsi`).
+fn full64(register: &str) -> String {
+    match register.strip_suffix('d') {
+        Some(r) if r[1..].starts_with(|c: char| c.is_ascii_digit()) => r.to_string(),
+        _ => format!("r{}", &register[1..]),
+    }
 }
 
 /// `dword ptr [r9-0x80]` -> (`r9`, -128).
@@ -185,36 +196,29 @@ fn entry_operand(operand: &str) -> Option<(&str, i64)> {
     Some((register, if disp.starts_with('-') { -magnitude } else { magnitude }))
 }
 
-/// The low 32 bits' name of a 64-bit register (`r9` -> `r9d`, `rsi` -> `esi`).
-fn low32(register: &str) -> String {
-    if register[1..].starts_with(|c: char| c.is_ascii_digit()) {
-        format!("{register}d")
-    } else {
-        format!("e{}", &register[1..])
-    }
-}
-
 #[test]
 fn the_guard_check_catches_a_changed_guard() {
     let good = ";; function 0: 0x20 bytes of debug code, 2 sites\n\
                 ;; site 0 (entry) @0x0\n\
-                \x20  0x0  45 85 49 80                     test dword ptr [r9-0x80], r9d\n\
-                \x20  0x4  0f 85 cf 0f 00 00               jne <trap tail + 0>\n\
+                \x20  0x0  41 8b 41 80                     mov eax, dword ptr [r9-0x80]\n\
+                \x20  0x4  41 8b 04 01                     mov eax, dword ptr [r9+rax]  ; trap: DebugStop\n\
                 ;; resumes\n\
                 ;; site 1 (exit) @0xa\n\
                 \x20  0xa  41 8b 49 84                     mov ecx, dword ptr [r9-0x7c]\n\
-                \x20  0xe  44 85 c9                        test ecx, r9d\n\
+                \x20  0xe  85 c9                           test ecx, ecx\n\
                 \x20 0x11  0f 85 9f 0c 00 00               jne <trap tail + 1>\n\
                 ;; resumes\n";
     assert_eq!(check_guards(good), Ok(()));
     let moved = good.replace(";; resumes\n;; site 1", "\x20  0x9  48 89 c8   mov rax, rcx\n;; resumes\n;; site 1");
     assert!(check_guards(&moved).unwrap_err().contains("3 instructions"), "a move inside a guard");
-    let far = good.replace("test dword ptr [r9-0x80], r9d", "test dword ptr [r9-0x400], r9d");
-    assert!(check_guards(&far).unwrap_err().contains("not one byte"));
+    let far = good.replace("mov eax, dword ptr [r9-0x80]", "mov eax, dword ptr [r9-0x400]");
+    assert!(check_guards(&far).unwrap_err().contains("one-byte displacement"));
     let other = good.replace("jne <trap tail + 1>", "jne <trap tail + 2>");
     assert!(check_guards(&other).unwrap_err().contains("site 1"));
-    let register = good.replace("], r9d", "], eax");
-    assert!(check_guards(&register).is_err());
+    let register = good.replace("[r9+rax]", "[r9+rcx]");
+    assert!(check_guards(&register).unwrap_err().contains("not `[r9+rax]`"));
+    let no_stop = good.replace("  ; trap: DebugStop", "");
+    assert!(check_guards(&no_stop).unwrap_err().contains("debug stop"));
 }
 
 #[test]

@@ -121,20 +121,16 @@ impl FunctionDebugInfo {
     pub(crate) fn new(described: crate::compile::Described, site_pcs: Vec<u32>, code: Vec<u8>) -> FunctionDebugInfo {
         let func = &described.ir;
         let recording = described.recording;
-        let reaching = ReachingDefs::new(func, &recording.defs, &recording.explicit_params);
+        let resolve = described.aliases;
+        let reaching = ReachingDefs::new(func, &recording.defs, &recording.explicit_params, &resolve);
         let mut owners = HashMap::new();
         for d in &recording.defs {
-            owners.entry(func.dfg.resolve_aliases(d.value)).or_insert(d.local);
+            owners.entry(resolve.get(&d.value).copied().unwrap_or(d.value)).or_insert(d.local);
         }
         let mut constants = HashMap::new();
-        let mut resolve = HashMap::new();
-        for v in func.dfg.values() {
-            let real = func.dfg.resolve_aliases(v);
-            if real != v {
-                resolve.insert(v, real);
-            }
-            if let Some(bits) = constant_bits(func, real) {
-                constants.insert(real, bits);
+        for v in func.dfg.values().filter(|v| func.dfg.value_is_real(*v)) {
+            if let Some(bits) = constant_bits(func, v) {
+                constants.insert(v, bits);
             }
         }
         let locations = described

@@ -49,11 +49,12 @@ pub(crate) struct ReachingDefs {
 }
 
 impl ReachingDefs {
-    /// Build from the finished IR, the recorded definitions and the block
+    /// Build from the finished IR, the recorded definitions, the block
     /// parameters the translator created itself (all others are the
-    /// frontend's, one per local).
-    pub(crate) fn new(func: &Function, defs: &[Def], explicit: &HashSet<Value>) -> ReachingDefs {
-        let resolve = |v: Value| func.dfg.resolve_aliases(v);
+    /// frontend's, one per local) and what each alias of the IR as built
+    /// resolved to (the compiled IR has no aliases left).
+    pub(crate) fn new(func: &Function, defs: &[Def], explicit: &HashSet<Value>, aliases: &HashMap<Value, Value>) -> ReachingDefs {
+        let resolve = |v: Value| aliases.get(&v).copied().unwrap_or(v);
         let mut owner: HashMap<Value, u32> = HashMap::new();
         let mut by_block: HashMap<Block, Vec<Def>> = HashMap::new();
         for d in defs {

@@ -1,23 +1,26 @@
 //! The breakpoint guard: debug code that never changes.
 //!
-//! Every breakable point tests its own 4-byte entry of the running
-//! instance's debug table and branches only when it is non-zero:
+//! Every breakable point but the function's exit reads its own 4-byte entry
+//! of the running instance's debug table and then loads through it:
 //!
 //! ```text
-//! mov  r32, dword [rT + d8]   ; rT: the table pointer, kept in a register
-//! test r32, rT32              ; rT's low half is never zero
-//! jne  <trap tail byte k>     ; never taken unless this site is armed
+//! mov  rE32, dword [rT + d8]  ; rT: the table pointer, kept in a register
+//! mov  r32, dword [rT + rE]   ; rE = 0: reads the table; armed: faults
 //! ```
 //!
-//! There is no per-site cold code. In IR the branch goes to the function's
-//! one cold block (a trap that aborts the call); linking retargets each
-//! guard's `jne` to its own byte of the module's PROT_NONE trap tail (see
-//! `guard_code.rs`). Taking it faults; the runtime's signal handler turns the
-//! fault into a call that clobbers nothing, saves every register and stops
-//! there. The debugger finds locals where the code keeps them anyway
-//! (`debug_info`), so no site moves a value anywhere, and the continuation
-//! is a fresh block, so what a debugger writes into a register or slot is
-//! what the code after the site reads.
+//! An armed entry holds the table's alignment, which puts the second load
+//! in the PROT_NONE half of the table's reservation; the runtime's signal
+//! handler turns that fault into a call that clobbers nothing, saves every
+//! register and stops there, then resumes after the load. No branch, no
+//! cold code and no trap island per site: 6-8 bytes. The exit guard, where
+//! the results are on the operand stack, is a branch instead (it also keeps
+//! the parameters alive to the end, see [`FuncTranslator::exit_branch`]):
+//! `mov r32, [rT + d8]; test r32, r32; jne`, the `jne` retargeted at link
+//! time to the site's byte of the module's PROT_NONE trap tail, where the
+//! fetch faults (see `guard_code.rs`). The debugger finds locals where the
+//! code keeps them anyway (`debug_info`), so no site moves a value anywhere,
+//! and what a debugger writes into a register or slot is what the code after
+//! the site reads.
 //!
 //! The table pointer: the vmctx holds the table's base, aligned so that
 //! `base | K == base + K` for every offset K the code uses. The pointer is
@@ -148,31 +151,32 @@ impl FuncTranslator<'_, '_> {
         let site_record = self.sites.last_mut().expect("just pushed");
         site_record.disp = disp;
         site_record.pointer = Some(pointer);
-        let entry = self.b.ins().load(types::I32, MemFlagsData::trusted(), pointer, disp);
-        // Testing against the pointer's low half (never zero: it holds the
-        // header offset) rather than the entry itself keeps the pointer
-        // alive through the branch, so a stop can read it; with the low half
-        // first, Cranelift folds the load into the test.
-        let low = self.b.ins().ireduce(types::I32, pointer);
-        let armed = self.b.ins().band(low, entry);
         if kind == SiteKind::Exit {
+            let entry = self.b.ins().load(types::I32, MemFlagsData::trusted(), pointer, disp);
             let cont = self.b.create_block();
-            self.exit_branch(armed, cont);
+            self.exit_branch(entry, cont);
             self.b.switch_to_block(cont);
             self.b.seal_block(cont);
         } else {
-            // A conditional trap splits no block: with a block per site, the
-            // register allocator's liveness would cost sites x live values.
-            self.b.ins().trapnz(armed, TrapKind::DebugAbort.code());
+            // Two loads and no branch: the second reads `[pointer + entry]`,
+            // the table itself while the entry is zero, the table's
+            // PROT_NONE guard half once it is armed (the entry then holds the
+            // table's alignment). No block split (with a block per site the
+            // register allocator's liveness would cost sites x live values),
+            // no cold code, and nothing that must stay live past the site.
+            let entry = self.b.ins().uload32(MemFlagsData::trusted(), pointer, disp);
+            let at = self.b.ins().iadd(pointer, entry);
+            let faults = MemFlagsData::new().with_trap_code(Some(TrapKind::DebugStop.code()));
+            self.b.ins().load(types::I32, faults, at, 0);
         }
     }
 
-    /// The exit guard's branch: its cold target takes every parameter's
-    /// value and the table pointer and stores them, which keeps the
-    /// parameters alive to the exit (arguments stay readable at every site,
-    /// and in callers' frames) and the pointer alive past the branch (see
-    /// [`Self::keep_guards_alive`]). That target never runs (linking
-    /// retargets the branch) and costs the hot path nothing.
+    /// The exit guard's branch on its entry: its cold target takes every
+    /// parameter's value and the table pointer and stores them, which keeps
+    /// the parameters alive to the exit (arguments stay readable at every
+    /// site, and in callers' frames) and the pointer alive past the branch
+    /// (see [`Self::keep_guards_alive`]). That target never runs (linking
+    /// retargets the branch to the trap tail) and costs the hot path nothing.
     fn exit_branch(&mut self, armed: Value, cont: Block) {
         let params = self.env.info.func_type(self.func_index).params.len() as u32;
         let mut kept: Vec<Value> = (0..params).map(|i| self.read_local(i)).collect();
