@@ -38,8 +38,9 @@ pub(crate) struct FunctionCode {
     pub patches: PatchableCalls,
     /// Guarded debug code: each site's guard, in site order.
     pub guards: Vec<GuardCode>,
-    /// Guarded debug code: where each guard's table pointer is at its branch.
-    pub table_locs: Vec<Location>,
+    /// Guarded debug code: where each exit guard's table pointer is at its
+    /// branch, by the site's index in the function.
+    pub table_locs: Vec<(u32, Location)>,
     /// Guarded debug code: offset of the exit guard's cold block (where an
     /// inverted exit guard falls through).
     pub keep: Option<u32>,
@@ -86,21 +87,42 @@ fn label_all_values(ctx: &mut Context, isa: &dyn cranelift_codegen::isa::TargetI
     Ok(aliases)
 }
 
-/// What each site's guard should look like: its tag, its entry's
-/// displacement and, for a fault guard, the first debug-stop load after the
-/// tag (Cranelift's trap records say where each load went).
-fn expected_guards(tags: &[u32], sites: &[LocalSite], traps: &[(u32, ir::TrapCode, u32)]) -> Vec<crate::guard_code::Expected> {
-    let stop = crate::TrapKind::DebugStop.code();
-    let mut faults: Vec<u32> = traps.iter().filter(|t| t.1 == stop).map(|t| t.0).collect();
-    faults.sort_unstable();
-    tags.iter()
+/// What each site's guard should look like: its entry's displacement and,
+/// for the exit guard, its tag; for a fault guard, its faulting load, the
+/// trap record at the site's wasm offset (sites sharing an offset, as the
+/// entry and the first statement may, take theirs in code order), decoded
+/// from the start of the code of that offset (where the guard is the first
+/// thing the operator emitted).
+fn expected_guards(
+    tags: &[u32],
+    sites: &[LocalSite],
+    faults: &[(u32, ir::TrapCode, u32)],
+    srclocs: &[(u32, u32, u32)],
+) -> Result<Vec<crate::guard_code::Expected>, String> {
+    let mut at_offset: HashMap<u32, std::collections::VecDeque<u32>> = HashMap::new();
+    let mut sorted: Vec<(u32, u32)> = faults.iter().map(|t| (t.0, t.2)).collect();
+    sorted.sort_unstable();
+    for (code, wasm) in sorted {
+        at_offset.entry(wasm).or_default().push_back(code);
+    }
+    let expected = tags
+        .iter()
         .zip(sites)
         .map(|(&tag, site)| {
-            let fault = (site.kind != crate::translate::SiteKind::Exit)
-                .then(|| faults.get(faults.partition_point(|&f| f < tag)).copied().unwrap_or(u32::MAX));
-            crate::guard_code::Expected { tag, disp: site.disp, fault }
+            if site.kind == crate::translate::SiteKind::Exit {
+                return Ok(crate::guard_code::Expected { tag, disp: site.disp, fault: None });
+            }
+            let load = at_offset.get_mut(&site.wasm_offset).and_then(|q| q.pop_front());
+            let load = load.ok_or_else(|| format!("no guard load for the site at wasm offset {:#x}", site.wasm_offset))?;
+            let i = srclocs.partition_point(|(start, _, _)| *start <= load);
+            let from = i.checked_sub(1).map(|i| srclocs[i]).filter(|r| load < r.1).map_or(load, |r| r.0);
+            Ok(crate::guard_code::Expected { tag: from, disp: site.disp, fault: Some(load) })
         })
-        .collect()
+        .collect::<Result<Vec<_>, String>>()?;
+    match at_offset.iter().find(|(_, q)| !q.is_empty()) {
+        Some((wasm, q)) => Err(format!("a guard load at {:#x} (wasm offset {wasm:#x}) belongs to no site", q[0])),
+        None => Ok(expected),
+    }
 }
 
 /// Translate and compile one defined function; with `describe`, also
@@ -134,12 +156,12 @@ pub(crate) fn compile_function(
         tx.b.finalize(env.isa.frontend_config());
         (sites, local_types, recording)
     };
-    // Each guard's table pointer is labelled, so Cranelift reports where it
-    // is at the guard's branch (how a stop finds its instance).
+    // Each exit guard's table pointer is labelled, so Cranelift reports where
+    // it is at the guard's branch (how its stop finds its instance).
     for site in &mut sites {
         site.pointer = site.pointer.map(|p| ctx.func.dfg.resolve_aliases(p));
     }
-    label_values(&mut ctx.func, sites.iter().filter_map(|s| s.pointer));
+    label_values(&mut ctx.func, sites.iter().filter(|s| s.kind == crate::translate::SiteKind::Exit).filter_map(|s| s.pointer));
     let aliases = if recording.is_some() { label_all_values(ctx, env.isa, func_index)? } else { HashMap::new() };
 
     let names = ctx.func.params.user_named_funcs().clone();
@@ -183,23 +205,33 @@ pub(crate) fn compile_function(
             _ => {}
         }
     }
-    let guards = if env.config.debug && !env.config.legacy {
-        let expected = expected_guards(&tags, &sites, &traps);
+    let guarded = env.config.debug && !env.config.legacy;
+    let stop = crate::TrapKind::DebugStop.code();
+    // A fault guard's load is found by its trap record, not a tag; the
+    // runtime finds its stop from `DebugCode::stops`, so it is no trap site.
+    let (faults, traps): (Vec<_>, Vec<_>) = traps.into_iter().partition(|t| t.1 == stop);
+    let guards = if guarded {
+        let expected = expected_guards(&tags, &sites, &faults, &srclocs).map_err(|message| CompileError::Codegen { func: func_index, message })?;
         crate::guard_code::locate(&bytes, &expected, keep)
             .map_err(|message| CompileError::Codegen { func: func_index, message })?
     } else {
         vec![]
     };
+    // Where the exit guards' table pointers are at their branches (a fault
+    // guard's stop finds its table from the faulting address instead).
     let table_locs = sites
         .iter()
         .zip(&guards)
-        .map(|(site, guard)| {
+        .enumerate()
+        .filter(|(_, (_, g))| g.branch.is_some())
+        .map(|(k, (site, guard))| {
             let pointer = site.pointer.expect("guarded sites load through a pointer");
-            crate::debug_info::location_at(&code.value_labels_ranges, pointer, guard.stop).ok_or_else(|| {
+            let loc = crate::debug_info::location_at(&code.value_labels_ranges, pointer, guard.stop).ok_or_else(|| {
                 CompileError::Codegen { func: func_index, message: format!("no location of the table pointer at the guard at {:#x}", guard.stop) }
-            })
+            })?;
+            Ok((k as u32, loc))
         })
-        .collect::<Result<Vec<_>, _>>()?;
+        .collect::<Result<Vec<_>, CompileError>>()?;
     // What a description needs of the code, taken while `code` is borrowed;
     // the IR is taken after.
     let described = recording.map(|recording| {

@@ -45,6 +45,21 @@ pub struct DebugTableLayout {
 }
 
 impl DebugTableLayout {
+    /// The value of an armed entry on a host with `page`-byte pages: `A` in
+    /// the module docs. An instance's table lies at `base`, aligned to it,
+    /// and a fault guard of an armed site faults at `base + A + k` with
+    /// `k < bytes <= A`, so the faulting address gives the table's base.
+    pub fn armed_entry(&self, page: usize) -> usize {
+        self.align.max(page).next_power_of_two()
+    }
+
+    /// The base of the table whose armed fault guard faulted at `addr`
+    /// (see [`Self::armed_entry`]).
+    pub fn base_of_fault(&self, addr: usize, page: usize) -> Option<usize> {
+        let armed = self.armed_entry(page);
+        (addr & !(armed - 1)).checked_sub(armed)
+    }
+
     /// The layout for `info`'s function bodies.
     pub fn new(info: &ModuleInfo) -> DebugTableLayout {
         let mut next = 0u32;

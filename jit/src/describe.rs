@@ -27,9 +27,10 @@ pub struct DebugCode {
     /// offset: how a stop at a faulting load finds its site (an exit guard's
     /// stop is found by its trap-tail byte instead).
     pub stops: Vec<(u32, u32)>,
-    /// Where the table pointer is when each site's guard stops (a stop finds
-    /// its instance's table, and so the instance, from it).
-    pub table_loc: Vec<crate::debug_info::Location>,
+    /// (exit site id, where its table pointer is at its branch), sorted by
+    /// id: how an exit guard's stop finds its instance's table (a fault
+    /// guard's stop finds it from the faulting address).
+    pub table_loc: Vec<(u32, crate::debug_info::Location)>,
     /// Each site's entry in the debug table.
     pub entries: Vec<u32>,
     /// Where the entries are, and how the table is sized and aligned.
@@ -77,6 +78,12 @@ impl DebugCode {
                 cache: Mutex::new(HashMap::new()),
             },
         })
+    }
+
+    /// Where exit site `id`'s table pointer is at its branch.
+    pub fn exit_table_loc(&self, id: u32) -> Option<crate::debug_info::Location> {
+        let i = self.table_loc.binary_search_by_key(&id, |t| t.0).ok()?;
+        Some(self.table_loc[i].1)
     }
 
     /// The site whose fault guard's load is at code offset `offset`.

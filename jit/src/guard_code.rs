@@ -66,7 +66,9 @@ impl GuardCode {
 /// What the translator and Cranelift say about one guard.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Expected {
-    /// Offset of the guard's debug tag.
+    /// An instruction boundary at or before the guard's first instruction:
+    /// the exit guard's debug tag, or the start of the code of a fault
+    /// guard's wasm offset.
     pub tag: u32,
     /// Displacement of its entry from the table pointer.
     pub disp: i32,

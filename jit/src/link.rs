@@ -71,8 +71,8 @@ pub(crate) struct LinkedGuards {
     pub resume: Vec<u32>,
     /// (code offset of a fault guard's faulting load, site id), sorted.
     pub stops: Vec<(u32, u32)>,
-    /// Where the table pointer is when site k's guard stops.
-    pub table_loc: Vec<crate::debug_info::Location>,
+    /// (exit site id, where its table pointer is at its branch), by id.
+    pub table_loc: Vec<(u32, crate::debug_info::Location)>,
     /// Bytes of every guard's hot path.
     pub hot_bytes: u64,
 }
@@ -83,16 +83,17 @@ pub(crate) struct LinkedGuards {
 pub(crate) fn link_guards(funcs: &[FunctionCode], linked: &mut LinkedCode, tail: u32) -> LinkedGuards {
     let mut out = LinkedGuards { resume: Vec::new(), stops: Vec::new(), table_loc: Vec::new(), hot_bytes: 0 };
     for (f, start) in funcs.iter().zip(&linked.starts) {
-        for (g, loc) in f.guards.iter().zip(&f.table_locs) {
+        let first = out.resume.len() as u32;
+        for g in &f.guards {
             let site = out.resume.len() as u32;
             match &g.branch {
                 Some(branch) => crate::guard_code::link(&mut linked.bytes, branch, *start, tail + site, f.keep.map(|k| start + k)),
                 None => out.stops.push((start + g.stop, site)),
             }
             out.resume.push(start + g.resume);
-            out.table_loc.push(*loc);
             out.hot_bytes += u64::from(g.hot_bytes());
         }
+        out.table_loc.extend(f.table_locs.iter().map(|(k, loc)| (first + k, *loc)));
     }
     out.stops.sort_unstable();
     out

@@ -186,11 +186,13 @@ pub(crate) fn guard_stop(regs: &mut SavedRegs) {
     };
     let Some(code) = module.debug_code.as_ref() else { return };
     regs.resume = module.code.as_ptr() as usize + code.resume[id as usize] as usize;
-    let table = match code.table_loc[id as usize] {
-        Location::Gpr(r) => regs.gpr(r),
+    let table = match code.exit_table_loc(id) {
+        // A fault guard: the faulting address is in its table's guard half.
+        None => code.table.base_of_fault(regs.fault_addr, crate::debug_table::page_size()).map(|b| b as u64),
+        Some(Location::Gpr(r)) => regs.gpr(r),
         // SAFETY: a slot of the stopped frame (CFA = fp + 16), suspended.
-        Location::Frame(off) => Some(unsafe { *((regs.fp() as isize + 16 + off as isize) as *const u64) }),
-        Location::Xmm(_) => None,
+        Some(Location::Frame(off)) => Some(unsafe { *((regs.fp() as isize + 16 + off as isize) as *const u64) }),
+        Some(Location::Xmm(_)) => None,
     };
     let Some(table) = table else { return };
     let base = table as usize & !(code.table.align - 1);

@@ -49,7 +49,7 @@ pub(crate) struct DebugTable {
 impl DebugTable {
     pub(crate) fn new(module: &Module) -> Result<Arc<DebugTable>> {
         let memory = match &module.compiled().debug_code {
-            Some(code) => TableMemory::new(code.table.bytes, code.table.align)?,
+            Some(code) => TableMemory::new(code.table.bytes, code.table.armed_entry(page_size()))?,
             None => TableMemory::empty(),
         };
         Ok(Arc::new(DebugTable {
@@ -220,6 +220,12 @@ impl DebugTable {
     }
 }
 
+/// The host's page size.
+pub(crate) fn page_size() -> usize {
+    // SAFETY: sysconf has no preconditions; -1 (unknown) falls back to the smallest page.
+    unsafe { libc::sysconf(libc::_SC_PAGESIZE) }.max(4096) as usize
+}
+
 /// The table's memory: zeroed pages from a base aligned to `armed` (a power
 /// of two, at least the table's alignment and a page), readable and writable
 /// for the table's length, then PROT_NONE up to `base + 2 * armed`, where a
@@ -239,10 +245,10 @@ impl TableMemory {
         TableMemory { base: 0, len: 0, armed: 1, map: (0, 0) }
     }
 
-    fn new(len: usize, align: usize) -> Result<TableMemory> {
-        // SAFETY: sysconf has no preconditions; -1 (unknown) falls back to the smallest page.
-        let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) }.max(4096) as usize;
-        let armed = align.max(page).next_power_of_two();
+    /// A table of `len` bytes whose armed entries hold `armed` (a power of
+    /// two, at least `len` and a page: `DebugTableLayout::armed_entry`).
+    fn new(len: usize, armed: usize) -> Result<TableMemory> {
+        let page = page_size();
         let armed32 = u32::try_from(armed).map_err(|_| Error::Resource(format!("a {len}-byte debug table is too large")))?;
         // Reserve enough to align the base, then keep [base, base + 2 * armed).
         let reserve = 3 * armed;

@@ -103,6 +103,9 @@ pub fn listing(module: &Module, func: u32) -> Result<String> {
         if let Some(trap) = compiled.trap_at((start + at) as u32) {
             write!(text, "  ; trap: {:?}", trap.kind).expect("writing to a String");
         }
+        if compiled.debug_code.as_ref().and_then(|d| d.stop_site((start + at) as u32)).is_some() {
+            text += "  ; debug stop";
+        }
         writeln!(out, "{at:#6x}  {:<30}  {text}", hex.join(" ")).expect("writing to a String");
     }
     for (_, note) in pending {

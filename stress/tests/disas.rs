@@ -170,7 +170,7 @@ fn check_guard(id: u32, exit: bool, guard: &[Line]) -> Result<(), String> {
         }
         return Ok(());
     }
-    let stop = guard[1].text.strip_suffix("  ; trap: DebugStop").ok_or("the second load is not the site's debug stop")?;
+    let stop = guard[1].text.strip_suffix("  ; debug stop").ok_or("the second load is not the site's debug stop")?;
     let (_, through) = stop.strip_prefix("mov ").and_then(|o| o.split_once(", ")).ok_or("the second instruction is no load")?;
     let index = full64(entry);
     if through != format!("dword ptr [{table}+{index}]") && through != format!("dword ptr [{index}+{table}]") {
@@ -201,7 +201,7 @@ fn the_guard_check_catches_a_changed_guard() {
     let good = ";; function 0: 0x20 bytes of debug code, 2 sites\n\
                 ;; site 0 (entry) @0x0\n\
                 \x20  0x0  41 8b 41 80                     mov eax, dword ptr [r9-0x80]\n\
-                \x20  0x4  41 8b 04 01                     mov eax, dword ptr [r9+rax]  ; trap: DebugStop\n\
+                \x20  0x4  41 8b 04 01                     mov eax, dword ptr [r9+rax]  ; debug stop\n\
                 ;; resumes\n\
                 ;; site 1 (exit) @0xa\n\
                 \x20  0xa  41 8b 49 84                     mov ecx, dword ptr [r9-0x7c]\n\
@@ -217,7 +217,7 @@ fn the_guard_check_catches_a_changed_guard() {
     assert!(check_guards(&other).unwrap_err().contains("site 1"));
     let register = good.replace("[r9+rax]", "[r9+rcx]");
     assert!(check_guards(&register).unwrap_err().contains("not `[r9+rax]`"));
-    let no_stop = good.replace("  ; trap: DebugStop", "");
+    let no_stop = good.replace("  ; debug stop", "");
     assert!(check_guards(&no_stop).unwrap_err().contains("debug stop"));
 }
 

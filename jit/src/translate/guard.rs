@@ -143,15 +143,15 @@ impl FuncTranslator<'_, '_> {
         let entry = self.reach_entry(site);
         let Some(guards) = self.guards.as_ref() else { return };
         let (table, bias) = (guards.table, guards.bias.expect("reach_entry set the bias"));
-        // The tag marks the guard's start in the machine code (guard_code.rs).
-        let tag = self.b.ins().sequence_point();
-        self.b.func.debug_tags.set(tag, [DebugTag::User(site)]);
         let pointer = self.b.use_var(table);
         let disp = (i64::from(entry) - i64::from(bias)) as i32 * ENTRY_BYTES as i32;
         let site_record = self.sites.last_mut().expect("just pushed");
         site_record.disp = disp;
         site_record.pointer = Some(pointer);
         if kind == SiteKind::Exit {
+            // The tag marks the guard's start in the machine code (guard_code.rs).
+            let tag = self.b.ins().sequence_point();
+            self.b.func.debug_tags.set(tag, [DebugTag::User(site)]);
             let entry = self.b.ins().load(types::I32, MemFlagsData::trusted(), pointer, disp);
             let cont = self.b.create_block();
             self.exit_branch(entry, cont);
@@ -164,6 +164,8 @@ impl FuncTranslator<'_, '_> {
             // table's alignment). No block split (with a block per site the
             // register allocator's liveness would cost sites x live values),
             // no cold code, and nothing that must stay live past the site.
+            // Its trap record says where it is (no tag: see compile.rs), and
+            // the faulting address where its table is.
             let entry = self.b.ins().uload32(MemFlagsData::trusted(), pointer, disp);
             let at = self.b.ins().iadd(pointer, entry);
             let faults = MemFlagsData::new().with_trap_code(Some(TrapKind::DebugStop.code()));
@@ -175,7 +177,7 @@ impl FuncTranslator<'_, '_> {
     /// parameter's value and the table pointer and stores them, which keeps
     /// the parameters alive to the exit (arguments stay readable at every
     /// site, and in callers' frames) and the pointer alive past the branch
-    /// (see [`Self::keep_guards_alive`]). That target never runs (linking
+    /// (a stop there reads it). That target never runs (linking
     /// retargets the branch to the trap tail) and costs the hot path nothing.
     fn exit_branch(&mut self, armed: Value, cont: Block) {
         let params = self.env.info.func_type(self.func_index).params.len() as u32;
@@ -192,18 +194,6 @@ impl FuncTranslator<'_, '_> {
         self.b.func.debug_tags.set(tag, [DebugTag::User(KEEP_TAG)]);
         self.store_block_params(keep);
         self.b.ins().trap(TrapKind::DebugAbort.code());
-    }
-
-    /// Before an unconditional trap: give the table pointer a use, so that
-    /// it is live past every guard on every path (a stop reads it to find
-    /// its instance). Paths that return pass the exit guard, which uses it.
-    pub(super) fn keep_guards_alive(&mut self) {
-        let Some(table) = self.guards.as_ref().map(|g| g.table) else { return };
-        let pointer = self.b.use_var(table);
-        let keep = self.kept_alive_by(&[pointer]);
-        self.b.ins().jump(keep, &[BlockArg::Value(pointer)]);
-        self.b.switch_to_block(keep);
-        self.store_block_params(keep);
     }
 
     /// A cold block taking `values` as parameters.

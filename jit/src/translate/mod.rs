@@ -168,7 +168,6 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
 
     /// Emit an unconditional trap; the rest of the block is unreachable.
     pub fn trap(&mut self, kind: TrapKind) {
-        self.keep_guards_alive();
         self.b.ins().trap(kind.code());
         self.reachable = false;
     }
