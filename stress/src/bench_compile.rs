@@ -9,13 +9,14 @@
 //! only starts children, collects and compares.
 
 use std::path::PathBuf;
-use std::process::{Command, ExitCode, Output, Stdio};
-use std::time::Duration;
+use std::process::{Command, ExitCode, Stdio};
 
 use anyhow::Result;
 use clap::{Args, ValueEnum};
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::ProgressBar;
 use serde::{Deserialize, Serialize};
+
+use crate::child_process;
 
 use crate::stress::generate;
 
@@ -129,11 +130,7 @@ pub fn main(args: &CompileArgs) -> Result<ExitCode> {
         ModeArg::Legacy => vec![Mode::Legacy],
         ModeArg::All => vec![Mode::Normal, Mode::Debug, Mode::Legacy],
     };
-    let progress = ProgressBar::with_draw_target(Some(modes.len() as u64), ProgressDrawTarget::stderr());
-    progress.set_style(
-        ProgressStyle::with_template("{spinner} {elapsed:>4} {bar:20} {pos}/{len} modes  {wide_msg}").expect("a valid template"),
-    );
-    progress.enable_steady_tick(Duration::from_millis(120));
+    let progress = crate::progress::bar(modes.len() as u64, "modes");
     let mut measured = Vec::new();
     for &mode in &modes {
         progress.set_message(format!("{}: compiling in a child process", mode.name()));
@@ -158,8 +155,7 @@ pub fn main(args: &CompileArgs) -> Result<ExitCode> {
 
 /// Run `onecopy bench compile-one` for `mode`; its report, or why there is none.
 fn run_child(args: &CompileArgs, mode: Mode, threads: u32, progress: &ProgressBar) -> Result<Measured, String> {
-    let exe = std::env::current_exe().map_err(|e| format!("cannot find this executable: {e}"))?;
-    let mut command = Command::new(exe);
+    let mut command = Command::new(child_process::this_exe()?);
     command.args(["bench", "compile-one", "--mode", mode.name()]);
     match &args.module {
         Some(path) => command.arg("--module").arg(path),
@@ -168,31 +164,13 @@ fn run_child(args: &CompileArgs, mode: Mode, threads: u32, progress: &ProgressBa
     // Always set, so an inherited RAYON_NUM_THREADS cannot make the report lie.
     command.env("RAYON_NUM_THREADS", threads.to_string()).stdin(Stdio::null());
     tracing::info!(mode = mode.name(), threads, "starting a child: {command:?}");
-    let output = command.output().map_err(|e| format!("cannot start a child process: {e}"))?;
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    if !output.status.success() {
-        return Err(child_failure(&output, &stderr));
-    }
+    let output = child_process::output(&mut command)?;
     // The child's logs, if any, are the user's (RUST_LOG reaches it too).
+    let stderr = String::from_utf8_lossy(&output.stderr);
     if !stderr.is_empty() {
         progress.suspend(|| eprint!("{stderr}"));
     }
     serde_json::from_slice(&output.stdout).map_err(|e| format!("the child's report is unreadable: {e}"))
-}
-
-/// Why a child failed: its own error line, else how it ended.
-fn child_failure(output: &Output, stderr: &str) -> String {
-    use std::os::unix::process::ExitStatusExt;
-    let said = stderr.lines().rev().find_map(|l| l.strip_prefix("error: ")).map(str::to_owned);
-    match (output.status.signal(), said) {
-        (Some(signal), _) => {
-            // SAFETY: strsignal returns a valid C string for any signal number.
-            let what = unsafe { std::ffi::CStr::from_ptr(libc::strsignal(signal)) }.to_string_lossy();
-            format!("the child was killed by signal {signal} ({what})")
-        }
-        (None, Some(said)) => said,
-        (None, None) => format!("the child failed ({}): {}", output.status, stderr.trim()),
-    }
 }
 
 /// The report: per-mode rows, and what needs normal measured alongside.

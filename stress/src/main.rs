@@ -19,9 +19,11 @@
 mod bench;
 mod bench_compile;
 mod bench_debug;
+mod child_process;
 mod debug_cli;
 mod demo;
 mod disas;
+mod progress;
 mod run;
 mod spectest;
 mod stress;
