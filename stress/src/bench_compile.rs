@@ -8,7 +8,6 @@
 //! the largest mode's peak. The child prints one JSON object; the parent
 //! only starts children, collects and compares.
 
-use std::path::PathBuf;
 use std::process::{Command, ExitCode, Stdio};
 
 use anyhow::Result;
@@ -18,12 +17,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::child_process;
 
-use crate::stress::generate;
-
 mod child;
+mod one_function;
+mod source;
 
 pub use child::{child, CompileOneArgs};
 use child::Measured;
+use source::SourceArgs;
 
 /// How a module is compiled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ValueEnum)]
@@ -64,9 +64,9 @@ pub enum ModeArg {
 /// Options of `onecopy bench compile`.
 #[derive(Debug, Args)]
 pub struct CompileArgs {
-    /// The module to compile (.wasm or .wat); default: the built-in stress module.
-    #[arg(long, value_name = "FILE.wasm")]
-    pub module: Option<PathBuf>,
+    /// The module.
+    #[command(flatten)]
+    pub source: SourceArgs,
     /// Which modes to measure.
     #[arg(long, value_enum, default_value = "all")]
     pub mode: ModeArg,
@@ -77,9 +77,6 @@ pub struct CompileArgs {
     /// default: all cores. `--threads 1` measures one core's throughput.
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     pub threads: Option<u32>,
-    /// Functions in the built-in module (scale it down for quick runs).
-    #[arg(long, hide = true, default_value_t = generate::DEFAULT_FUNCS, conflicts_with = "module")]
-    pub funcs: u32,
 }
 
 /// One mode's line of the report.
@@ -119,10 +116,7 @@ struct Report {
 
 /// Measure each mode in a child and report; fails (exit code 1) if any mode failed.
 pub fn main(args: &CompileArgs) -> Result<ExitCode> {
-    let (name, wasm_bytes) = match &args.module {
-        Some(path) => (path.display().to_string(), crate::run::load(path)?.len()),
-        None => (generate::name(args.funcs), generate::module(args.funcs).wasm.len()),
-    };
+    let (name, wasm_bytes) = (args.source.name(), args.source.wasm()?.len());
     let threads = args.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get() as u32));
     let modes = match args.mode {
         ModeArg::Normal => vec![Mode::Normal],
@@ -156,11 +150,7 @@ pub fn main(args: &CompileArgs) -> Result<ExitCode> {
 /// Run `onecopy bench compile-one` for `mode`; its report, or why there is none.
 fn run_child(args: &CompileArgs, mode: Mode, threads: u32, progress: &ProgressBar) -> Result<Measured, String> {
     let mut command = Command::new(child_process::this_exe()?);
-    command.args(["bench", "compile-one", "--mode", mode.name()]);
-    match &args.module {
-        Some(path) => command.arg("--module").arg(path),
-        None => command.args(["--funcs", &args.funcs.to_string()]),
-    };
+    command.args(["bench", "compile-one", "--mode", mode.name()]).args(args.source.to_args());
     // Always set, so an inherited RAYON_NUM_THREADS cannot make the report lie.
     command.env("RAYON_NUM_THREADS", threads.to_string()).stdin(Stdio::null());
     tracing::info!(mode = mode.name(), threads, "starting a child: {command:?}");
@@ -185,10 +175,8 @@ fn report(args: &CompileArgs, module: String, wasm_bytes: usize, threads: u32, m
     let mut command = String::from("cargo run --release --bin onecopy -- bench compile");
     let mode = args.mode.to_possible_value().expect("no skipped values");
     command += &format!(" --mode {}", mode.get_name());
-    if let Some(path) = &args.module {
-        command += &format!(" --module {}", path.display());
-    } else if args.funcs != generate::DEFAULT_FUNCS {
-        command += &format!(" --funcs {}", args.funcs);
+    for arg in args.source.to_args() {
+        command += &format!(" {}", arg.to_string_lossy());
     }
     if let Some(n) = args.threads {
         command += &format!(" --threads {n}");
