@@ -8,21 +8,22 @@
 //! the largest mode's peak. The child prints one JSON object; the parent
 //! only starts children, collects and compares.
 
-use std::path::PathBuf;
-use std::process::{Command, ExitCode, Output, Stdio};
-use std::time::Duration;
+use std::process::{Command, ExitCode, Stdio};
 
 use anyhow::Result;
 use clap::{Args, ValueEnum};
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::ProgressBar;
 use serde::{Deserialize, Serialize};
 
-use crate::stress::generate;
+use crate::child_process;
 
 mod child;
+mod one_function;
+mod source;
 
 pub use child::{child, CompileOneArgs};
 use child::Measured;
+use source::SourceArgs;
 
 /// How a module is compiled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ValueEnum)]
@@ -63,9 +64,9 @@ pub enum ModeArg {
 /// Options of `onecopy bench compile`.
 #[derive(Debug, Args)]
 pub struct CompileArgs {
-    /// The module to compile (.wasm or .wat); default: the built-in stress module.
-    #[arg(long, value_name = "FILE.wasm")]
-    pub module: Option<PathBuf>,
+    /// The module.
+    #[command(flatten)]
+    pub source: SourceArgs,
     /// Which modes to measure.
     #[arg(long, value_enum, default_value = "all")]
     pub mode: ModeArg,
@@ -76,9 +77,6 @@ pub struct CompileArgs {
     /// default: all cores. `--threads 1` measures one core's throughput.
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     pub threads: Option<u32>,
-    /// Functions in the built-in module (scale it down for quick runs).
-    #[arg(long, hide = true, default_value_t = generate::DEFAULT_FUNCS, conflicts_with = "module")]
-    pub funcs: u32,
 }
 
 /// One mode's line of the report.
@@ -118,10 +116,7 @@ struct Report {
 
 /// Measure each mode in a child and report; fails (exit code 1) if any mode failed.
 pub fn main(args: &CompileArgs) -> Result<ExitCode> {
-    let (name, wasm_bytes) = match &args.module {
-        Some(path) => (path.display().to_string(), crate::run::load(path)?.len()),
-        None => (generate::name(args.funcs), generate::module(args.funcs).wasm.len()),
-    };
+    let (name, wasm_bytes) = (args.source.name(), args.source.wasm()?.len());
     let threads = args.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get() as u32));
     let modes = match args.mode {
         ModeArg::Normal => vec![Mode::Normal],
@@ -129,11 +124,7 @@ pub fn main(args: &CompileArgs) -> Result<ExitCode> {
         ModeArg::Legacy => vec![Mode::Legacy],
         ModeArg::All => vec![Mode::Normal, Mode::Debug, Mode::Legacy],
     };
-    let progress = ProgressBar::with_draw_target(Some(modes.len() as u64), ProgressDrawTarget::stderr());
-    progress.set_style(
-        ProgressStyle::with_template("{spinner} {elapsed:>4} {bar:20} {pos}/{len} modes  {wide_msg}").expect("a valid template"),
-    );
-    progress.enable_steady_tick(Duration::from_millis(120));
+    let progress = crate::progress::bar(modes.len() as u64, "modes");
     let mut measured = Vec::new();
     for &mode in &modes {
         progress.set_message(format!("{}: compiling in a child process", mode.name()));
@@ -158,41 +149,18 @@ pub fn main(args: &CompileArgs) -> Result<ExitCode> {
 
 /// Run `onecopy bench compile-one` for `mode`; its report, or why there is none.
 fn run_child(args: &CompileArgs, mode: Mode, threads: u32, progress: &ProgressBar) -> Result<Measured, String> {
-    let exe = std::env::current_exe().map_err(|e| format!("cannot find this executable: {e}"))?;
-    let mut command = Command::new(exe);
-    command.args(["bench", "compile-one", "--mode", mode.name()]);
-    match &args.module {
-        Some(path) => command.arg("--module").arg(path),
-        None => command.args(["--funcs", &args.funcs.to_string()]),
-    };
+    let mut command = Command::new(child_process::this_exe()?);
+    command.args(["bench", "compile-one", "--mode", mode.name()]).args(args.source.to_args());
     // Always set, so an inherited RAYON_NUM_THREADS cannot make the report lie.
     command.env("RAYON_NUM_THREADS", threads.to_string()).stdin(Stdio::null());
     tracing::info!(mode = mode.name(), threads, "starting a child: {command:?}");
-    let output = command.output().map_err(|e| format!("cannot start a child process: {e}"))?;
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    if !output.status.success() {
-        return Err(child_failure(&output, &stderr));
-    }
+    let output = child_process::output(&mut command)?;
     // The child's logs, if any, are the user's (RUST_LOG reaches it too).
+    let stderr = String::from_utf8_lossy(&output.stderr);
     if !stderr.is_empty() {
         progress.suspend(|| eprint!("{stderr}"));
     }
     serde_json::from_slice(&output.stdout).map_err(|e| format!("the child's report is unreadable: {e}"))
-}
-
-/// Why a child failed: its own error line, else how it ended.
-fn child_failure(output: &Output, stderr: &str) -> String {
-    use std::os::unix::process::ExitStatusExt;
-    let said = stderr.lines().rev().find_map(|l| l.strip_prefix("error: ")).map(str::to_owned);
-    match (output.status.signal(), said) {
-        (Some(signal), _) => {
-            // SAFETY: strsignal returns a valid C string for any signal number.
-            let what = unsafe { std::ffi::CStr::from_ptr(libc::strsignal(signal)) }.to_string_lossy();
-            format!("the child was killed by signal {signal} ({what})")
-        }
-        (None, Some(said)) => said,
-        (None, None) => format!("the child failed ({}): {}", output.status, stderr.trim()),
-    }
 }
 
 /// The report: per-mode rows, and what needs normal measured alongside.
@@ -207,10 +175,8 @@ fn report(args: &CompileArgs, module: String, wasm_bytes: usize, threads: u32, m
     let mut command = String::from("cargo run --release --bin onecopy -- bench compile");
     let mode = args.mode.to_possible_value().expect("no skipped values");
     command += &format!(" --mode {}", mode.get_name());
-    if let Some(path) = &args.module {
-        command += &format!(" --module {}", path.display());
-    } else if args.funcs != generate::DEFAULT_FUNCS {
-        command += &format!(" --funcs {}", args.funcs);
+    for arg in args.source.to_args() {
+        command += &format!(" {}", arg.to_string_lossy());
     }
     if let Some(n) = args.threads {
         command += &format!(" --threads {n}");

@@ -6,8 +6,9 @@
 //! - `onecopy run FILE --invoke NAME [ARGS...]`: call one export and print its results.
 //! - `onecopy wast PATH...`: run WebAssembly spec test scripts.
 //! - `onecopy bench guard` / `onecopy bench debug` / `onecopy bench compile`:
-//!   the breakpoint guard's cost; debugger round trips; what compiling costs
-//!   in each mode (code bytes per breakable point, time, peak memory).
+//!   the breakpoint guard's cost on four kernels (time and instructions
+//!   executed); debugger round trips; what compiling costs in each mode
+//!   (code bytes per breakable point, time, peak memory).
 //! - `onecopy stress`: many workers debugging one shared module; arena bytes per worker count.
 //! - `onecopy debug FILE --workers N [--script FILE|-]`: drive a debug session
 //!   over N workers with text commands; one JSON object per line.
@@ -19,9 +20,12 @@
 mod bench;
 mod bench_compile;
 mod bench_debug;
+mod bench_guard;
+mod child_process;
 mod debug_cli;
 mod demo;
 mod disas;
+mod progress;
 mod run;
 mod spectest;
 mod stress;
@@ -81,7 +85,8 @@ fn main() -> ExitCode {
         Command::Debug(args) => debug_cli::main(&args),
         Command::Disas(args) => disas::main(&args).map(|()| ExitCode::SUCCESS),
         Command::Bench(args) => match &args.what {
-            bench::BenchWhat::Guard(guard) => bench::guard(guard).map(|()| ExitCode::SUCCESS),
+            bench::BenchWhat::Guard(guard) => bench_guard::main(guard).map(|()| ExitCode::SUCCESS),
+            bench::BenchWhat::GuardOne(one) => bench_guard::child(one).map(|()| ExitCode::SUCCESS),
             bench::BenchWhat::Debug(debug) => bench_debug::main(debug).map(|()| ExitCode::SUCCESS),
             bench::BenchWhat::Compile(compile) => bench_compile::main(compile),
             bench::BenchWhat::CompileOne(one) => bench_compile::child(one),

@@ -34,10 +34,8 @@ mod workers;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Duration;
 
 use anyhow::Result;
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 
 use report::{ModuleReport, Report, Row};
@@ -140,12 +138,7 @@ pub fn main(args: &StressArgs) -> Result<ExitCode> {
         }
     }
     let mut piece = setup::load(args)?;
-    let progress = ProgressBar::with_draw_target(Some((modes.len() * args.workers.len()) as u64), ProgressDrawTarget::stderr());
-    progress.set_style(
-        ProgressStyle::with_template("{spinner} {elapsed:>4} {bar:20} {pos}/{len} rows  {wide_msg}")
-            .expect("a valid template"),
-    );
-    progress.enable_steady_tick(Duration::from_millis(120));
+    let progress = crate::progress::bar((modes.len() * args.workers.len()) as u64, "rows");
 
     let page = setup::page_size();
     let mut compiles = Vec::new();

@@ -87,3 +87,15 @@ fn the_table_names_each_mode_and_how_to_reproduce_it() {
         assert!(table.contains(needle), "{needle:?} in:\n{table}");
     }
 }
+
+#[test]
+fn a_generated_function_is_measured_in_every_mode() {
+    let (output, report) = bench(&["--generate", "sites=2000,locals=40,live=5", "--threads", "1"]);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(report["module"].as_str().unwrap().contains("one function: 2000 sites, 40 i32 locals, 5 live"), "{report}");
+    for name in ["debug", "legacy"] {
+        assert_eq!(mode(&report, name)["sites"], 2000, "the children compile the generated module");
+        assert_eq!(mode(&report, name)["functions"], 1);
+    }
+    assert!(report["command"].as_str().unwrap().contains("--generate sites=2000,locals=40,live=5"));
+}

@@ -1,7 +1,6 @@
 //! The child side of `onecopy bench compile`: one mode compiled in this
 //! process, which then reports its own peak memory.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -10,8 +9,7 @@ use clap::Args;
 use onecopy_runtime::{Config, Engine, Module};
 use serde::{Deserialize, Serialize};
 
-use super::Mode;
-use crate::stress::generate;
+use super::{Mode, SourceArgs};
 
 /// Options of the hidden `onecopy bench compile-one`: one mode, measured
 /// in this process; `bench compile` runs it in a child per mode.
@@ -20,12 +18,9 @@ pub struct CompileOneArgs {
     /// The mode.
     #[arg(long, value_enum)]
     pub mode: Mode,
-    /// The module; without it, the built-in module of `--funcs` functions.
-    #[arg(long)]
-    pub module: Option<PathBuf>,
-    /// Functions in the built-in module.
-    #[arg(long, default_value_t = generate::DEFAULT_FUNCS)]
-    pub funcs: u32,
+    /// The module.
+    #[command(flatten)]
+    pub source: SourceArgs,
 }
 
 /// What a child measures, as it prints it.
@@ -50,10 +45,7 @@ pub(crate) struct Measured {
 
 /// Compile in one mode here and print what it cost as one JSON object.
 pub fn child(args: &CompileOneArgs) -> Result<ExitCode> {
-    let wasm = match &args.module {
-        Some(path) => crate::run::load(path)?,
-        None => generate::module(args.funcs).wasm,
-    };
+    let wasm = args.source.wasm()?;
     let config = Config::new().debug(args.mode != Mode::Normal).legacy(args.mode == Mode::Legacy);
     let engine = Engine::new(&config)?;
     let base_rss_bytes = current_rss()?;

@@ -1,0 +1,57 @@
+//! The hidden `onecopy bench guard-one`: one kernel called once, in normal
+//! or idle debug code, in a process of its own (`bench guard` runs it
+//! under callgrind). Everything but the call is the same at every
+//! argument, and compiling on one thread keeps it so from run to run.
+
+use anyhow::{Context, Result};
+use clap::Args;
+use onecopy_runtime::{Config, Engine, Instance, Module};
+use serde::{Deserialize, Serialize};
+
+use super::kernels::{Kernel, Kernels};
+
+/// Options of `onecopy bench guard-one`.
+#[derive(Debug, Args)]
+pub struct GuardOneArgs {
+    /// The kernel to call.
+    #[arg(long, value_enum)]
+    pub kernel: Kernel,
+    /// Debug code (no breakpoint set) instead of normal code.
+    #[arg(long)]
+    pub debug: bool,
+    /// The kernel's argument.
+    #[arg(long, allow_hyphen_values = true)]
+    pub arg: i32,
+}
+
+/// What the child prints: the kernel's result, which the parent compares
+/// between normal and debug code.
+#[derive(Debug, Serialize, Deserialize)]
+struct ChildReport {
+    result: i32,
+}
+
+/// The command line of a child calling `kernel(arg)`, after the executable.
+pub fn args(kernel: Kernel, debug: bool, arg: i32) -> Vec<String> {
+    let mut args = vec!["bench".into(), "guard-one".into(), "--kernel".into(), kernel.name().into(), "--arg".into(), arg.to_string()];
+    if debug {
+        args.push("--debug".into());
+    }
+    args
+}
+
+/// The kernel's result from a child's stdout.
+pub fn parse_result(stdout: &[u8]) -> Result<i32, String> {
+    serde_json::from_slice::<ChildReport>(stdout).map(|r| r.result).map_err(|e| format!("the child's report is unreadable: {e}"))
+}
+
+/// Compile the kernels on this thread, call one once, print its result.
+pub fn main(args: &GuardOneArgs) -> Result<()> {
+    let kernels = Kernels::load()?;
+    let engine = Engine::new(&Config::new().debug(args.debug).parallel_compilation(false))?;
+    let module = Module::new(&engine, &kernels.wasm).context("cannot compile the kernels")?;
+    let instance = Instance::new(&module, &[])?;
+    let result = instance.get_typed_func::<(i32,), i32>(args.kernel.name())?.call((args.arg,))?;
+    println!("{}", serde_json::to_string(&ChildReport { result })?);
+    Ok(())
+}

@@ -1,0 +1,115 @@
+//! The timed half of `onecopy bench guard`: one kernel in four
+//! configurations, alternating every round so that the machine's drift
+//! reaches all four alike, medians reported.
+
+use std::cell::Cell;
+use std::rc::Rc;
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use indicatif::ProgressBar;
+use onecopy_runtime::{DebugAction, Instance, Module, TypedFunc};
+
+use super::kernels::{Kernel, Kernels};
+
+/// The four configurations, in the order they run each round.
+#[derive(Debug, Clone, Copy)]
+enum Setup {
+    /// (a) normal code.
+    NoDebug,
+    /// (b) debug code, no breakpoint.
+    Idle,
+    /// (c) debug code, a breakpoint in a function that never runs.
+    Unrelated,
+    /// (d) debug code, a breakpoint in the kernel that is never reached.
+    SameFunction,
+}
+
+const SETUPS: [Setup; 4] = [Setup::NoDebug, Setup::Idle, Setup::Unrelated, Setup::SameFunction];
+
+/// The number of timed runs of one kernel at `rounds` rounds.
+pub fn runs(rounds: u32) -> u64 {
+    u64::from(rounds) * SETUPS.len() as u64
+}
+
+/// Median milliseconds of one kernel's call in each configuration.
+#[derive(Debug, Clone, Copy)]
+pub struct Timed {
+    /// (a) normal code.
+    pub nodebug_ms: f64,
+    /// (b) idle debug code.
+    pub idle_ms: f64,
+    /// (c) a breakpoint elsewhere.
+    pub unrelated_ms: f64,
+    /// (d) a never-hit breakpoint in the kernel.
+    pub same_function_ms: f64,
+}
+
+/// One configuration's kernel, in an instance of its own (the function
+/// keeps it alive), and the stops it has made (there must be none: no
+/// configuration's breakpoint is ever reached).
+struct Prepared {
+    call: TypedFunc<(i32,), i32>,
+    stops: Rc<Cell<u32>>,
+}
+
+fn prepare(kernels: &Kernels, module: &Module, setup: Setup, kernel: Kernel) -> Result<Prepared> {
+    let instance = Instance::new(module, &[])?;
+    let debug = instance.debug();
+    match setup {
+        Setup::NoDebug | Setup::Idle => {}
+        Setup::Unrelated => {
+            let entry = debug.sites(kernels.unrelated).first().context("`unrelated` has no breakable point")?.wasm_offset;
+            debug.set_breakpoint(kernels.unrelated, entry)?;
+        }
+        Setup::SameFunction => {
+            debug.set_breakpoint(kernels.func(kernel), kernels.never_hit(kernel))?;
+        }
+    }
+    let stops = Rc::new(Cell::new(0));
+    let count = stops.clone();
+    debug.set_handler(move |_| {
+        count.set(count.get() + 1);
+        DebugAction::Continue
+    });
+    let call = instance.get_typed_func::<(i32,), i32>(kernel.name())?;
+    Ok(Prepared { call, stops })
+}
+
+/// Time `kernel(arg)` in every configuration, `rounds` times each, one
+/// instance per configuration throughout (every configuration's memory
+/// has the same history, so all four must return the same result in
+/// each round: debug code computes what normal code does).
+pub fn measure(kernels: &Kernels, plain: &Module, debug: &Module, kernel: Kernel, arg: i32, rounds: u32, progress: &ProgressBar) -> Result<Timed> {
+    let prepared = SETUPS
+        .iter()
+        .map(|&setup| prepare(kernels, if matches!(setup, Setup::NoDebug) { plain } else { debug }, setup, kernel))
+        .collect::<Result<Vec<_>>>()?;
+    let mut times: [Vec<f64>; SETUPS.len()] = Default::default();
+    for round in 0..rounds {
+        let mut results = Vec::new();
+        for (i, p) in prepared.iter().enumerate() {
+            progress.set_message(format!("{}({arg}): {:?}, round {} of {rounds}", kernel.name(), SETUPS[i], round + 1));
+            let start = Instant::now();
+            let result = p.call.call((arg,))?;
+            times[i].push(start.elapsed().as_secs_f64() * 1e3);
+            results.push(result);
+            progress.inc(1);
+        }
+        if results.iter().any(|r| *r != results[0]) {
+            bail!("{}({arg}) returned {results:?} in the configurations {SETUPS:?} (round {})", kernel.name(), round + 1);
+        }
+    }
+    for (setup, p) in SETUPS.iter().zip(&prepared) {
+        if p.stops.get() > 0 {
+            bail!("{}: {setup:?} stopped {} times at a breakpoint that is never reached", kernel.name(), p.stops.get());
+        }
+    }
+    let [nodebug_ms, idle_ms, unrelated_ms, same_function_ms] = times.map(median);
+    Ok(Timed { nodebug_ms, idle_ms, unrelated_ms, same_function_ms })
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
