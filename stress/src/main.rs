@@ -5,9 +5,10 @@
 //! - `onecopy demo`: one module, one instance per core, shared code.
 //! - `onecopy run FILE --invoke NAME [ARGS...]`: call one export and print its results.
 //! - `onecopy wast PATH...`: run WebAssembly spec test scripts.
-//! - `onecopy bench guard` / `onecopy bench debug` / `onecopy bench compile`:
-//!   the breakpoint guard's cost; debugger round trips; what compiling costs
-//!   in each mode (code bytes per breakable point, time, peak memory).
+//! - `onecopy bench guard` / `onecopy bench debug` / `onecopy bench compile` /
+//!   `onecopy bench calls`: the breakpoint guard's cost; debugger round trips;
+//!   what compiling costs in each mode (code bytes per breakable point, time,
+//!   peak memory); calls per second from one thread and from two.
 //! - `onecopy stress`: many workers debugging one shared module; arena bytes per worker count.
 //! - `onecopy debug FILE --workers N [--script FILE|-]`: drive a debug session
 //!   over N workers with text commands; one JSON object per line.
@@ -17,6 +18,7 @@
 //! Logging goes to stderr, filtered by `RUST_LOG` (default: warnings).
 
 mod bench;
+mod bench_calls;
 mod bench_compile;
 mod bench_debug;
 mod debug_cli;
@@ -84,6 +86,7 @@ fn main() -> ExitCode {
             bench::BenchWhat::Guard(guard) => bench::guard(guard).map(|()| ExitCode::SUCCESS),
             bench::BenchWhat::Debug(debug) => bench_debug::main(debug).map(|()| ExitCode::SUCCESS),
             bench::BenchWhat::Compile(compile) => bench_compile::main(compile),
+            bench::BenchWhat::Calls(calls) => bench_calls::main(calls).map(|()| ExitCode::SUCCESS),
             bench::BenchWhat::CompileOne(one) => bench_compile::child(one),
         },
     };
