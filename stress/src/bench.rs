@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use anyhow::{anyhow, Context, Result};
 use clap::{Args, Subcommand};
-use onecopy_runtime::{Config, Engine, Instance, Module, SiteKind};
+use onecopy_runtime::{Config, Engine, Instance, Module, SiteKind, Store};
 use serde::Serialize;
 
 /// `onecopy bench ...`.
@@ -126,9 +126,10 @@ fn unreachable_offset(wasm: &[u8], func: u32) -> Result<u32> {
     Err(anyhow!("function {func} has no `unreachable`"))
 }
 
-fn instance(module: &Module, setup: Setup, func: u32, never_hit: u32) -> Result<Instance> {
-    let instance = Instance::new(module, &[])?;
-    let debug = instance.debug();
+fn instance(module: &Module, setup: Setup, func: u32, never_hit: u32) -> Result<(Store<()>, Instance)> {
+    let mut store = Store::new(module.engine(), ());
+    let instance = Instance::new(&mut store, module, &[])?;
+    let debug = instance.debug(&mut store)?;
     match setup {
         Setup::NoDebug | Setup::Idle => {}
         Setup::Unrelated => {
@@ -140,13 +141,13 @@ fn instance(module: &Module, setup: Setup, func: u32, never_hit: u32) -> Result<
         }
     }
     debug.set_handler(|_| onecopy_runtime::DebugAction::Continue);
-    Ok(instance)
+    Ok((store, instance))
 }
 
-fn time_call(instance: &Instance, name: &str, arg: i32) -> Result<f64> {
-    let f = instance.get_typed_func::<(i32,), i32>(name)?;
+fn time_call((store, instance): &mut (Store<()>, Instance), name: &str, arg: i32) -> Result<f64> {
+    let f = instance.get_typed_func::<(i32,), i32>(&*store, name)?;
     let start = Instant::now();
-    std::hint::black_box(f.call((arg,))?);
+    std::hint::black_box(f.call(store, (arg,))?);
     Ok(start.elapsed().as_secs_f64() * 1e3)
 }
 
@@ -173,8 +174,8 @@ pub fn guard(args: &GuardArgs) -> Result<()> {
         for _ in 0..args.rounds.max(1) {
             for (i, setup) in setups.iter().enumerate() {
                 let module = if matches!(setup, Setup::NoDebug) { &plain } else { &debug };
-                let instance = instance(module, *setup, func, never_hit)?;
-                times[i].push(time_call(&instance, name, arg)?);
+                let mut instance = instance(module, *setup, func, never_hit)?;
+                times[i].push(time_call(&mut instance, name, arg)?);
             }
         }
         let m: Vec<f64> = times.into_iter().map(median).collect();

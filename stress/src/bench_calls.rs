@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, Result};
 use clap::Args;
-use onecopy_runtime::{Engine, Instance, Module};
+use onecopy_runtime::{Engine, Instance, Module, Store};
 use serde::Serialize;
 
 /// Options of `onecopy bench calls`.
@@ -54,16 +54,17 @@ fn round(module: &Module, threads: usize, millis: u64) -> Result<Vec<f64>> {
             .map(|_| {
                 let barrier = barrier.clone();
                 s.spawn(move || -> Result<f64> {
-                    let instance = Instance::new(module, &[])?;
-                    let id = instance.get_typed_func::<(i32,), i32>("id")?;
-                    id.call((0,))?;
+                    let mut store = Store::new(module.engine(), ());
+                    let instance = Instance::new(&mut store, module, &[])?;
+                    let id = instance.get_typed_func::<(i32,), i32>(&store, "id")?;
+                    id.call(&mut store, (0,))?;
                     barrier.wait();
                     let duration = Duration::from_millis(millis);
                     let start = Instant::now();
                     let mut calls = 0u64;
                     while start.elapsed() < duration {
                         for i in 0..BATCH {
-                            std::hint::black_box(id.call((std::hint::black_box(i as i32),))?);
+                            std::hint::black_box(id.call(&mut store, (std::hint::black_box(i as i32),))?);
                         }
                         calls += u64::from(BATCH);
                     }

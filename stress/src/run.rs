@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context, Result};
-use onecopy_runtime::{Config, Engine, ExternType, Func, Linker, Module, Trap, TrapKind, Val};
+use onecopy_runtime::{Config, Engine, ExternType, Linker, Module, Store, Trap, TrapKind, Val};
 
 use crate::values;
 
@@ -30,9 +30,11 @@ pub fn main(args: &RunArgs) -> Result<()> {
     let engine = Engine::new(&Config::default().debug(args.debug))?;
     let module = Module::new(&engine, &bytes).with_context(|| format!("cannot compile {}", args.file.display()))?;
     let linker = stub_imports(&engine, &module)?;
-    let instance = linker.instantiate(&module).context("cannot instantiate the module")?;
-    let func = instance.get_func(&args.invoke).ok_or_else(|| no_such_export(&module, &args.invoke))?;
-    let params = func.ty().params;
+    let mut store = Store::new(&engine, ());
+    let instance = linker.instantiate(&mut store, &module).context("cannot instantiate the module")?;
+    let func = instance.get_func(&store, &args.invoke).ok_or_else(|| no_such_export(&module, &args.invoke))?;
+    let ty = func.ty(&store)?;
+    let params = ty.params;
     if params.len() != args.args.len() {
         bail!("`{}` takes {} argument(s), {} given", args.invoke, params.len(), args.args.len());
     }
@@ -42,7 +44,8 @@ pub fn main(args: &RunArgs) -> Result<()> {
         .zip(params)
         .map(|(text, ty)| values::parse(text, ty))
         .collect::<Result<Vec<Val>>>()?;
-    let results = func.call(&call_args).with_context(|| format!("calling `{}`", args.invoke))?;
+    let mut results: Vec<Val> = ty.results.iter().map(|t| Val::default_for(*t)).collect();
+    func.call(&mut store, &call_args, &mut results).with_context(|| format!("calling `{}`", args.invoke))?;
     for result in &results {
         println!("{}", values::show(result));
     }
@@ -58,19 +61,18 @@ pub(crate) fn load(path: &Path) -> Result<Vec<u8>> {
 /// A linker whose functions satisfy the module's function imports by trapping
 /// when called, so modules that import but rarely call still run. Other
 /// imports (memories, tables, globals) have no sensible stand-in.
-pub(crate) fn stub_imports(engine: &Engine, module: &Module) -> Result<Linker> {
+pub(crate) fn stub_imports<T: 'static>(engine: &Engine, module: &Module) -> Result<Linker<T>> {
     let mut linker = Linker::new(engine);
     for import in module.imports() {
         let ExternType::Func(ty) = import.ty else {
             bail!("the module imports {}.{}, which `onecopy run` cannot provide", import.module, import.name);
         };
         let what = format!("{}.{}", import.module, import.name);
-        let stub = Func::new(engine, ty, move |_: &[Val]| {
+        linker.func_new(&import.module, &import.name, ty, move |_, _, _| {
             let mut trap = Trap::new(TrapKind::Host);
             trap.detail = Some(format!("imported function {what} is not provided by `onecopy run`"));
             Err(trap.into())
         })?;
-        linker.define(&import.module, &import.name, stub)?;
     }
     Ok(linker)
 }

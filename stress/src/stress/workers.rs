@@ -14,7 +14,7 @@ use std::sync::mpsc;
 use std::sync::{Arc, Barrier, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use onecopy_runtime::{CodeArenaExhausted, DebugAction, Error, Instance, Module, SiteKind};
+use onecopy_runtime::{CodeArenaExhausted, DebugAction, Error, Instance, Module, SiteKind, Store, Val};
 
 use super::generate;
 use super::imports;
@@ -215,6 +215,7 @@ impl Outcome {
 
 /// An instance with its breakpoint set and its handler counting.
 struct Armed {
+    store: Store<()>,
     instance: Instance,
     events: Rc<Cell<u64>>,
 }
@@ -227,18 +228,13 @@ fn worker(module: &Module, workload: &Workload, probes: &[u32], w: usize, barrie
     let addresses = armed
         .as_ref()
         .ok()
-        .map(|a| probes.iter().map(|&f| a.instance.func_address(f).map(|p| p as usize)).collect());
+        .map(|a| probes.iter().map(|&f| a.instance.func_address(&a.store, f).map(|p| p as usize)).collect());
     barrier.wait();
-    let ran = armed.and_then(|a| guarded(|| run(&a, workload, w)).map(|()| a));
+    let ran = armed.and_then(|mut a| guarded(|| run(&mut a, workload, w)).map(|()| a));
     barrier.wait();
     barrier.wait();
-    // Give a legacy clone back before the instance goes: an instance that
-    // imports a table is kept alive by that table (a reference cycle in
-    // the runtime), and its clone must not stay in the arena for the
-    // following rows.
-    if let Ok(a) = &ran {
-        a.instance.debug().clear_all();
-    }
+    // Dropping the store (with the outcome) frees the instance and any
+    // legacy clone of its code.
     match ran {
         Ok(a) => Outcome { events: a.events.get(), addresses, error: None },
         Err(error) => Outcome { events: 0, addresses, error: Some(error) },
@@ -253,17 +249,18 @@ fn guarded<T>(f: impl FnOnce() -> Result<T, WorkerError>) -> Result<T, WorkerErr
 
 /// A new instance with a breakpoint at the entry of worker `w`'s target.
 fn arm(module: &Module, workload: &Workload, w: usize) -> Result<Armed, WorkerError> {
+    let mut store = Store::new(module.engine(), ());
     let imports = match workload {
-        Workload::Foreign { stub_imports: true, .. } => imports::stubs(module.engine(), module).map_err(other)?,
+        Workload::Foreign { stub_imports: true, .. } => imports::stubs(&mut store, module).map_err(other)?,
         _ => Vec::new(),
     };
-    let instance = Instance::new(module, &imports).map_err(|e| match e {
+    let instance = Instance::new(&mut store, module, &imports).map_err(|e| match e {
         Error::CodeArenaExhausted(e) => WorkerError::Exhausted(e),
         e => other(format!("instantiate: {e}")),
     })?;
     let (func, _) = workload.target(w);
-    let debug = instance.debug();
-    let entry = debug.sites(func).into_iter().find(|s| s.kind == SiteKind::Entry);
+    let debug = instance.debug(&mut store).map_err(other)?;
+    let entry = debug.sites(func).iter().find(|s| s.kind == SiteKind::Entry);
     let entry = entry.ok_or_else(|| other(format!("function {func} has no entry site")))?.wasm_offset;
     debug.set_breakpoint(func, entry).map_err(|e| match e {
         Error::CodeArenaExhausted(e) => WorkerError::Exhausted(e),
@@ -279,25 +276,27 @@ fn arm(module: &Module, workload: &Workload, w: usize) -> Result<Armed, WorkerEr
         counter.set(counter.get() + 1);
         action
     });
-    Ok(Armed { instance, events })
+    Ok(Armed { store, instance, events })
 }
 
 /// The worker's one call, which hits its breakpoint once.
-fn run(armed: &Armed, workload: &Workload, w: usize) -> Result<(), WorkerError> {
-    let instance = &armed.instance;
+fn run(armed: &mut Armed, workload: &Workload, w: usize) -> Result<(), WorkerError> {
+    let (store, instance) = (&mut armed.store, armed.instance);
     match workload {
         Workload::Builtin { .. } => {
             let (_, slot) = workload.target(w);
-            let slot = slot.expect("built-in targets have a slot") as i32;
-            let run = instance.get_typed_func::<(i32, i32), i32>(generate::RUN).map_err(other)?;
-            run.call((slot, FUEL)).map_err(|e| other(format!("run({slot}, {FUEL}): {e}")))?;
+            let slot = slot.ok_or_else(|| other("a built-in target without a slot"))? as i32;
+            let run = instance.get_typed_func::<(i32, i32), i32>(&*store, generate::RUN).map_err(other)?;
+            run.call(&mut *store, (slot, FUEL)).map_err(|e| other(format!("run({slot}, {FUEL}): {e}")))?;
         }
         Workload::Foreign { call: Some(name), .. } => {
             // The call's outcome is not checked: it is aborted at the
             // breakpoint (an event is what counts), and a foreign module's
             // start or stub imports may trap anyway.
-            let func = instance.get_func(name).ok_or_else(|| other(format!("no export {name}")))?;
-            let _ = func.call(&[]);
+            let func = instance.get_func(&*store, name).ok_or_else(|| other(format!("no export {name}")))?;
+            let ty = func.ty(&*store).map_err(other)?;
+            let mut results: Vec<Val> = ty.results.iter().map(|t| Val::default_for(*t)).collect();
+            let _ = func.call(&mut *store, &[], &mut results);
         }
         Workload::Foreign { call: None, .. } => {}
     }
