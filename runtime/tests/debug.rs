@@ -279,3 +279,42 @@ fn aborting_from_the_handler_traps_in_guarded_and_legacy_code() {
         assert_eq!(err.trap().map(|t| t.kind), Some(onecopy_runtime::TrapKind::DebugAbort), "legacy={legacy}: {err}");
     }
 }
+
+#[test]
+fn the_handler_reads_globals_memory_and_store_data_through_the_frame() {
+    let engine = Engine::new(&Config::new().debug(true)).unwrap();
+    let module = Module::new(
+        &engine,
+        wat::parse_str(r#"(module
+          (memory (export "memory") 1)
+          (data (i32.const 4) "seen")
+          (global $g (export "g") (mut i32) (i32.const 5))
+          (func (export "bump") (result i32)
+            (global.set $g (i32.add (global.get $g) (i32.const 1)))
+            (global.get $g)))"#)
+        .unwrap(),
+    )
+    .unwrap();
+    let mut store = Store::new(&engine, Vec::<String>::new());
+    let instance = Instance::new(&mut store, &module, &[]).unwrap();
+    let entry = module.sites().iter().find(|s| s.func == 0 && s.kind == SiteKind::Entry).unwrap().wasm_offset;
+    let debug = instance.debug(&mut store).unwrap();
+    debug.set_breakpoint(0, entry).unwrap();
+    debug.set_handler(|frame| {
+        let instance = frame.instance();
+        let g = instance.get_global(&*frame, "g").unwrap();
+        let before = g.get(&*frame).unwrap().i32().unwrap();
+        g.set(&mut *frame, Val::I32(before * 10)).unwrap();
+        let mut word = [0; 4];
+        instance.get_memory(&*frame, "memory").unwrap().read(&*frame, 4, &mut word).unwrap();
+        let note = format!("{} at g={before}", String::from_utf8_lossy(&word));
+        frame.data_mut().push(note);
+        // The handler may also change this instance's breakpoints.
+        instance.debug(&mut *frame).unwrap().clear_all();
+        DebugAction::Continue
+    });
+    let bump = instance.get_typed_func::<(), i32>(&store, "bump").unwrap();
+    assert_eq!(bump.call(&mut store, ()).unwrap(), 51);
+    assert_eq!(bump.call(&mut store, ()).unwrap(), 52, "the breakpoint was cleared at the stop");
+    assert_eq!(store.data(), &["seen at g=5"]);
+}
