@@ -3,7 +3,9 @@
 //! - `onecopy` (or `onecopy stress`): the main job: N debugged workers in shared and
 //!   legacy mode on a built-in generated module, arena bytes side by side.
 //! - `onecopy demo`: one module, one instance per core, shared code.
-//! - `onecopy run FILE --invoke NAME [ARGS...]`: call one export and print its results.
+//! - `onecopy run FILE [ARGS...]`: run a WASI command and exit with its status;
+//!   `--invoke NAME` calls one export and prints its results; `--workers N`
+//!   runs it on N workers from one copy of the code.
 //! - `onecopy wast PATH...`: run WebAssembly spec test scripts.
 //! - `onecopy bench guard` / `onecopy bench debug` / `onecopy bench compile` /
 //!   `onecopy bench calls`: the breakpoint guard's cost; debugger round trips;
@@ -48,7 +50,8 @@ struct Cli {
 enum Command {
     /// One module compiled once, one instance per thread.
     Demo(demo::DemoArgs),
-    /// Instantiate a module and call one export.
+    /// Run a WASI command (`_start`) and exit with its status, or call one
+    /// export; on one thread or on N workers sharing one copy of the code.
     Run(run::RunArgs),
     /// Run WebAssembly spec test scripts (.wast).
     Wast(wast::WastArgs),
@@ -77,7 +80,7 @@ fn main() -> ExitCode {
     });
     let outcome = match command {
         Command::Demo(args) => demo::main(&args).map(|()| ExitCode::SUCCESS),
-        Command::Run(args) => run::main(&args).map(|()| ExitCode::SUCCESS),
+        Command::Run(args) => run::main(&args),
         Command::Wast(args) => wast::main(&args),
         Command::Stress(args) => stress::main(&args),
         Command::Debug(args) => debug_cli::main(&args),

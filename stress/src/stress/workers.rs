@@ -15,6 +15,7 @@ use std::sync::{Arc, Barrier, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use onecopy_runtime::{CodeArenaExhausted, DebugAction, Error, Instance, Module, SiteKind, Store, Val};
+use onecopy_wasi::{I32Exit, WasiCtx};
 
 use super::generate;
 use super::imports;
@@ -37,6 +38,10 @@ pub enum Workload {
     /// export does with stub imports is unknown. Without `call`, no call:
     /// the breakpoint is only set (and 0 events are expected).
     Foreign { func: u32, call: Option<String>, stub_imports: bool },
+    /// A WASI command: every worker breaks at the entry of `_start`
+    /// (function `func`), continues, and runs the program to its end with
+    /// WASI of its own (no arguments, stdout and stderr discarded).
+    Command { func: u32 },
 }
 
 impl Workload {
@@ -47,7 +52,7 @@ impl Workload {
                 let slot = w * 7919 % slots.len();
                 (slots[slot], Some(slot))
             }
-            Workload::Foreign { func, .. } => (*func, None),
+            Workload::Foreign { func, .. } | Workload::Command { func } => (*func, None),
         }
     }
 
@@ -191,7 +196,7 @@ fn probes(module: &Module, workload: &Workload) -> Vec<u32> {
     let info = module.info();
     let (first, count) = (info.imported_funcs, info.funcs.len() as u32);
     let mut probes: Vec<u32> = if count > first { vec![first, count - 1] } else { vec![] };
-    if let Workload::Foreign { func, .. } = workload {
+    if let Workload::Foreign { func, .. } | Workload::Command { func } = workload {
         probes.push(*func);
     }
     probes.dedup();
@@ -213,9 +218,10 @@ impl Outcome {
     }
 }
 
-/// An instance with its breakpoint set and its handler counting.
+/// An instance with its breakpoint set and its handler counting (its
+/// store holds WASI state, used by WASI commands only).
 struct Armed {
-    store: Store<()>,
+    store: Store<WasiCtx>,
     instance: Instance,
     events: Rc<Cell<u64>>,
 }
@@ -249,12 +255,19 @@ fn guarded<T>(f: impl FnOnce() -> Result<T, WorkerError>) -> Result<T, WorkerErr
 
 /// A new instance with a breakpoint at the entry of worker `w`'s target.
 fn arm(module: &Module, workload: &Workload, w: usize) -> Result<Armed, WorkerError> {
-    let mut store = Store::new(module.engine(), ());
-    let imports = match workload {
-        Workload::Foreign { stub_imports: true, .. } => imports::stubs(&mut store, module).map_err(other)?,
-        _ => Vec::new(),
+    let mut store = Store::new(module.engine(), WasiCtx::builder().arg("stressed").build());
+    let instantiated = match workload {
+        Workload::Command { .. } => {
+            let linker = crate::run::linker(module.engine(), module).map_err(|e| other(format!("{e:#}")))?;
+            linker.instantiate(&mut store, module)
+        }
+        Workload::Foreign { stub_imports: true, .. } => {
+            let imports = imports::stubs(&mut store, module).map_err(other)?;
+            Instance::new(&mut store, module, &imports)
+        }
+        _ => Instance::new(&mut store, module, &[]),
     };
-    let instance = Instance::new(&mut store, module, &imports).map_err(|e| match e {
+    let instance = instantiated.map_err(|e| match e {
         Error::CodeArenaExhausted(e) => WorkerError::Exhausted(e),
         e => other(format!("instantiate: {e}")),
     })?;
@@ -269,7 +282,7 @@ fn arm(module: &Module, workload: &Workload, w: usize) -> Result<Armed, WorkerEr
     let events = Rc::new(Cell::new(0));
     let counter = events.clone();
     let action = match workload {
-        Workload::Builtin { .. } => DebugAction::Continue,
+        Workload::Builtin { .. } | Workload::Command { .. } => DebugAction::Continue,
         Workload::Foreign { .. } => DebugAction::Abort,
     };
     debug.set_handler(move |_| {
@@ -299,6 +312,14 @@ fn run(armed: &mut Armed, workload: &Workload, w: usize) -> Result<(), WorkerErr
             let _ = func.call(&mut *store, &[], &mut results);
         }
         Workload::Foreign { call: None, .. } => {}
+        Workload::Command { .. } => {
+            let start = instance.get_typed_func::<(), ()>(&*store, "_start").map_err(other)?;
+            match start.call(&mut *store, ()) {
+                Ok(()) => {}
+                Err(e) if e.downcast_ref::<I32Exit>().is_some() => {}
+                Err(e) => return Err(other(format!("_start: {e}"))),
+            }
+        }
     }
     let (events, expected) = (armed.events.get(), workload.expected_events());
     if events != expected {
