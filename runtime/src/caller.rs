@@ -3,7 +3,7 @@
 //! exports.
 
 use crate::instance::Instance;
-use crate::store::{AsContext, AsContextMut, StoreContext, StoreContextMut, StoreId, StoreOpaque};
+use crate::store::{StoreContextMut, StoreId, StoreOpaque};
 use crate::Extern;
 
 /// The calling side of a host function call, as in Wasmtime: the store the
@@ -82,34 +82,4 @@ impl<'a, T> Caller<'a, T> {
     }
 }
 
-impl<T> AsContext for Caller<'_, T> {
-    type Data = T;
-    fn as_context(&self) -> StoreContext<'_, T> {
-        self.store.as_context()
-    }
-}
-
-impl<T> AsContextMut for Caller<'_, T> {
-    fn as_context_mut(&mut self) -> StoreContextMut<'_, T> {
-        self.store.reborrow()
-    }
-}
-
-impl<'a, T> From<&'a Caller<'_, T>> for StoreContext<'a, T> {
-    fn from(caller: &'a Caller<'_, T>) -> StoreContext<'a, T> {
-        caller.as_context()
-    }
-}
-
-impl<'a, T> From<&'a mut Caller<'_, T>> for StoreContext<'a, T> {
-    fn from(caller: &'a mut Caller<'_, T>) -> StoreContext<'a, T> {
-        let caller: &'a Caller<'_, T> = caller;
-        caller.as_context()
-    }
-}
-
-impl<'a, T> From<&'a mut Caller<'_, T>> for StoreContextMut<'a, T> {
-    fn from(caller: &'a mut Caller<'_, T>) -> StoreContextMut<'a, T> {
-        caller.store.reborrow()
-    }
-}
+crate::store::lends_store!(Caller, store);

@@ -21,7 +21,7 @@ use onecopy_jit::{CompiledModule, Site, ValType};
 use crate::debug_stop::SavedRegs;
 use crate::error::{Error, Result};
 use crate::instance::Instance;
-use crate::store::{AsContext, AsContextMut, StoreContext, StoreContextMut, StoreId};
+use crate::store::{StoreContextMut, StoreId};
 use crate::values::Val;
 
 /// The registers of one frame as far as they are known: all of them for
@@ -378,27 +378,4 @@ impl<'a, T> DebugFrame<'a, T> {
     }
 }
 
-impl<T> AsContext for DebugFrame<'_, T> {
-    type Data = T;
-    fn as_context(&self) -> StoreContext<'_, T> {
-        self.store.as_context()
-    }
-}
-
-impl<T> AsContextMut for DebugFrame<'_, T> {
-    fn as_context_mut(&mut self) -> StoreContextMut<'_, T> {
-        self.store.as_context_mut()
-    }
-}
-
-impl<'a, T> From<&'a DebugFrame<'_, T>> for StoreContext<'a, T> {
-    fn from(frame: &'a DebugFrame<'_, T>) -> StoreContext<'a, T> {
-        frame.as_context()
-    }
-}
-
-impl<'a, T> From<&'a mut DebugFrame<'_, T>> for StoreContextMut<'a, T> {
-    fn from(frame: &'a mut DebugFrame<'_, T>) -> StoreContextMut<'a, T> {
-        frame.store.as_context_mut()
-    }
-}
+crate::store::lends_store!(DebugFrame, store);

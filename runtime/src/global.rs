@@ -6,7 +6,7 @@ use std::cell::UnsafeCell;
 use onecopy_jit::GlobalType;
 
 use crate::error::{Error, Result};
-use crate::store::{self, AsContext, AsContextMut, StoreId, StoreOpaque};
+use crate::store::{self, AsContext, AsContextMut};
 use crate::values::Val;
 use crate::vm_box::VmBox;
 
@@ -46,12 +46,10 @@ impl GlobalData {
     }
 }
 
-/// A global, a handle into the store that owns it.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub struct Global {
-    store: StoreId,
-    index: u32,
-}
+store::handle!(
+    /// A global, a handle into the store that owns it.
+    Global, globals, GlobalData, "a global"
+);
 
 impl Global {
     /// Create a global of type `ty` holding `value` in `store`.
@@ -61,20 +59,6 @@ impl Global {
         let raw = value.checked_raw(store, ty.content, "global")?;
         let index = store::push(&mut store.globals, GlobalData::new(ty, raw))?;
         Ok(Global { store: store.id, index })
-    }
-
-    pub(crate) fn from_index(store: StoreId, index: u32) -> Global {
-        Global { store, index }
-    }
-
-    /// The global's index in its store.
-    pub(crate) fn index_in(&self, store: &StoreOpaque) -> Result<u32> {
-        self.store.check(store.id, "a global")?;
-        Ok(self.index)
-    }
-
-    pub(crate) fn data_in<'s>(&self, store: &'s StoreOpaque) -> Result<&'s GlobalData> {
-        Ok(&store.globals[self.index_in(store)? as usize])
     }
 
     /// The global's type.

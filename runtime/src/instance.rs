@@ -105,12 +105,16 @@ impl InstanceData {
     }
 }
 
-/// An instantiated module, a handle into the store that owns it. Each
-/// worker thread instantiates the shared [`Module`] in its own store.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Instance {
-    store: StoreId,
-    index: u32,
+store::handle!(
+    /// An instantiated module, a handle into the store that owns it. Each
+    /// worker thread instantiates the shared [`Module`] in its own store.
+    Instance, instances, InstanceData, "an instance"
+);
+
+impl std::fmt::Debug for Instance {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Instance({})", self.index)
+    }
 }
 
 /// Imports sorted by kind, in index order, as store indices (functions as
@@ -124,6 +128,10 @@ struct Imports {
 }
 
 impl Instance {
+    pub(crate) fn store_id(&self) -> StoreId {
+        self.store
+    }
+
     /// Instantiate `module` in `store`, with `imports` given in the
     /// module's import order.
     ///
@@ -147,24 +155,6 @@ impl Instance {
         let instance = allocate(opaque, raw, module, imports)?;
         initialize(store, instance)?;
         Ok(instance)
-    }
-
-    pub(crate) fn from_index(store: StoreId, index: u32) -> Instance {
-        Instance { store, index }
-    }
-
-    pub(crate) fn store_id(&self) -> StoreId {
-        self.store
-    }
-
-    /// The instance's index in `store`, if `store` owns it.
-    pub(crate) fn index_in(&self, store: &StoreOpaque) -> Result<u32> {
-        self.store.check(store.id, "an instance")?;
-        Ok(self.index)
-    }
-
-    pub(crate) fn data_in<'s>(&self, store: &'s StoreOpaque) -> Result<&'s InstanceData> {
-        Ok(&store.instances[self.index_in(store)? as usize])
     }
 
     /// The module this is an instance of.

@@ -9,7 +9,7 @@ use std::cell::UnsafeCell;
 use onecopy_jit::MemoryType;
 
 use crate::error::{Error, Result};
-use crate::store::{self, AsContext, AsContextMut, StoreContext, StoreContextMut, StoreId, StoreOpaque};
+use crate::store::{self, AsContext, AsContextMut, StoreContext, StoreContextMut};
 use crate::vm::VMMemoryDef;
 use crate::vm_box::VmBox;
 
@@ -112,12 +112,10 @@ impl Drop for MemoryData {
     }
 }
 
-/// A linear memory, a handle into the store that owns it.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub struct Memory {
-    store: StoreId,
-    index: u32,
-}
+store::handle!(
+    /// A linear memory, a handle into the store that owns it.
+    Memory, memories, MemoryData, "a memory"
+);
 
 impl Memory {
     /// Create a memory of type `ty` (zeroed, `ty.min` pages) in `store`.
@@ -126,20 +124,6 @@ impl Memory {
         let store = store.opaque_mut();
         let index = store::push(&mut store.memories, MemoryData::new(ty)?)?;
         Ok(Memory { store: store.id, index })
-    }
-
-    pub(crate) fn from_index(store: StoreId, index: u32) -> Memory {
-        Memory { store, index }
-    }
-
-    /// The memory's index in its store.
-    pub(crate) fn index_in(&self, store: &StoreOpaque) -> Result<u32> {
-        self.store.check(store.id, "a memory")?;
-        Ok(self.index)
-    }
-
-    pub(crate) fn data_in<'s>(&self, store: &'s StoreOpaque) -> Result<&'s MemoryData> {
-        Ok(&store.memories[self.index_in(store)? as usize])
     }
 
     /// The memory's type, with its current size as the minimum.

@@ -8,7 +8,7 @@ use std::cell::{Cell, UnsafeCell};
 use onecopy_jit::{TableType, ValType};
 
 use crate::error::{Error, Result};
-use crate::store::{self, AsContext, AsContextMut, StoreId, StoreOpaque};
+use crate::store::{self, AsContext, AsContextMut};
 use crate::values::Val;
 use crate::vm::VMTableDef;
 use crate::vm_box::VmBox;
@@ -78,12 +78,10 @@ impl TableData {
     }
 }
 
-/// A table, a handle into the store that owns it.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub struct Table {
-    store: StoreId,
-    index: u32,
-}
+store::handle!(
+    /// A table, a handle into the store that owns it.
+    Table, tables, TableData, "a table"
+);
 
 impl Table {
     /// Create a table of type `ty` in `store` with every element set to `init`.
@@ -93,20 +91,6 @@ impl Table {
         let raw = init.checked_raw(store, ty.element, "table")?;
         let index = store::push(&mut store.tables, TableData::new(ty, raw)?)?;
         Ok(Table { store: store.id, index })
-    }
-
-    pub(crate) fn from_index(store: StoreId, index: u32) -> Table {
-        Table { store, index }
-    }
-
-    /// The table's index in its store.
-    pub(crate) fn index_in(&self, store: &StoreOpaque) -> Result<u32> {
-        self.store.check(store.id, "a table")?;
-        Ok(self.index)
-    }
-
-    pub(crate) fn data_in<'s>(&self, store: &'s StoreOpaque) -> Result<&'s TableData> {
-        Ok(&store.tables[self.index_in(store)? as usize])
     }
 
     /// The table's type, with its current size as the minimum.

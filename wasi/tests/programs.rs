@@ -7,7 +7,10 @@
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use onecopy_runtime::{Config, Engine, Error, Linker, Module, Store};
+mod common;
+
+use common::linker;
+use onecopy_runtime::{Config, Engine, Error, Module, Store};
 use onecopy_wasi::{I32Exit, Pipe, WasiCtx};
 use onecopy_workers::{CallError, PoolConfig, Target, WorkerPool};
 
@@ -67,12 +70,6 @@ fn context(run: &Run, dir: &Path, out: &Pipe) -> WasiCtx {
         builder = builder.env(*k, *v);
     }
     builder.preopened_dir(dir.join("data"), "data").expect("preopen the scratch directory").build()
-}
-
-fn linker(engine: &Engine) -> Linker<WasiCtx> {
-    let mut linker = Linker::new(engine);
-    onecopy_wasi::add_to_linker(&mut linker, |ctx: &mut WasiCtx| ctx).unwrap();
-    linker
 }
 
 /// The exit status of a `_start` call's outcome.

@@ -6,7 +6,10 @@
 
 use std::path::PathBuf;
 
-use onecopy_runtime::{Engine, Instance, Linker, Module, Store};
+mod common;
+
+use common::linker;
+use onecopy_runtime::{Engine, Instance, Module, Store};
 use onecopy_wasi::WasiCtx;
 
 /// `open(path, len, oflags) -> errno` on fd 3 (the preopen), and
@@ -51,12 +54,10 @@ impl Probe {
         std::os::unix::fs::symlink(root.join("outside.txt"), root.join("data/absolute")).unwrap();
         std::os::unix::fs::symlink("/", root.join("data/slash")).unwrap();
         let engine = Engine::default();
-        let mut linker = Linker::new(&engine);
-        onecopy_wasi::add_to_linker(&mut linker, |ctx: &mut WasiCtx| ctx).unwrap();
         let ctx = WasiCtx::builder().preopened_dir(root.join("data"), "data").unwrap().build();
         let mut store = Store::new(&engine, ctx);
         let module = Module::new(&engine, wat::parse_str(PROBE).unwrap()).unwrap();
-        let instance = linker.instantiate(&mut store, &module).unwrap();
+        let instance = linker(&engine).instantiate(&mut store, &module).unwrap();
         Probe { store, instance, root }
     }
 
@@ -133,10 +134,8 @@ fn calls_onecopy_does_not_implement_return_enosys() {
         .unwrap(),
     )
     .unwrap();
-    let mut linker = Linker::new(&engine);
-    onecopy_wasi::add_to_linker(&mut linker, |ctx: &mut WasiCtx| ctx).unwrap();
     let mut store = Store::new(&engine, WasiCtx::builder().build());
-    let instance = linker.instantiate(&mut store, &module).unwrap();
+    let instance = linker(&engine).instantiate(&mut store, &module).unwrap();
     const NOSYS: i32 = 52;
     const BADF: i32 = 8;
     for (name, expected) in [("shutdown", NOSYS), ("shutdown", NOSYS), ("raise", NOSYS), ("close_twice", BADF)] {

@@ -212,3 +212,43 @@ impl<'a, T> From<&'a mut StoreContextMut<'_, T>> for StoreContextMut<'a, T> {
         store.reborrow()
     }
 }
+
+/// [`AsContext`], [`AsContextMut`] and the `From` conversions for a type
+/// that lends the store it holds in field `$field` (a `StoreContextMut`):
+/// [`crate::Caller`] and [`crate::DebugFrame`].
+macro_rules! lends_store {
+    ($ty:ident, $field:ident) => {
+        impl<T> $crate::store::AsContext for $ty<'_, T> {
+            type Data = T;
+            fn as_context(&self) -> $crate::store::StoreContext<'_, T> {
+                $crate::store::AsContext::as_context(&self.$field)
+            }
+        }
+
+        impl<T> $crate::store::AsContextMut for $ty<'_, T> {
+            fn as_context_mut(&mut self) -> $crate::store::StoreContextMut<'_, T> {
+                self.$field.reborrow()
+            }
+        }
+
+        impl<'a, T> From<&'a $ty<'_, T>> for $crate::store::StoreContext<'a, T> {
+            fn from(lender: &'a $ty<'_, T>) -> $crate::store::StoreContext<'a, T> {
+                $crate::store::AsContext::as_context(&lender.$field)
+            }
+        }
+
+        impl<'a, T> From<&'a mut $ty<'_, T>> for $crate::store::StoreContext<'a, T> {
+            fn from(lender: &'a mut $ty<'_, T>) -> $crate::store::StoreContext<'a, T> {
+                let lender: &'a $ty<'_, T> = lender;
+                $crate::store::AsContext::as_context(&lender.$field)
+            }
+        }
+
+        impl<'a, T> From<&'a mut $ty<'_, T>> for $crate::store::StoreContextMut<'a, T> {
+            fn from(lender: &'a mut $ty<'_, T>) -> $crate::store::StoreContextMut<'a, T> {
+                lender.$field.reborrow()
+            }
+        }
+    };
+}
+pub(crate) use lends_store;

@@ -48,3 +48,33 @@ pub(crate) fn push<T>(items: &mut Vec<T>, item: T) -> crate::Result<u32> {
     items.push(item);
     Ok(index)
 }
+
+/// A `Copy` handle into a store's `$field` vector: the store's id and the
+/// item's index, checked against the store it is used with.
+macro_rules! handle {
+    ($(#[$doc:meta])* $name:ident, $field:ident, $data:ty, $what:literal) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, PartialEq, Eq)]
+        pub struct $name {
+            store: crate::store::StoreId,
+            index: u32,
+        }
+
+        impl $name {
+            pub(crate) fn from_index(store: crate::store::StoreId, index: u32) -> $name {
+                $name { store, index }
+            }
+
+            /// The item's index in `store`, if `store` owns it.
+            pub(crate) fn index_in(&self, store: &crate::store::StoreOpaque) -> crate::Result<u32> {
+                self.store.check(store.id, $what)?;
+                Ok(self.index)
+            }
+
+            pub(crate) fn data_in<'s>(&self, store: &'s crate::store::StoreOpaque) -> crate::Result<&'s $data> {
+                Ok(&store.$field[self.index_in(store)? as usize])
+            }
+        }
+    };
+}
+pub(crate) use handle;

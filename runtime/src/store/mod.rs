@@ -29,8 +29,9 @@ use std::marker::PhantomData;
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+pub(crate) use context::lends_store;
 pub use context::{AsContext, AsContextMut, StoreContext, StoreContextMut};
-pub(crate) use data::{push, StoreOpaque};
+pub(crate) use data::{handle, push, StoreOpaque};
 
 use crate::engine::Engine;
 use crate::error::{Error, Result};

@@ -14,11 +14,13 @@ use crate::errno::{Errno, WasiResult};
 use crate::fd_table::Descriptor;
 use crate::memory::GuestMemory;
 
-/// Read into each guest buffer in turn until one is not filled.
-fn read_into(mem: &mut GuestMemory<'_>, iovs: &[(u32, u32)], mut read: impl FnMut(&mut [u8], u64) -> std::io::Result<usize>) -> WasiResult<u32> {
+/// Move bytes through each guest buffer `(ptr, len)` of `iovs` in turn
+/// with `transfer(ptr, len, moved so far)`, until one moves short: the
+/// bytes moved in all.
+fn each_buffer(iovs: &[(u32, u32)], mut transfer: impl FnMut(u32, u32, u64) -> WasiResult<usize>) -> WasiResult<u32> {
     let mut total: u32 = 0;
     for &(buf, len) in iovs {
-        let n = read(mem.slice_mut(buf, len)?, u64::from(total))?;
+        let n = transfer(buf, len, u64::from(total))?;
         total = total.checked_add(n as u32).ok_or(Errno::OVERFLOW)?;
         if n < len as usize {
             break;
@@ -27,17 +29,14 @@ fn read_into(mem: &mut GuestMemory<'_>, iovs: &[(u32, u32)], mut read: impl FnMu
     Ok(total)
 }
 
-/// Write each guest buffer in turn until one is not written whole.
+/// Read into the guest buffers with `read(buffer, read so far)`.
+fn read_into(mem: &mut GuestMemory<'_>, iovs: &[(u32, u32)], mut read: impl FnMut(&mut [u8], u64) -> std::io::Result<usize>) -> WasiResult<u32> {
+    each_buffer(iovs, |buf, len, done| Ok(read(mem.slice_mut(buf, len)?, done)?))
+}
+
+/// Write the guest buffers with `write(buffer, written so far)`.
 fn write_from(mem: &GuestMemory<'_>, iovs: &[(u32, u32)], mut write: impl FnMut(&[u8], u64) -> std::io::Result<usize>) -> WasiResult<u32> {
-    let mut total: u32 = 0;
-    for &(buf, len) in iovs {
-        let n = write(mem.slice(buf, len)?, u64::from(total))?;
-        total = total.checked_add(n as u32).ok_or(Errno::OVERFLOW)?;
-        if n < len as usize {
-            break;
-        }
-    }
-    Ok(total)
+    each_buffer(iovs, |buf, len, done| Ok(write(mem.slice(buf, len)?, done)?))
 }
 
 pub(crate) fn fd_read(mem: &mut GuestMemory<'_>, ctx: &mut WasiCtx, fd: u32, iovs: u32, count: u32, nread: u32) -> WasiResult {

@@ -19,6 +19,21 @@ fn dir_and_path<'c, 'm>(mem: &'m GuestMemory<'_>, ctx: &'c WasiCtx, fd: u32, ptr
     Ok((ctx.fds.get(fd)?.dir()?, mem.str(ptr, len)?))
 }
 
+/// The (directory, path) pairs of a call on two paths (rename, link).
+#[allow(clippy::too_many_arguments)]
+fn two_paths<'c, 'm>(
+    mem: &'m GuestMemory<'_>,
+    ctx: &'c WasiCtx,
+    fd: u32,
+    old: u32,
+    old_len: u32,
+    new_fd: u32,
+    new: u32,
+    new_len: u32,
+) -> WasiResult<[(&'c Dir, &'m str); 2]> {
+    Ok([dir_and_path(mem, ctx, fd, old, old_len)?, dir_and_path(mem, ctx, new_fd, new, new_len)?])
+}
+
 fn follows(lookup: u32) -> bool {
     lookup & LOOKUP_SYMLINK_FOLLOW != 0
 }
@@ -97,8 +112,7 @@ pub(crate) fn path_rename(
     new: u32,
     new_len: u32,
 ) -> WasiResult {
-    let (from, old) = dir_and_path(mem, ctx, fd, old, old_len)?;
-    let (to, new) = dir_and_path(mem, ctx, new_fd, new, new_len)?;
+    let [(from, old), (to, new)] = two_paths(mem, ctx, fd, old, old_len, new_fd, new, new_len)?;
     Ok(from.rename(old, to, new)?)
 }
 
@@ -118,8 +132,7 @@ pub(crate) fn path_link(
         // Linking to what a symbolic link names is not offered by cap-std.
         return Err(Errno::NOTSUP);
     }
-    let (from, old) = dir_and_path(mem, ctx, fd, old, old_len)?;
-    let (to, new) = dir_and_path(mem, ctx, new_fd, new, new_len)?;
+    let [(from, old), (to, new)] = two_paths(mem, ctx, fd, old, old_len, new_fd, new, new_len)?;
     Ok(from.hard_link(old, to, new)?)
 }
 
