@@ -169,8 +169,7 @@ impl Memory {
     /// function that moves bytes between the guest and its own state needs
     /// both).
     pub fn data_and_store_mut<'a, T: 'a>(&self, store: impl Into<StoreContextMut<'a, T>>) -> Result<(&'a mut [u8], &'a mut T)> {
-        let mut store = store.into();
-        let (data, opaque) = store.data_and_opaque();
+        let (data, opaque) = store.into().data_and_opaque();
         let memory = self.data_in(opaque)?;
         // SAFETY: as in `data`, with the store borrowed exclusively for 'a:
         // this is the only slice of the memory; the bytes live in their own

@@ -75,7 +75,7 @@ impl Val {
 
     /// Encode into an 8-byte cell as compiled code stores it; a funcref
     /// must belong to `store`.
-    pub(crate) fn to_raw(&self, store: &StoreOpaque) -> Result<u64> {
+    pub(crate) fn to_raw(self, store: &StoreOpaque) -> Result<u64> {
         Ok(match self {
             Val::FuncRef(Some(f)) => f.raw(store)? as u64,
             Val::FuncRef(None) => 0,

@@ -120,7 +120,8 @@ pub fn main(args: &CallsArgs) -> Result<()> {
         second.push(two[1]);
     }
     let medians = |rates: &[Rate], of: fn(&Rate) -> f64| median(rates.iter().map(of).collect());
-    let (wall, cpu): (fn(&Rate) -> f64, fn(&Rate) -> f64) = (|r| r.wall, |r| r.cpu);
+    let wall: fn(&Rate) -> f64 = |r| r.wall;
+    let cpu: fn(&Rate) -> f64 = |r| r.cpu;
     let one_thread = medians(&one, wall);
     let two_threads = [medians(&first, wall), medians(&second, wall)];
     let one_thread_cpu = medians(&one, cpu);

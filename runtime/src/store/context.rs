@@ -89,10 +89,11 @@ impl<'a, T> StoreContextMut<'a, T> {
         StoreContextMut { inner: self.inner, _borrow: PhantomData }
     }
 
-    /// The data and the store's opaque part at once (disjoint fields).
-    pub(crate) fn data_and_opaque(&mut self) -> (&'a mut T, &'a mut StoreOpaque) {
+    /// The data and the store's opaque part at once (disjoint fields),
+    /// for all of the context's borrow (so it takes the context).
+    pub(crate) fn data_and_opaque(self) -> (&'a mut T, &'a mut StoreOpaque) {
         // SAFETY: two disjoint fields of the live store, borrowed for 'a,
-        // which this context holds exclusively.
+        // which this context held exclusively and gives up here.
         unsafe {
             let inner = &mut *self.inner.as_ptr();
             (&mut inner.data, &mut inner.opaque)

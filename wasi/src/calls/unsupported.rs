@@ -21,6 +21,7 @@ pub(crate) fn not_implemented(name: &'static str) -> WasiResult {
 
 macro_rules! unsupported {
     ($($name:ident($($arg:ident),*);)*) => {$(
+        #[allow(clippy::too_many_arguments)]
         pub(crate) fn $name(_mem: &mut GuestMemory<'_>, _ctx: &mut WasiCtx, $($arg: u32),*) -> WasiResult {
             $(let _ = $arg;)*
             not_implemented(stringify!($name))
