@@ -104,3 +104,23 @@ fn the_counter_sees_allocations() {
     // Without this, a counter that never counts would pass the test above.
     assert!(allocations_of(|| drop(std::hint::black_box(vec![1u8; 64]))) >= 1);
 }
+
+#[test]
+fn storing_a_funcref_in_a_table_keeps_nothing_alive_and_allocates_nothing() {
+    // (Tables once kept every stored function's owner in a list that grew
+    // with each `Table::set`.)
+    let engine = Engine::default();
+    let module = Module::new(&engine, wat::parse_str(r#"(module (table (export "t") 4 funcref) (func (export "f")))"#).unwrap()).unwrap();
+    let mut store = Store::new(&engine, 0u64);
+    let instance = Linker::new(&engine).instantiate(&mut store, &module).unwrap();
+    let table = instance.get_table(&store, "t").unwrap();
+    let f = instance.get_func(&store, "f").unwrap();
+    table.set(&mut store, 0, onecopy_runtime::Val::FuncRef(Some(f))).unwrap();
+    let counted = allocations_of(|| {
+        for i in 0..10_000u32 {
+            table.set(&mut store, i % 4, onecopy_runtime::Val::FuncRef(Some(f))).unwrap();
+        }
+    });
+    assert_eq!(counted, 0, "allocations in 10,000 Table::set calls");
+    assert!(matches!(table.get(&store, 3), Some(onecopy_runtime::Val::FuncRef(Some(g))) if g == f));
+}
