@@ -113,8 +113,10 @@ pub(crate) struct Stubs {
     _block: Arc<StubBlock>,
 }
 
-// The pointers point into the block the struct keeps alive.
+// SAFETY: the pointers point into the block the struct keeps alive, whose
+// code is never written again (read+execute), so any thread may use them.
 unsafe impl Send for Stubs {}
+// SAFETY: as above.
 unsafe impl Sync for Stubs {}
 
 /// Every signature's stubs, and their code bytes.
