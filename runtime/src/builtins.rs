@@ -5,7 +5,8 @@
 use onecopy_jit::vmctx::builtin;
 use onecopy_jit::TrapKind;
 
-use crate::instance::InstanceInner;
+use crate::instance::InstanceData;
+use crate::store::StoreOpaque;
 
 type Status = Result<(), TrapKind>;
 
@@ -19,122 +20,150 @@ fn range(start: u32, len: u32, size: usize) -> Option<std::ops::Range<usize>> {
     (end <= size).then_some(start as usize..end)
 }
 
-fn instance<'a>(vmctx: *mut u8) -> &'a InstanceInner {
-    // SAFETY: compiled code passes its own vmctx.
-    unsafe { InstanceInner::from_vmctx(vmctx) }
-}
-
-unsafe extern "C" fn memory_grow(vmctx: *mut u8, mem: u32, delta: u32) -> i32 {
-    match instance(vmctx).memories[mem as usize].grow(delta as u64) {
-        Ok(Some(old)) => old as i32,
-        _ => -1,
+/// The store and instance index of the calling code.
+fn context<'a>(vmctx: *mut u8) -> (&'a mut StoreOpaque, u32) {
+    // SAFETY: compiled code passes its own vmctx, of a live instance; the
+    // calling wasm is suspended in this builtin and no reference into the
+    // store lives across calls into wasm (the store's aliasing rule), so
+    // this is the only one.
+    unsafe {
+        let (store, index) = InstanceData::from_vmctx(vmctx);
+        (&mut *store, index)
     }
 }
 
-unsafe extern "C" fn memory_fill(vmctx: *mut u8, mem: u32, dst: u32, val: u32, len: u32) -> u32 {
-    let memory = &instance(vmctx).memories[mem as usize];
-    // SAFETY: the calling wasm is suspended in this builtin.
-    let data = unsafe { memory.data() };
-    status(range(dst, len, data.len()).map(|r| data[r].fill(val as u8)).ok_or(TrapKind::MemoryOutOfBounds))
+/// Store index of memory `mem` of instance `instance`.
+fn memory_index(store: &StoreOpaque, instance: u32, mem: u32) -> usize {
+    store.instances[instance as usize].memories[mem as usize] as usize
 }
 
-unsafe extern "C" fn memory_copy(vmctx: *mut u8, dst_mem: u32, src_mem: u32, dst: u32, src: u32, len: u32) -> u32 {
-    let inner = instance(vmctx);
-    // SAFETY: the calling wasm is suspended; the two slices may alias, so
-    // copy through raw pointers (memmove semantics).
-    let (d, s) = unsafe { (inner.memories[dst_mem as usize].data(), inner.memories[src_mem as usize].data()) };
-    let (Some(dr), Some(sr)) = (range(dst, len, d.len()), range(src, len, s.len())) else {
-        return status(Err(TrapKind::MemoryOutOfBounds));
-    };
-    unsafe { std::ptr::copy(s.as_ptr().add(sr.start), d.as_mut_ptr().add(dr.start), len as usize) };
+/// Store index of table `table` of instance `instance`.
+fn table_index(store: &StoreOpaque, instance: u32, table: u32) -> usize {
+    store.instances[instance as usize].tables[table as usize] as usize
+}
+
+unsafe extern "C" fn memory_grow(vmctx: *mut u8, mem: u32, delta: u32) -> i32 {
+    let (store, instance) = context(vmctx);
+    let index = memory_index(store, instance, mem);
+    store.memories[index].grow(delta as u64).map_or(-1, |old| old as i32)
+}
+
+unsafe extern "C" fn memory_fill(vmctx: *mut u8, mem: u32, dst: u32, val: u32, len: u32) -> u32 {
+    let (store, instance) = context(vmctx);
+    let memory = &store.memories[memory_index(store, instance, mem)];
+    let Some(r) = range(dst, len, memory.len()) else { return status(Err(TrapKind::MemoryOutOfBounds)) };
+    // SAFETY: the range lies within the memory's accessible bytes.
+    unsafe { memory.base().add(r.start).write_bytes(val as u8, r.len()) };
     0
 }
 
+/// `memory.copy` between two memories of a store, which may be the same
+/// memory (then the ranges may overlap): memmove through raw pointers, so
+/// no two references to one memory ever exist.
+pub(crate) fn memory_copy_in(store: &StoreOpaque, dst_mem: usize, src_mem: usize, dst: u32, src: u32, len: u32) -> Status {
+    let (d, s) = (&store.memories[dst_mem], &store.memories[src_mem]);
+    let (Some(dr), Some(sr)) = (range(dst, len, d.len()), range(src, len, s.len())) else {
+        return Err(TrapKind::MemoryOutOfBounds);
+    };
+    // SAFETY: both ranges lie within their memories' accessible bytes;
+    // `ptr::copy` allows them to overlap.
+    unsafe { std::ptr::copy(s.base().add(sr.start), d.base().add(dr.start), len as usize) };
+    Ok(())
+}
+
+unsafe extern "C" fn memory_copy(vmctx: *mut u8, dst_mem: u32, src_mem: u32, dst: u32, src: u32, len: u32) -> u32 {
+    let (store, instance) = context(vmctx);
+    let (d, s) = (memory_index(store, instance, dst_mem), memory_index(store, instance, src_mem));
+    status(memory_copy_in(store, d, s, dst, src, len))
+}
+
 /// `memory.init`: also used for active data segments at instantiation.
-pub(crate) fn memory_init(inner: &InstanceInner, mem: u32, data: u32, dst: u32, src: u32, len: u32) -> Status {
-    let segment = &inner.module.info().data[data as usize].bytes;
-    let segment: &[u8] = if inner.dropped_data.borrow()[data as usize] { &[] } else { segment };
-    // SAFETY: no wasm runs on this thread while the slice lives.
-    let memory = unsafe { inner.memories[mem as usize].data() };
+pub(crate) fn memory_init(store: &mut StoreOpaque, instance: u32, mem: u32, data: u32, dst: u32, src: u32, len: u32) -> Status {
+    let inner = &store.instances[instance as usize];
+    let segment: &[u8] = if inner.dropped_data[data as usize] { &[] } else { &inner.module.info().data[data as usize].bytes };
+    let memory = &store.memories[memory_index(store, instance, mem)];
     let (Some(dr), Some(sr)) = (range(dst, len, memory.len()), range(src, len, segment.len())) else {
         return Err(TrapKind::MemoryOutOfBounds);
     };
-    memory[dr].copy_from_slice(&segment[sr]);
+    // SAFETY: the destination lies within the memory's accessible bytes;
+    // the segment is the module's, never linear memory.
+    unsafe { std::ptr::copy_nonoverlapping(segment[sr].as_ptr(), memory.base().add(dr.start), dr.len()) };
     Ok(())
 }
 
 unsafe extern "C" fn memory_init_builtin(vmctx: *mut u8, mem: u32, data: u32, dst: u32, src: u32, len: u32) -> u32 {
-    status(memory_init(instance(vmctx), mem, data, dst, src, len))
+    let (store, instance) = context(vmctx);
+    status(memory_init(store, instance, mem, data, dst, src, len))
 }
 
 unsafe extern "C" fn data_drop(vmctx: *mut u8, data: u32) {
-    instance(vmctx).dropped_data.borrow_mut()[data as usize] = true;
+    let (store, instance) = context(vmctx);
+    store.instances[instance as usize].dropped_data[data as usize] = true;
 }
 
 unsafe extern "C" fn table_grow(vmctx: *mut u8, table: u32, init: u64, delta: u32) -> i32 {
-    instance(vmctx).tables[table as usize].grow_raw(delta, init).map_or(-1, |old| old as i32)
+    let (store, instance) = context(vmctx);
+    let index = table_index(store, instance, table);
+    store.tables[index].grow(delta, init).map_or(-1, |old| old as i32)
 }
 
 unsafe extern "C" fn table_fill(vmctx: *mut u8, table: u32, dst: u32, val: u64, len: u32) -> u32 {
-    let mut cells = instance(vmctx).tables[table as usize].cells();
-    let size = cells.len();
-    status(range(dst, len, size).map(|r| cells[r].fill(val)).ok_or(TrapKind::TableOutOfBounds))
+    let (store, instance) = context(vmctx);
+    let cells = store.tables[table_index(store, instance, table)].cells();
+    status(range(dst, len, cells.len()).map(|r| cells[r].iter().for_each(|c| c.set(val))).ok_or(TrapKind::TableOutOfBounds))
 }
 
 unsafe extern "C" fn table_copy(vmctx: *mut u8, dst_t: u32, src_t: u32, dst: u32, src: u32, len: u32) -> u32 {
-    let inner = instance(vmctx);
-    let (dt, st) = (&inner.tables[dst_t as usize], &inner.tables[src_t as usize]);
-    let result = if crate::Table::same(dt, st) {
-        let mut cells = dt.cells();
-        match (range(dst, len, cells.len()), range(src, len, cells.len())) {
-            (Some(dr), Some(sr)) => {
-                cells.copy_within(sr, dr.start);
-                Ok(())
-            }
-            _ => Err(TrapKind::TableOutOfBounds),
-        }
-    } else {
-        let (mut d, s) = (dt.cells(), st.cells());
-        match (range(dst, len, d.len()), range(src, len, s.len())) {
-            (Some(dr), Some(sr)) => {
-                d[dr].copy_from_slice(&s[sr]);
-                Ok(())
-            }
-            _ => Err(TrapKind::TableOutOfBounds),
-        }
+    let (store, instance) = context(vmctx);
+    let d = store.tables[table_index(store, instance, dst_t)].cells();
+    let s = store.tables[table_index(store, instance, src_t)].cells();
+    let (Some(dr), Some(sr)) = (range(dst, len, d.len()), range(src, len, s.len())) else {
+        return status(Err(TrapKind::TableOutOfBounds));
     };
-    status(result)
+    // Cells, not slices: the two tables may be one, the ranges overlapping.
+    let pairs = dr.zip(sr);
+    if dst <= src {
+        pairs.for_each(|(i, j)| d[i].set(s[j].get()));
+    } else {
+        pairs.rev().for_each(|(i, j)| d[i].set(s[j].get()));
+    }
+    0
 }
 
 /// `table.init`: also used for active element segments at instantiation.
-pub(crate) fn table_init(inner: &InstanceInner, table: u32, elem: u32, dst: u32, src: u32, len: u32) -> Status {
-    let items = &inner.module.info().elements[elem as usize].items;
-    let items: &[_] = if inner.dropped_elems.borrow()[elem as usize] { &[] } else { items };
-    let raws: Vec<u64> = match range(src, len, items.len()) {
-        Some(r) => items[r].iter().map(|e| inner.const_raw(e)).collect(),
-        None => return Err(TrapKind::TableOutOfBounds),
-    };
-    let mut cells = inner.tables[table as usize].cells();
+pub(crate) fn table_init(store: &mut StoreOpaque, instance: u32, table: u32, elem: u32, dst: u32, src: u32, len: u32) -> Status {
+    let inner = &store.instances[instance as usize];
+    let items: &[_] = if inner.dropped_elems[elem as usize] { &[] } else { &inner.module.info().elements[elem as usize].items };
+    let items = &items[range(src, len, items.len()).ok_or(TrapKind::TableOutOfBounds)?];
+    let cells = store.tables[table_index(store, instance, table)].cells();
     let dr = range(dst, len, cells.len()).ok_or(TrapKind::TableOutOfBounds)?;
-    cells[dr].copy_from_slice(&raws);
+    for (cell, item) in cells[dr].iter().zip(items) {
+        cell.set(inner.const_raw(store, item));
+    }
     Ok(())
 }
 
 unsafe extern "C" fn table_init_builtin(vmctx: *mut u8, table: u32, elem: u32, dst: u32, src: u32, len: u32) -> u32 {
-    status(table_init(instance(vmctx), table, elem, dst, src, len))
+    let (store, instance) = context(vmctx);
+    status(table_init(store, instance, table, elem, dst, src, len))
 }
 
 unsafe extern "C" fn elem_drop(vmctx: *mut u8, elem: u32) {
-    instance(vmctx).dropped_elems.borrow_mut()[elem as usize] = true;
+    let (store, instance) = context(vmctx);
+    store.instances[instance as usize].dropped_elems[elem as usize] = true;
 }
 
 /// Legacy debug code's break stub lands here (guarded code stops through
 /// its trap tail instead; see `debug_stop.rs`).
 unsafe extern "C" fn debug_break(vmctx: *mut u8, func: u32, site: u32, _frame: *mut u64, fp: usize) -> u32 {
-    let inner = instance(vmctx);
-    let compiled = inner.module.compiled();
-    let id = compiled.site_base[(func - compiled.info.imported_funcs) as usize] + site;
-    inner.debug.on_stop(inner, id, crate::debug::StopFrame::Legacy(fp)) as u32
+    // SAFETY: compiled code passes its own vmctx, of a live instance.
+    let (store, instance) = unsafe { InstanceData::from_vmctx(vmctx) };
+    let id = {
+        // SAFETY: a short read of the live store; see `context`.
+        let compiled = unsafe { (&*store).instances[instance as usize].module.compiled() };
+        compiled.site_base[(func - compiled.info.imported_funcs) as usize] + site
+    };
+    crate::debug::on_stop(store, instance, id, crate::debug::StopFrame::Legacy(fp)) as u32
 }
 
 /// The builtins table, one typed field per `builtin::*` index.

@@ -20,6 +20,11 @@ pub(crate) fn set_host_error(error: Error) {
     HOST_ERROR.with(|e| *e.borrow_mut() = Some(error));
 }
 
+/// The error a host function left (see [`set_host_error`]), if any.
+pub(crate) fn take_host_error() -> Option<Error> {
+    HOST_ERROR.with(|e| e.borrow_mut().take())
+}
+
 /// Run `body` (which calls compiled code) with this thread's stack limit set
 /// and faults in compiled code turned into `Err`.
 pub(crate) fn enter_wasm(max_stack: usize, body: impl FnOnce()) -> Result<(), Error> {
@@ -59,7 +64,7 @@ fn resolve(signal: signals::TrapSignal) -> Error {
     let aborted = (signal.signal == 0).then_some(TrapKind::DebugAbort);
     let kind = aborted.or_else(|| location.as_ref().and_then(|l| l.trap)).unwrap_or(TrapKind::Fault);
     if kind == TrapKind::Host {
-        if let Some(error) = HOST_ERROR.with(|e| e.borrow_mut().take()) {
+        if let Some(error) = take_host_error() {
             return error;
         }
     }

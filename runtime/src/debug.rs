@@ -15,10 +15,12 @@ use onecopy_jit::debug_info::Location;
 use onecopy_jit::Site;
 
 pub use crate::debug_frame::{CallerFrame, DebugFrame};
+use crate::debug_frame::FrameView;
 use crate::debug_stop::{EndCall, SavedRegs};
 use crate::debug_table::{DebugRemote, DebugTable, Watch};
 use crate::error::Result;
-use crate::instance::InstanceInner;
+use crate::instance::InstanceData;
+use crate::store::{StoreContextMut, StoreInner, StoreOpaque};
 use crate::Instance;
 
 /// What the handler wants after a stop.
@@ -47,7 +49,9 @@ pub enum StopReason {
     Pause,
 }
 
-type Handler = Box<dyn FnMut(&mut DebugFrame<'_>) -> DebugAction>;
+/// The handler as the stop sees it: the frame, and the store (of the data
+/// type the handler was installed for) to lend it.
+type Handler = Box<dyn FnMut(FrameView<'_>, *mut StoreOpaque) -> DebugAction>;
 
 /// How far the current step goes, by frame pointer (the stack grows down:
 /// callers have higher frame pointers).
@@ -91,73 +95,17 @@ impl DebugState {
         self.table.len()
     }
 
-    /// A guard stopped (or legacy code called the break stub) at site `id`.
-    /// Returns true to abort the call.
-    pub(crate) fn on_stop(&self, inner: &InstanceInner, id: u32, mut frame: StopFrame<'_>) -> bool {
-        let module = inner.module.compiled();
-        let fp = frame.fp();
-        let paused = self.table.take_pause();
-        let reason = if self.table.has_breakpoint(id) {
-            StopReason::Breakpoint
-        } else if paused {
-            StopReason::Pause
-        } else {
-            let stop = match self.stepping.get() {
-                Stepping::Off => false,
-                Stepping::Into => true,
-                Stepping::Over(at) => fp >= at,
-                Stepping::Out(at) => fp > at,
-            };
-            if !stop {
-                return false;
-            }
-            StopReason::Step
-        };
-        let Some(mut handler) = self.handler.borrow_mut().take() else { return false };
-        let site = &module.sites[id as usize];
-        let _span = tracing::debug_span!("debug_stop", func = site.func, offset = site.wasm_offset, ?reason).entered();
-        // A panicking handler must not unwind into compiled code: it aborts the call.
-        let action = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            let mut view = match &mut frame {
-                StopFrame::Guard(regs) => match DebugFrame::guarded(site, reason, regs, module, inner) {
-                    Ok(view) => view,
-                    Err(e) => {
-                        tracing::error!(error = %e, "cannot locate the stopped frame's locals");
-                        DebugFrame::legacy(site, reason, fp, module, inner)
-                    }
-                },
-                StopFrame::Legacy(fp) => DebugFrame::legacy(site, reason, *fp, module, inner),
-            };
-            handler(&mut view)
-        }))
-        .unwrap_or_else(|_| {
-            tracing::error!(func = site.func, offset = site.wasm_offset, "debug handler panicked; aborting the call");
-            DebugAction::Abort
-        });
-        // A handler installed during the call wins over the one that ran.
-        self.handler.borrow_mut().get_or_insert(handler);
-        let stepping = match action {
-            DebugAction::Continue => Stepping::Off,
-            DebugAction::Step => Stepping::Into,
-            DebugAction::StepOver => Stepping::Over(fp),
-            DebugAction::StepOut => Stepping::Out(fp),
-            DebugAction::Abort => return true,
-        };
-        self.set_stepping(inner, stepping, Some((site.func, fp)));
-        false
-    }
-
     /// Watch what a step needs: everything for a step into; for a step over
     /// or out, the stopped function and its caller (a step over the last
     /// site goes on in the caller), whose sites the frame-pointer test then
     /// filters.
-    fn set_stepping(&self, inner: &InstanceInner, stepping: Stepping, at: Option<(u32, usize)>) {
+    fn set_stepping(&self, instance: &InstanceData, stepping: Stepping, at: Option<(u32, usize)>) {
         self.stepping.set(stepping);
         let watch = match (stepping, at) {
             (Stepping::Off, _) => Watch::Nothing,
             (Stepping::Into, _) | (_, None) => Watch::Everything,
             (Stepping::Over(_) | Stepping::Out(_), Some((func, fp))) => {
-                let mut funcs: BTreeSet<u32> = caller_function(inner, fp).into_iter().collect();
+                let mut funcs: BTreeSet<u32> = caller_function(instance, fp).into_iter().collect();
                 if matches!(stepping, Stepping::Over(_)) {
                     funcs.insert(func);
                 }
@@ -165,7 +113,7 @@ impl DebugState {
             }
         };
         self.table.set_watch(watch);
-        if let Err(e) = crate::legacy::sync(inner) {
+        if let Err(e) = crate::legacy::sync(instance) {
             tracing::error!(error = %e, "legacy debug code: cannot clone the module's code");
         }
     }
@@ -199,9 +147,9 @@ pub(crate) fn guard_stop(regs: &mut SavedRegs) {
     // SAFETY: the guard read its entry through `table`, which points into its
     // instance's debug table, whose header holds the instance's vmctx; the
     // instance is alive while its code runs.
-    let inner = unsafe { InstanceInner::from_vmctx(*(base as *const *mut u8)) };
-    let abort = inner.debug.on_stop(inner, id, StopFrame::Guard(regs));
+    let (store, instance) = unsafe { InstanceData::from_vmctx(*(base as *const *mut u8)) };
     drop(module);
+    let abort = on_stop(store, instance, id, StopFrame::Guard(regs));
     if abort {
         // SAFETY: nothing in this frame needs dropping any more.
         unsafe { crate::debug_stop::end_call(regs, EndCall::Abort) }
@@ -210,31 +158,106 @@ pub(crate) fn guard_stop(regs: &mut SavedRegs) {
 
 /// The function of the frame above the one with frame pointer `fp`, if it
 /// runs this instance's module's code.
-fn caller_function(inner: &InstanceInner, fp: usize) -> Option<u32> {
+fn caller_function(instance: &InstanceData, fp: usize) -> Option<u32> {
     // SAFETY: `fp` is a live compiled frame's; it stores the return address at fp + 8.
     let ret = unsafe { *((fp + 8) as *const usize) };
-    let compiled = inner.module.compiled();
+    let compiled = instance.module.compiled();
     let (start, end) = compiled.code.range();
     (ret > start && ret <= end).then(|| compiled.func_at((ret - start) as u32 - 1)).flatten()
 }
 
-/// The debugger interface of one instance.
-pub struct Debugger<'a> {
-    instance: &'a Instance,
+/// A guard stopped (or legacy code called the break stub) at site `id` of
+/// instance `instance` of `store`. Returns true to abort the call.
+///
+/// Holds no reference into the store while the handler runs (it gets the
+/// store): the instance's debug state and module are shared handles.
+pub(crate) fn on_stop(store: *mut StoreOpaque, instance: u32, id: u32, mut frame: StopFrame<'_>) -> bool {
+    let (debug, module, store_id) = {
+        // SAFETY: the store of a suspended instance; no reference into it is
+        // alive (the store's aliasing rule).
+        let opaque = unsafe { &*store };
+        let data = &opaque.instances[instance as usize];
+        (data.debug.clone(), data.module.clone(), opaque.id)
+    };
+    let compiled = module.compiled();
+    let fp = frame.fp();
+    let paused = debug.table.take_pause();
+    let reason = if debug.table.has_breakpoint(id) {
+        StopReason::Breakpoint
+    } else if paused {
+        StopReason::Pause
+    } else {
+        let stop = match debug.stepping.get() {
+            Stepping::Off => false,
+            Stepping::Into => true,
+            Stepping::Over(at) => fp >= at,
+            Stepping::Out(at) => fp > at,
+        };
+        if !stop {
+            return false;
+        }
+        StopReason::Step
+    };
+    let Some(mut handler) = debug.handler.borrow_mut().take() else { return false };
+    let site = &compiled.sites[id as usize];
+    let _span = tracing::debug_span!("debug_stop", func = site.func, offset = site.wasm_offset, ?reason).entered();
+    let instance_handle = Instance::from_index(store_id, instance);
+    // A panicking handler must not unwind into compiled code: it aborts the call.
+    let action = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let view = match &mut frame {
+            StopFrame::Guard(regs) => match FrameView::guarded(site, reason, regs, compiled, instance_handle) {
+                Ok(view) => view,
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot locate the stopped frame's locals");
+                    FrameView::legacy(site, reason, fp, compiled, instance_handle)
+                }
+            },
+            StopFrame::Legacy(fp) => FrameView::legacy(site, reason, *fp, compiled, instance_handle),
+        };
+        handler(view, store)
+    }))
+    .unwrap_or_else(|_| {
+        tracing::error!(func = site.func, offset = site.wasm_offset, "debug handler panicked; aborting the call");
+        DebugAction::Abort
+    });
+    // A handler installed during the call wins over the one that ran.
+    debug.handler.borrow_mut().get_or_insert(handler);
+    let stepping = match action {
+        DebugAction::Continue => Stepping::Off,
+        DebugAction::Step => Stepping::Into,
+        DebugAction::StepOver => Stepping::Over(fp),
+        DebugAction::StepOut => Stepping::Out(fp),
+        DebugAction::Abort => return true,
+    };
+    // SAFETY: as above; the handler has returned the store.
+    let data = unsafe { &(&*store).instances[instance as usize] };
+    debug.set_stepping(data, stepping, Some((site.func, fp)));
+    false
 }
 
-impl<'a> Debugger<'a> {
-    pub(crate) fn new(instance: &'a Instance) -> Debugger<'a> {
-        Debugger { instance }
+/// The debugger interface of one instance, borrowing its store.
+pub struct Debugger<'a, T> {
+    store: StoreContextMut<'a, T>,
+    index: u32,
+}
+
+impl<'a, T: 'static> Debugger<'a, T> {
+    /// The debugger of instance `index` of `store`.
+    pub(crate) fn new(store: StoreContextMut<'a, T>, index: u32) -> Debugger<'a, T> {
+        Debugger { store, index }
+    }
+
+    fn data(&self) -> &InstanceData {
+        &self.store.opaque().instances[self.index as usize]
     }
 
     fn state(&self) -> &DebugState {
-        &self.instance.inner.debug
+        &self.data().debug
     }
 
     /// Breakable points of function `func`.
-    pub fn sites(&self, func: u32) -> Vec<&'a Site> {
-        self.instance.module().function_sites(func).iter().collect()
+    pub fn sites(&self, func: u32) -> &[Site] {
+        self.data().module.compiled().function_sites(func)
     }
 
     /// Set a breakpoint at `wasm_offset` in `func` (the function's first
@@ -244,7 +267,7 @@ impl<'a> Debugger<'a> {
     /// instance, which can fail with `Error::CodeArenaExhausted`.
     pub fn set_breakpoint(&self, func: u32, wasm_offset: u32) -> Result<u32> {
         let id = self.state().table.set_breakpoint(func, wasm_offset)?;
-        if let Err(e) = crate::legacy::sync(&self.instance.inner) {
+        if let Err(e) = crate::legacy::sync(self.data()) {
             self.state().table.clear_breakpoint(func, wasm_offset);
             return Err(e);
         }
@@ -256,7 +279,7 @@ impl<'a> Debugger<'a> {
         self.state().table.clear_breakpoint(func, wasm_offset);
         // Going back to fewer patched sites never needs more arena space
         // than the shared code, which always exists.
-        let _ = crate::legacy::sync(&self.instance.inner);
+        let _ = crate::legacy::sync(self.data());
     }
 
     /// Clear every breakpoint and stop stepping.
@@ -268,7 +291,7 @@ impl<'a> Debugger<'a> {
     /// Code bytes of this instance's private clone (legacy debug code only;
     /// 0 while it runs the shared code).
     pub fn clone_bytes(&self) -> usize {
-        self.instance.inner.legacy.clone_bytes()
+        self.data().legacy.clone_bytes()
     }
 
     /// A handle to set breakpoints and pause this instance from other
@@ -279,14 +302,23 @@ impl<'a> Debugger<'a> {
     }
 
     /// Install the handler called when a breakpoint is hit or a step stops.
-    pub fn set_handler(&self, handler: impl FnMut(&mut DebugFrame<'_>) -> DebugAction + 'static) {
-        *self.state().handler.borrow_mut() = Some(Box::new(handler));
+    /// It gets the stopped frame, which also lends the store (to read
+    /// globals and memory, or to reach the store's data).
+    pub fn set_handler(&self, mut handler: impl FnMut(&mut DebugFrame<'_, T>) -> DebugAction + 'static) {
+        let wrapped = move |view: FrameView<'_>, store: *mut StoreOpaque| {
+            // SAFETY: the instance lives in a `Store<T>` (this debugger was
+            // made from a context of it), whose opaque part the stop's
+            // pointer points at; the stop holds no reference into it.
+            let store = unsafe { StoreContextMut::from_raw(store.cast::<StoreInner<T>>()) };
+            handler(&mut DebugFrame::new(view, store))
+        };
+        *self.state().handler.borrow_mut() = Some(Box::new(wrapped));
     }
 
     /// Stop at every breakable point (on) or only at breakpoints (off).
     pub fn set_stepping(&self, on: bool) {
         let stepping = if on { Stepping::Into } else { Stepping::Off };
-        self.state().set_stepping(&self.instance.inner, stepping, None);
+        self.state().set_stepping(self.data(), stepping, None);
     }
 
     /// Whether this instance's guard at `wasm_offset` stops (its entry in

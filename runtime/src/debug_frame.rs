@@ -20,6 +20,8 @@ use onecopy_jit::{CompiledModule, Site, ValType};
 
 use crate::debug_stop::SavedRegs;
 use crate::error::{Error, Result};
+use crate::instance::Instance;
+use crate::store::{StoreContextMut, StoreId};
 use crate::values::Val;
 
 /// The registers of one frame as far as they are known: all of them for
@@ -74,8 +76,8 @@ impl Registers {
     }
 }
 
-/// Read a value of type `ty` from a slot.
-fn read_slot(regs: &Registers, slot: &Slot, ty: ValType) -> Option<Val> {
+/// Read a value of type `ty` from a slot of a frame of store `store`.
+fn read_slot(regs: &Registers, slot: &Slot, ty: ValType, store: StoreId) -> Option<Val> {
     let raw = match slot {
         Slot::Located { at, .. } => regs.read(at)?,
         Slot::Constant(bits) => *bits,
@@ -83,16 +85,16 @@ fn read_slot(regs: &Registers, slot: &Slot, ty: ValType) -> Option<Val> {
     };
     // SAFETY: the location holds the SSA value of this local or operand,
     // which has type `ty`; a funcref there points at a live VMFuncRef.
-    Some(unsafe { Val::from_raw(raw, ty) })
+    Some(unsafe { Val::from_raw(raw, ty, store) })
 }
 
 /// The raw bits a value of type `ty` is stored as, refusing references
 /// (the debugger cannot make new ones).
 fn raw_of(value: &Val, ty: ValType) -> Result<u64> {
-    if value.ty() != ty || ty.is_ref() {
-        return Err(Error::Type(format!("cannot store {} into a {ty} slot", value.ty())));
+    match value.number_bits() {
+        Some(bits) if value.ty() == ty => Ok(bits),
+        _ => Err(Error::Type(format!("cannot store {} into a {ty} slot", value.ty()))),
     }
-    Ok(value.to_raw())
 }
 
 /// How the stopped frame's storage is reached.
@@ -103,34 +105,29 @@ enum Storage<'a> {
     Guard { regs: &'a mut SavedRegs, info: Arc<FunctionDebugInfo>, local_site: u32 },
 }
 
-/// The stopped frame as the handler sees it: locals and operand stack are
-/// readable and writable (where the program still uses them); writes take
-/// effect when execution resumes.
-pub struct DebugFrame<'a> {
-    /// The breakable point.
-    pub site: &'a Site,
-    /// Types of the locals (parameters first); empty in legacy debug code,
-    /// which keeps no locations.
-    pub local_types: &'a [ValType],
-    /// Types of the operand-stack values (empty in legacy debug code).
-    pub stack_types: &'a [ValType],
-    /// Why execution stopped here.
-    pub reason: crate::StopReason,
+/// The stopped frame, read from where the code keeps it (see the module
+/// docs), apart from the store: what a stop builds before the handler gets
+/// the store too (as a [`DebugFrame`]).
+pub(crate) struct FrameView<'a> {
+    site: &'a Site,
+    local_types: &'a [ValType],
+    stack_types: &'a [ValType],
+    reason: crate::StopReason,
     storage: Storage<'a>,
     module: &'a CompiledModule,
     fp: usize,
-    inner: &'a crate::instance::InstanceInner,
+    instance: Instance,
 }
 
-impl<'a> DebugFrame<'a> {
+impl<'a> FrameView<'a> {
     pub(crate) fn legacy(
         site: &'a Site,
         reason: crate::StopReason,
         fp: usize,
         module: &'a CompiledModule,
-        inner: &'a crate::instance::InstanceInner,
-    ) -> DebugFrame<'a> {
-        DebugFrame { site, local_types: &[], stack_types: &[], reason, storage: Storage::None, module, fp, inner }
+        instance: Instance,
+    ) -> FrameView<'a> {
+        FrameView { site, local_types: &[], stack_types: &[], reason, storage: Storage::None, module, fp, instance }
     }
 
     pub(crate) fn guarded(
@@ -138,13 +135,13 @@ impl<'a> DebugFrame<'a> {
         reason: crate::StopReason,
         regs: &'a mut SavedRegs,
         module: &'a CompiledModule,
-        inner: &'a crate::instance::InstanceInner,
-    ) -> Result<DebugFrame<'a>> {
+        instance: Instance,
+    ) -> Result<FrameView<'a>> {
         let defined = (site.func - module.info.imported_funcs) as usize;
         let info = module.function_debug_info(site.func)?;
         let local_site = site.id - module.site_base[defined];
         let fp = regs.fp();
-        Ok(DebugFrame {
+        Ok(FrameView {
             site,
             local_types: &module.func_locals[defined],
             stack_types: &site.stack,
@@ -152,7 +149,7 @@ impl<'a> DebugFrame<'a> {
             storage: Storage::Guard { regs, info, local_site },
             module,
             fp,
-            inner,
+            instance,
         })
     }
 
@@ -177,36 +174,32 @@ impl<'a> DebugFrame<'a> {
         }
     }
 
-    /// Local `index`; `None` if there is no such local or its value is
-    /// unavailable here (the program never reads it again).
-    pub fn local(&self, index: usize) -> Option<Val> {
+    /// See [`DebugFrame::local`].
+    pub(crate) fn local(&self, index: usize) -> Option<Val> {
         let ty = *self.local_types.get(index)?;
-        read_slot(&self.registers()?, &self.local_slot(index)?, ty)
+        read_slot(&self.registers()?, &self.local_slot(index)?, ty, self.instance.store_id())
     }
 
-    /// Change local `index`. Refused (with the reason) where the local has
-    /// no storage of its own: its value is unavailable, a constant compiled
-    /// into the code, or shared with an operand of an enclosing expression.
-    pub fn set_local(&mut self, index: usize, value: Val) -> Result<()> {
+    /// See [`DebugFrame::set_local`].
+    pub(crate) fn set_local(&mut self, index: usize, value: Val) -> Result<()> {
         let ty = *self.local_types.get(index).ok_or_else(|| Error::NotFound(format!("local {index}")))?;
         let slot = self.local_slot(index).ok_or_else(|| Error::NotFound(format!("local {index}")))?;
         self.write(&format!("local {index}"), slot, raw_of(&value, ty)?)
     }
 
-    /// All locals, `None` where unavailable.
-    pub fn locals(&self) -> Vec<Option<Val>> {
+    /// See [`DebugFrame::locals`].
+    pub(crate) fn locals(&self) -> Vec<Option<Val>> {
         (0..self.local_types.len()).map(|i| self.local(i)).collect()
     }
 
-    /// Operand-stack value `index` (0 = bottom).
-    pub fn stack(&self, index: usize) -> Option<Val> {
+    /// See [`DebugFrame::stack`].
+    pub(crate) fn stack(&self, index: usize) -> Option<Val> {
         let ty = *self.stack_types.get(index)?;
-        read_slot(&self.registers()?, &self.stack_slot(index)?, ty)
+        read_slot(&self.registers()?, &self.stack_slot(index)?, ty, self.instance.store_id())
     }
 
-    /// Change operand-stack value `index` (see [`Self::set_local`] for
-    /// when that is refused).
-    pub fn set_stack(&mut self, index: usize, value: Val) -> Result<()> {
+    /// See [`DebugFrame::set_stack`].
+    pub(crate) fn set_stack(&mut self, index: usize, value: Val) -> Result<()> {
         let ty = *self.stack_types.get(index).ok_or_else(|| Error::NotFound(format!("stack slot {index}")))?;
         let slot = self.stack_slot(index).ok_or_else(|| Error::NotFound(format!("stack slot {index}")))?;
         self.write(&format!("stack slot {index}"), slot, raw_of(&value, ty)?)
@@ -237,16 +230,15 @@ impl<'a> DebugFrame<'a> {
         Ok(())
     }
 
-    /// The wasm frames, innermost (this stop) first.
-    pub fn backtrace(&self) -> Vec<crate::backtrace::FrameInfo> {
+    /// See [`DebugFrame::backtrace`].
+    pub(crate) fn backtrace(&self) -> Vec<crate::backtrace::FrameInfo> {
         let top = crate::backtrace::FrameInfo { func: self.site.func, wasm_offset: self.site.wasm_offset };
         // SAFETY: `fp` is the stopped compiled frame's frame pointer.
         unsafe { crate::backtrace::walk(top, self.fp) }
     }
 
-    /// The calling frames, innermost first, with their locals at their call
-    /// sites (read-only), as far as the stack stays in this module's code.
-    pub fn callers(&self) -> Vec<CallerFrame> {
+    /// See [`DebugFrame::callers`].
+    pub(crate) fn callers(&self) -> Vec<CallerFrame> {
         let (Some(mut regs), Storage::Guard { info, .. }) = (self.registers(), &self.storage) else { return vec![] };
         let mut info = info.clone();
         let mut frames = Vec::new();
@@ -272,15 +264,11 @@ impl<'a> DebugFrame<'a> {
                     .map(|i| caller_info.local_at_call(offset - start, i))
                     .collect(),
                 regs: regs.clone(),
+                store: self.instance.store_id(),
             });
             info = caller_info;
         }
         frames
-    }
-
-    /// The stopped instance (to read or write its globals and memory).
-    pub fn instance(&self) -> crate::Instance {
-        crate::Instance::from_inner(self.inner)
     }
 }
 
@@ -294,12 +282,13 @@ pub struct CallerFrame {
     pub local_types: Vec<ValType>,
     slots: Vec<Slot>,
     regs: Registers,
+    store: StoreId,
 }
 
 impl CallerFrame {
     /// Local `index` at the call; `None` if unavailable there.
     pub fn local(&self, index: usize) -> Option<Val> {
-        read_slot(&self.regs, self.slots.get(index)?, *self.local_types.get(index)?)
+        read_slot(&self.regs, self.slots.get(index)?, *self.local_types.get(index)?, self.store)
     }
 
     /// All locals, `None` where unavailable.
@@ -307,3 +296,86 @@ impl CallerFrame {
         (0..self.local_types.len()).map(|i| self.local(i)).collect()
     }
 }
+
+/// The stopped frame as the handler sees it: locals and operand stack are
+/// readable and writable (where the program still uses them; writes take
+/// effect when execution resumes), and the store is lent to the handler
+/// (pass the frame wherever a store is wanted: `global.get(&frame)`,
+/// `memory.read(&frame, ..)`, `instance.debug(&mut frame)`).
+pub struct DebugFrame<'a, T> {
+    /// The breakable point.
+    pub site: &'a Site,
+    /// Types of the locals (parameters first); empty in legacy debug code,
+    /// which keeps no locations.
+    pub local_types: &'a [ValType],
+    /// Types of the operand-stack values (empty in legacy debug code).
+    pub stack_types: &'a [ValType],
+    /// Why execution stopped here.
+    pub reason: crate::StopReason,
+    view: FrameView<'a>,
+    store: StoreContextMut<'a, T>,
+}
+
+impl<'a, T> DebugFrame<'a, T> {
+    pub(crate) fn new(view: FrameView<'a>, store: StoreContextMut<'a, T>) -> DebugFrame<'a, T> {
+        DebugFrame { site: view.site, local_types: view.local_types, stack_types: view.stack_types, reason: view.reason, view, store }
+    }
+
+    /// Local `index`; `None` if there is no such local or its value is
+    /// unavailable here (the program never reads it again).
+    pub fn local(&self, index: usize) -> Option<Val> {
+        self.view.local(index)
+    }
+
+    /// Change local `index`. Refused (with the reason) where the local has
+    /// no storage of its own: its value is unavailable, a constant compiled
+    /// into the code, or shared with an operand of an enclosing expression.
+    pub fn set_local(&mut self, index: usize, value: Val) -> Result<()> {
+        self.view.set_local(index, value)
+    }
+
+    /// All locals, `None` where unavailable.
+    pub fn locals(&self) -> Vec<Option<Val>> {
+        self.view.locals()
+    }
+
+    /// Operand-stack value `index` (0 = bottom).
+    pub fn stack(&self, index: usize) -> Option<Val> {
+        self.view.stack(index)
+    }
+
+    /// Change operand-stack value `index` (see [`Self::set_local`] for
+    /// when that is refused).
+    pub fn set_stack(&mut self, index: usize, value: Val) -> Result<()> {
+        self.view.set_stack(index, value)
+    }
+
+    /// The wasm frames, innermost (this stop) first.
+    pub fn backtrace(&self) -> Vec<crate::backtrace::FrameInfo> {
+        self.view.backtrace()
+    }
+
+    /// The calling frames, innermost first, with their locals at their call
+    /// sites (read-only), as far as the stack stays in this module's code.
+    pub fn callers(&self) -> Vec<CallerFrame> {
+        self.view.callers()
+    }
+
+    /// The stopped instance (to read or write its globals and memory, with
+    /// the frame as the store).
+    pub fn instance(&self) -> Instance {
+        self.view.instance
+    }
+
+    /// The store's user data.
+    pub fn data(&self) -> &T {
+        self.store.data()
+    }
+
+    /// The store's user data, to change it.
+    pub fn data_mut(&mut self) -> &mut T {
+        self.store.data_mut()
+    }
+}
+
+crate::store::lends_store!(DebugFrame, store);

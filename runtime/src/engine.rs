@@ -113,8 +113,10 @@ pub(crate) struct Stubs {
     _block: Arc<StubBlock>,
 }
 
-// The pointers point into the block the struct keeps alive.
+// SAFETY: the pointers point into the block the struct keeps alive, whose
+// code is never written again (read+execute), so any thread may use them.
 unsafe impl Send for Stubs {}
+// SAFETY: as above.
 unsafe impl Sync for Stubs {}
 
 /// Every signature's stubs, and their code bytes.
@@ -193,29 +195,39 @@ impl Engine {
         self.inner.types.intern(ty)
     }
 
-    /// The stubs for signature `id`, compiled on first use.
-    pub(crate) fn stubs(&self, id: u32) -> Result<Arc<Stubs>> {
-        self.ensure_stubs(&[id])?;
-        Ok(self.inner.stubs.lock().by_type[&id].clone())
+    /// Whether two handles are the same engine.
+    pub fn same(a: &Engine, b: &Engine) -> bool {
+        Arc::ptr_eq(&a.inner, &b.inner)
     }
 
-    /// Compile the missing stubs of `ids` and place them in one allocation.
-    /// Modules call this when compiled, so a full arena fails `Module::new`
-    /// rather than a later call.
-    pub(crate) fn ensure_stubs(&self, ids: &[u32]) -> Result<()> {
+    /// The stubs for signature `id`, compiled on first use.
+    pub(crate) fn stubs(&self, id: u32) -> Result<Arc<Stubs>> {
+        Ok(self.ensure_stubs(&[id])?.remove(0))
+    }
+
+    /// The stubs of each of `ids`, in order, compiling the missing ones into
+    /// one allocation. Modules call this when compiled and keep what it
+    /// returns, so calls find their stubs without this lock, and a full
+    /// arena fails `Module::new` rather than a later call.
+    pub(crate) fn ensure_stubs(&self, ids: &[u32]) -> Result<Vec<Arc<Stubs>>> {
         let mut cache = self.inner.stubs.lock();
         let mut missing: Vec<u32> = ids.iter().copied().filter(|id| !cache.by_type.contains_key(id)).collect();
         missing.sort_unstable();
         missing.dedup();
-        if missing.is_empty() {
-            return Ok(());
+        if !missing.is_empty() {
+            self.compile_stubs(&mut cache, &missing)?;
         }
+        Ok(ids.iter().map(|id| cache.by_type[id].clone()).collect())
+    }
+
+    /// Compile the stubs of `missing` signatures into one arena allocation.
+    fn compile_stubs(&self, cache: &mut StubCache, missing: &[u32]) -> Result<()> {
         let isa = self.inner.compiler.isa();
         let mut bytes = Vec::new();
         let mut traps = Vec::new();
         let mut starts = Vec::new();
-        for id in &missing {
-            let ty = self.inner.types.get(*id).expect("interned type");
+        for id in missing {
+            let ty = self.inner.types.get(*id).ok_or_else(|| Error::NotFound(format!("signature {id}")))?;
             for stub in [stubs::trampoline(isa, &ty)?, stubs::host_adapter(isa, &ty)?] {
                 bytes.resize(bytes.len().next_multiple_of(16), 0);
                 let start = bytes.len() as u32;

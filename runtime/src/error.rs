@@ -65,6 +65,15 @@ pub enum Error {
     /// No export or item of that name.
     #[error("not found: {0}")]
     NotFound(String),
+    /// A handle (an instance, function, memory, table or global) used with
+    /// a store that does not own it.
+    #[error("{0} used with a store that does not own it")]
+    WrongStore(String),
+    /// A host function's own error, kept whole so the embedder can look at
+    /// it again ([`Error::downcast_ref`]): how WASI's `proc_exit` ends a
+    /// program with its exit status.
+    #[error("{0}")]
+    Host(Box<dyn std::error::Error + Send + Sync>),
 }
 
 impl From<onecopy_jit::CompileError> for Error {
@@ -83,6 +92,19 @@ impl From<Trap> for Error {
 }
 
 impl Error {
+    /// A host function's own error (see [`Error::Host`]).
+    pub fn host(error: impl std::error::Error + Send + Sync + 'static) -> Error {
+        Error::Host(Box::new(error))
+    }
+
+    /// The host function's error, if this is one of type `E`.
+    pub fn downcast_ref<E: std::error::Error + 'static>(&self) -> Option<&E> {
+        match self {
+            Error::Host(error) => error.downcast_ref::<E>(),
+            _ => None,
+        }
+    }
+
     /// The trap, if this error is one.
     pub fn trap(&self) -> Option<&Trap> {
         match self {

@@ -1,90 +1,88 @@
-//! Globals: 16 bytes of storage compiled code reads and writes in place.
+//! Globals: 16 bytes of storage compiled code reads and writes in place. A
+//! [`Global`] is a handle into its store.
 
 use std::cell::UnsafeCell;
-use std::rc::Rc;
 
 use onecopy_jit::GlobalType;
 
-use crate::engine::Engine;
 use crate::error::{Error, Result};
+use crate::store::{self, AsContext, AsContextMut};
 use crate::values::Val;
+use crate::vm_box::VmBox;
 
-pub(crate) struct GlobalInner {
+/// A global's type and storage.
+pub(crate) struct GlobalData {
     ty: GlobalType,
     /// Stable address: compiled code holds a pointer to it.
-    storage: Box<UnsafeCell<u128>>,
-    /// A funcref stored here keeps its owner alive.
-    held: std::cell::RefCell<Option<Val>>,
+    storage: VmBox<UnsafeCell<u128>>,
 }
 
-/// A global. Cloning shares it.
-#[derive(Clone)]
-pub struct Global {
-    pub(crate) inner: Rc<GlobalInner>,
-    /// The instance that exported this handle: a funcref global may refer to
-    /// its functions, so it lives as long as the handle does.
-    _owner: Option<Rc<dyn std::any::Any>>,
-}
-
-impl Global {
-    /// Create a global of type `ty` holding `value`.
-    pub fn new(_engine: &Engine, ty: GlobalType, value: Val) -> Result<Global> {
-        let global = Global {
-            inner: Rc::new(GlobalInner { ty, storage: Box::new(UnsafeCell::new(0)), held: Default::default() }),
-            _owner: None,
-        };
-        global.store(value)?;
-        Ok(global)
-    }
-
-    /// A global initialized from a raw cell by instantiation; holds nothing
-    /// alive, so an instance's own funcrefs do not keep it alive in a cycle.
-    pub(crate) fn from_raw(ty: GlobalType, raw: u64) -> Global {
-        let inner = Rc::new(GlobalInner { ty, storage: Box::new(UnsafeCell::new(raw as u128)), held: Default::default() });
-        Global { inner, _owner: None }
-    }
-
-    /// The same global, as a handle that keeps `owner` (the exporting
-    /// instance) alive.
-    pub(crate) fn with_owner(&self, owner: Rc<dyn std::any::Any>) -> Global {
-        Global { inner: self.inner.clone(), _owner: Some(owner) }
+impl GlobalData {
+    /// A global holding the raw cell `raw`.
+    pub(crate) fn new(ty: GlobalType, raw: u64) -> GlobalData {
+        GlobalData { ty, storage: VmBox::new(UnsafeCell::new(raw as u128)) }
     }
 
     /// The global's type.
-    pub fn ty(&self) -> GlobalType {
-        self.inner.ty
+    pub(crate) fn ty(&self) -> GlobalType {
+        self.ty
     }
 
+    /// What the vmctx's global slot points at.
     pub(crate) fn storage(&self) -> *mut u128 {
-        self.inner.storage.get()
+        self.storage.get()
+    }
+
+    /// The raw cell.
+    pub(crate) fn raw(&self) -> u64 {
+        // SAFETY: compiled code is suspended while the host reads the storage.
+        unsafe { *self.storage() as u64 }
+    }
+
+    /// Overwrite the raw cell.
+    pub(crate) fn set_raw(&self, raw: u64) {
+        // SAFETY: as in `raw`.
+        unsafe { *self.storage() = raw as u128 };
+    }
+}
+
+store::handle!(
+    /// A global, a handle into the store that owns it.
+    Global, globals, GlobalData, "a global"
+);
+
+impl Global {
+    /// Create a global of type `ty` holding `value` in `store`.
+    pub fn new(mut store: impl AsContextMut, ty: GlobalType, value: Val) -> Result<Global> {
+        let mut store = store.as_context_mut();
+        let store = store.opaque_mut();
+        let raw = value.checked_raw(store, ty.content, "global")?;
+        let index = store::push(&mut store.globals, GlobalData::new(ty, raw))?;
+        Ok(Global { store: store.id, index })
+    }
+
+    /// The global's type.
+    pub fn ty(&self, store: impl AsContext) -> Result<GlobalType> {
+        Ok(self.data_in(store.as_context().opaque())?.ty)
     }
 
     /// The current value.
-    pub fn get(&self) -> Val {
-        // SAFETY: the storage holds a value of the global's type.
-        unsafe { Val::from_raw(*self.storage() as u64, self.inner.ty.content) }
+    pub fn get(&self, store: impl AsContext) -> Result<Val> {
+        let store = store.as_context();
+        let global = self.data_in(store.opaque())?;
+        // SAFETY: the storage holds a value of the global's type; a funcref
+        // points at a record of this store.
+        Ok(unsafe { Val::from_raw(global.raw(), global.ty.content, self.store) })
     }
 
     /// Set the value (mutable globals only).
-    pub fn set(&self, value: Val) -> Result<()> {
-        if !self.inner.ty.mutable {
+    pub fn set(&self, mut store: impl AsContextMut, value: Val) -> Result<()> {
+        let store = store.as_context_mut();
+        let global = self.data_in(store.opaque())?;
+        if !global.ty.mutable {
             return Err(Error::Type("global is immutable".into()));
         }
-        self.store(value)
-    }
-
-    fn store(&self, value: Val) -> Result<()> {
-        if value.ty() != self.inner.ty.content {
-            return Err(Error::Type(format!("{} value for a {} global", value.ty(), self.inner.ty.content)));
-        }
-        // SAFETY: single-threaded owner; no wasm runs during this call.
-        unsafe { *self.storage() = value.to_raw() as u128 };
-        *self.inner.held.borrow_mut() = Some(value);
+        global.set_raw(value.checked_raw(store.opaque(), global.ty.content, "global")?);
         Ok(())
-    }
-
-    /// Whether two handles are the same global.
-    pub fn same(a: &Global, b: &Global) -> bool {
-        Rc::ptr_eq(&a.inner, &b.inner)
     }
 }

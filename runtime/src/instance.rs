@@ -1,7 +1,8 @@
-//! Instances: a module's code plus this instance's own vmctx, memories,
-//! tables, globals and debug table.
+//! Instances: a module's code plus this instance's own vmctx, funcrefs,
+//! memories, tables, globals and debug table, all owned by a store. An
+//! [`Instance`] is a handle into that store.
 
-use std::cell::{RefCell, UnsafeCell};
+use std::cell::UnsafeCell;
 use std::rc::Rc;
 
 use onecopy_jit::module_info::{ConstExpr, EntityKind, SegmentMode};
@@ -11,68 +12,81 @@ use onecopy_jit::TrapKind;
 use crate::debug::DebugState;
 use crate::error::{Error, Result, Trap};
 use crate::func::Func;
-use crate::global::Global;
-use crate::memory::Memory;
-use crate::module::{entity_type, ExternType, Module};
-use crate::table::Table;
-use crate::values::Val;
+use crate::global::GlobalData;
+use crate::memory::MemoryData;
+use crate::module::Module;
+use crate::store::{self, AsContext, AsContextMut, StoreContextMut, StoreId, StoreOpaque};
+use crate::table::TableData;
 use crate::vm::VMFuncRef;
-use crate::Extern;
+use crate::vm_box::VmBox;
+use crate::{Extern, Global, Memory, Table};
 
-pub(crate) struct InstanceInner {
+/// One instance as its store holds it.
+pub(crate) struct InstanceData {
     pub module: Module,
-    /// The vmctx compiled code receives; boxed so its address is stable.
-    vmctx: Box<[UnsafeCell<u64>]>,
+    /// One cell holding the instance's index in its store, then the vmctx
+    /// compiled code receives (see [`InstanceData::vmctx_ptr`]).
+    cells: VmBox<[UnsafeCell<u64>]>,
     /// `VMFuncRef`s of the functions this module defines.
-    funcrefs: Box<[UnsafeCell<VMFuncRef>]>,
-    pub memories: Vec<Memory>,
-    pub tables: Vec<Table>,
-    pub globals: Vec<Global>,
-    /// Imported functions, kept alive with the instance.
-    imported_funcs: Vec<Func>,
-    pub dropped_data: RefCell<Vec<bool>>,
-    pub dropped_elems: RefCell<Vec<bool>>,
-    pub debug: DebugState,
+    funcrefs: VmBox<[UnsafeCell<VMFuncRef>]>,
+    /// Store indices of the memories, tables and globals, in the module's
+    /// index spaces (imported ones first).
+    pub memories: Vec<u32>,
+    pub tables: Vec<u32>,
+    pub globals: Vec<u32>,
+    pub dropped_data: Vec<bool>,
+    pub dropped_elems: Vec<bool>,
+    /// Shared with a stop in progress, which works on it while the handler
+    /// has the store.
+    pub debug: Rc<DebugState>,
     /// Legacy debug code only: this instance's private code clone.
     pub legacy: crate::legacy::LegacyClones,
 }
 
-impl InstanceInner {
-    /// The instance that owns `vmctx`.
+impl InstanceData {
+    /// The store and instance index behind a vmctx.
     ///
     /// # Safety
     /// `vmctx` must be the vmctx of a live instance.
-    pub(crate) unsafe fn from_vmctx<'a>(vmctx: *mut u8) -> &'a InstanceInner {
-        unsafe { &*(*(vmctx as *const *const InstanceInner)) }
+    pub(crate) unsafe fn from_vmctx(vmctx: *mut u8) -> (*mut StoreOpaque, u32) {
+        // SAFETY: the store pointer is the vmctx's first field, the instance
+        // index the cell before it (see `allocate`).
+        unsafe {
+            let store = *(vmctx as *const *mut StoreOpaque).add(header::INSTANCE as usize / 8);
+            let index = *(vmctx as *const u64).sub(1) as u32;
+            (store, index)
+        }
     }
 
     pub(crate) fn vmctx_ptr(&self) -> *mut u8 {
-        self.vmctx.as_ptr() as *mut u8
+        self.cells[1..].as_ptr() as *mut u8
     }
 
     fn set_field(&self, offset: i32, value: usize) {
-        // SAFETY: offsets come from the module's layout, within the vmctx.
-        unsafe { *self.vmctx[offset as usize / 8].get() = value as u64 };
+        // SAFETY: offsets come from the module's layout, within the vmctx;
+        // no compiled code runs during instantiation's writes.
+        unsafe { *self.cells[1 + offset as usize / 8].get() = value as u64 };
     }
 
     /// The `VMFuncRef` of function `index` (imported or defined).
     pub(crate) fn funcref(&self, index: u32) -> *const VMFuncRef {
         let offset = self.module.compiled().layout.func(index);
         // SAFETY: every funcs slot was filled at instantiation.
-        unsafe { *self.vmctx[offset as usize / 8].get() as *const VMFuncRef }
+        unsafe { *self.cells[1 + offset as usize / 8].get() as *const VMFuncRef }
     }
 
     /// Point the defined functions' funcrefs at a copy of the module's code
     /// starting at `base` (the shared code, or a legacy clone).
     pub(crate) fn set_code_base(&self, base: *const u8) {
         for (f, offset) in self.funcrefs.iter().zip(&self.module.compiled().func_offsets) {
-            // SAFETY: only this thread reads or writes the instance's funcrefs.
+            // SAFETY: compiled code only reads funcrefs, and is suspended
+            // (this runs from the debugger API or a stop).
             unsafe { (*f.get()).code = base.wrapping_add(*offset as usize) };
         }
     }
 
     /// Evaluate a constant expression to a raw cell.
-    pub(crate) fn const_raw(&self, expr: &ConstExpr) -> u64 {
+    pub(crate) fn const_raw(&self, store: &StoreOpaque, expr: &ConstExpr) -> u64 {
         match *expr {
             ConstExpr::I32(v) => v as u32 as u64,
             ConstExpr::I64(v) => v as u64,
@@ -80,259 +94,186 @@ impl InstanceInner {
             ConstExpr::F64(bits) => bits,
             ConstExpr::RefNull => 0,
             ConstExpr::RefFunc(index) => self.funcref(index) as u64,
-            // SAFETY: the storage holds a value of the global's type.
-            ConstExpr::GlobalGet(index) => unsafe { *self.globals[index as usize].storage() as u64 },
+            ConstExpr::GlobalGet(index) => store.globals[self.globals[index as usize] as usize].raw(),
         }
+    }
+
+    /// Bytes this instance owns outside the shared code and its store's
+    /// memories and tables: vmctx, funcrefs and debug table.
+    fn own_bytes(&self) -> usize {
+        self.cells.len() * 8 + self.funcrefs.len() * std::mem::size_of::<VMFuncRef>() + self.debug.footprint()
     }
 }
 
-/// An instantiated module. Lives on the thread that created it (it is not
-/// `Send`); each worker thread instantiates the shared [`Module`] itself.
-#[derive(Clone)]
-pub struct Instance {
-    pub(crate) inner: Rc<InstanceInner>,
+store::handle!(
+    /// An instantiated module, a handle into the store that owns it. Each
+    /// worker thread instantiates the shared [`Module`] in its own store.
+    Instance, instances, InstanceData, "an instance"
+);
+
+impl std::fmt::Debug for Instance {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Instance({})", self.index)
+    }
 }
 
-/// Imports sorted by kind, in index order.
+/// Imports sorted by kind, in index order, as store indices (functions as
+/// their records).
 #[derive(Default)]
 struct Imports {
-    funcs: Vec<Func>,
-    memories: Vec<Memory>,
-    tables: Vec<Table>,
-    globals: Vec<Global>,
+    funcs: Vec<*const VMFuncRef>,
+    memories: Vec<u32>,
+    tables: Vec<u32>,
+    globals: Vec<u32>,
 }
 
 impl Instance {
-    /// Instantiate `module` with `imports` given in the module's import order.
-    pub fn new(module: &Module, imports: &[Extern]) -> Result<Instance> {
-        let imports = check_imports(module, imports)?;
-        let instance = Instance::allocate(module, imports)?;
-        instance.initialize()?;
+    pub(crate) fn store_id(&self) -> StoreId {
+        self.store
+    }
+
+    /// Instantiate `module` in `store`, with `imports` given in the
+    /// module's import order.
+    ///
+    /// ```
+    /// use onecopy_runtime::{Engine, Instance, Module, Store};
+    /// let engine = Engine::default();
+    /// let module = Module::new(&engine, wat::parse_str(r#"(module (func (export "one") (result i32) i32.const 1))"#).unwrap())?;
+    /// let mut store = Store::new(&engine, ());
+    /// let instance = Instance::new(&mut store, &module, &[])?;
+    /// assert_eq!(instance.get_typed_func::<(), i32>(&store, "one")?.call(&mut store, ())?, 1);
+    /// # Ok::<(), onecopy_runtime::Error>(())
+    /// ```
+    pub fn new(mut store: impl AsContextMut, module: &Module, imports: &[Extern]) -> Result<Instance> {
+        let mut store = store.as_context_mut();
+        let raw = store.raw().cast::<StoreOpaque>();
+        let opaque = store.opaque_mut();
+        if !crate::Engine::same(module.engine(), &opaque.engine) {
+            return Err(Error::Link("the module was compiled by another engine than the store's".into()));
+        }
+        let imports = check_imports(opaque, module, imports)?;
+        let instance = allocate(opaque, raw, module, imports)?;
+        initialize(store, instance)?;
         Ok(instance)
     }
 
-    fn allocate(module: &Module, imports: Imports) -> Result<Instance> {
-        let engine = module.engine();
-        let info = module.info();
-        let mut memories = imports.memories;
-        for ty in &info.memories[memories.len()..] {
-            memories.push(Memory::new(engine, *ty)?);
-        }
-        let mut tables = imports.tables;
-        for ty in &info.tables[tables.len()..] {
-            tables.push(Table::new(engine, *ty, Val::default_for(ty.element))?);
-        }
-        let mut globals = imports.globals;
-        for ty in &info.globals[globals.len()..] {
-            globals.push(Global::from_raw(*ty, 0));
-        }
-        let compiled = module.compiled();
-        let layout = &compiled.layout;
-        let debug = DebugState::new(module)?;
-        let inner = Rc::new_cyclic(|weak| {
-            let owner: *const InstanceInner = weak.as_ptr();
-            let funcrefs = (info.imported_funcs..info.funcs.len() as u32)
-                .map(|index| {
-                    UnsafeCell::new(VMFuncRef {
-                        code: compiled.func_address(index).expect("defined function"),
-                        vmctx: std::ptr::null_mut(),
-                        type_id: compiled.type_ids[info.funcs[index as usize] as usize],
-                        index,
-                        owner: owner.cast(),
-                    })
-                })
-                .collect();
-            InstanceInner {
-                module: module.clone(),
-                vmctx: (0..layout.size / 8).map(|_| UnsafeCell::new(0)).collect(),
-                funcrefs,
-                memories,
-                tables,
-                globals,
-                imported_funcs: imports.funcs,
-                dropped_data: RefCell::new(vec![false; info.data.len()]),
-                dropped_elems: RefCell::new(vec![false; info.elements.len()]),
-                debug,
-                legacy: Default::default(),
-            }
-        });
-        let vmctx = inner.vmctx_ptr();
-        // SAFETY: nothing else refers to the funcrefs yet.
-        for f in inner.funcrefs.iter() {
-            unsafe { (*f.get()).vmctx = vmctx };
-        }
-        // Compiled code can store this instance's funcrefs into imported
-        // tables, which outlive it: the tables keep it alive.
-        if info.defined_funcs() > 0 {
-            for table in &inner.tables[..info.imported_tables as usize] {
-                table.keep_alive(Box::new(inner.clone()));
-            }
-        }
-        inner.set_field(header::INSTANCE, Rc::as_ptr(&inner) as usize);
-        inner.set_field(header::BUILTINS, crate::builtins::table() as usize);
-        inner.set_field(header::LIMITS, crate::vm::thread_limits() as usize);
-        inner.set_field(header::DEBUG_TABLE, inner.debug.table.base() as usize);
-        inner.debug.table.set_owner(vmctx);
-        inner.set_field(header::TYPE_IDS, compiled.type_ids.as_ptr() as usize);
-        for (i, m) in inner.memories.iter().enumerate() {
-            inner.set_field(layout.memory(i as u32), m.def() as usize);
-        }
-        for (i, t) in inner.tables.iter().enumerate() {
-            inner.set_field(layout.table(i as u32), t.def() as usize);
-        }
-        for (i, g) in inner.globals.iter().enumerate() {
-            inner.set_field(layout.global(i as u32), g.storage() as usize);
-        }
-        for (i, f) in inner.imported_funcs.iter().enumerate() {
-            inner.set_field(layout.func(i as u32), f.raw() as usize);
-        }
-        for (j, f) in inner.funcrefs.iter().enumerate() {
-            inner.set_field(layout.func(info.imported_funcs + j as u32), f.get() as usize);
-        }
-        Ok(Instance { inner })
-    }
-
-    /// Globals, segments and the start function, in the spec's order.
-    fn initialize(&self) -> Result<()> {
-        let inner = &self.inner;
-        let info = inner.module.info();
-        for (i, init) in info.global_inits.iter().enumerate() {
-            let raw = inner.const_raw(init);
-            let global = &inner.globals[info.imported_globals as usize + i];
-            // SAFETY: single-threaded, no wasm running.
-            unsafe { *global.storage() = raw as u128 };
-        }
-        for (i, segment) in info.elements.iter().enumerate() {
-            match &segment.mode {
-                SegmentMode::Active { index, offset } => {
-                    let dst = inner.const_raw(offset) as u32;
-                    let len = segment.items.len() as u32;
-                    crate::builtins::table_init(inner, *index, i as u32, dst, 0, len).map_err(instantiation_trap)?;
-                    inner.dropped_elems.borrow_mut()[i] = true;
-                }
-                SegmentMode::Declared => inner.dropped_elems.borrow_mut()[i] = true,
-                SegmentMode::Passive => {}
-            }
-        }
-        for (i, segment) in info.data.iter().enumerate() {
-            if let SegmentMode::Active { index, offset } = &segment.mode {
-                let dst = inner.const_raw(offset) as u32;
-                let len = segment.bytes.len() as u32;
-                crate::builtins::memory_init(inner, *index, i as u32, dst, 0, len).map_err(instantiation_trap)?;
-                inner.dropped_data.borrow_mut()[i] = true;
-            }
-        }
-        if let Some(start) = info.start {
-            Func::wasm(inner.clone(), start).call(&[])?;
-        }
-        Ok(())
-    }
-
-    /// A handle on an instance whose inner part is borrowed (it is alive).
-    pub(crate) fn from_inner(inner: &InstanceInner) -> Instance {
-        let ptr: *const InstanceInner = inner;
-        // SAFETY: every InstanceInner lives in an Rc (see `allocate`).
-        unsafe {
-            Rc::increment_strong_count(ptr);
-            Instance { inner: Rc::from_raw(ptr) }
-        }
-    }
-
     /// The module this is an instance of.
-    pub fn module(&self) -> &Module {
-        &self.inner.module
+    pub fn module(&self, store: impl AsContext) -> Result<Module> {
+        Ok(self.data_in(store.as_context().opaque())?.module.clone())
     }
 
-    /// An export by name.
-    pub fn get_export(&self, name: &str) -> Option<Extern> {
-        let export = self.inner.module.info().export(name)?;
+    /// An export by name; `None` if there is none (or `store` does not own
+    /// the instance).
+    pub fn get_export(&self, store: impl AsContext, name: &str) -> Option<Extern> {
+        let store = store.as_context();
+        let data = self.data_in(store.opaque()).ok()?;
+        let export = data.module.info().export(name)?;
         let i = export.index as usize;
         Some(match export.kind {
-            EntityKind::Func => Extern::Func(Func::wasm(self.inner.clone(), export.index)),
-            EntityKind::Memory => Extern::Memory(self.inner.memories[i].clone()),
-            // Exported tables and globals may hold this instance's funcrefs:
-            // their handles keep it alive (an importer holds the handle).
-            EntityKind::Table => Extern::Table(self.inner.tables[i].with_owner(self.inner.clone())),
-            EntityKind::Global => Extern::Global(self.inner.globals[i].with_owner(self.inner.clone())),
+            // SAFETY: the funcref of a live instance of this store.
+            EntityKind::Func => Extern::Func(unsafe { Func::from_raw(data.funcref(export.index), self.store) }?),
+            EntityKind::Memory => Extern::Memory(Memory::from_index(self.store, data.memories[i])),
+            EntityKind::Table => Extern::Table(Table::from_index(self.store, data.tables[i])),
+            EntityKind::Global => Extern::Global(Global::from_index(self.store, data.globals[i])),
         })
     }
 
     /// All exports, in the module's order.
-    pub fn exports(&self) -> Vec<(String, Extern)> {
-        let info = self.inner.module.info();
-        info.exports.iter().filter_map(|e| Some((e.name.clone(), self.get_export(&e.name)?))).collect()
+    pub fn exports(&self, store: impl AsContext) -> Vec<(String, Extern)> {
+        let store = store.as_context();
+        let Ok(data) = self.data_in(store.opaque()) else { return Vec::new() };
+        let names = data.module.info().exports.iter().map(|e| e.name.clone());
+        names.filter_map(|name| Some((name.clone(), self.get_export(&store, &name)?))).collect()
     }
 
     /// An exported function.
-    pub fn get_func(&self, name: &str) -> Option<Func> {
-        self.get_export(name)?.into_func()
+    pub fn get_func(&self, store: impl AsContext, name: &str) -> Option<Func> {
+        self.get_export(store, name)?.into_func()
     }
 
     /// An exported function with a signature checked against `P` and `R`.
     ///
     /// ```
-    /// use onecopy_runtime::{Engine, Instance, Module};
+    /// use onecopy_runtime::{Engine, Instance, Module, Store};
     /// let engine = Engine::default();
     /// let wasm = wat::parse_str(r#"(module (func (export "add") (param i32 i32) (result i32)
     ///     local.get 0 local.get 1 i32.add))"#).unwrap();
     /// let module = Module::new(&engine, &wasm)?;
-    /// let instance = Instance::new(&module, &[])?;
-    /// let add = instance.get_typed_func::<(i32, i32), i32>("add")?;
-    /// assert_eq!(add.call((2, 3))?, 5);
+    /// let mut store = Store::new(&engine, ());
+    /// let instance = Instance::new(&mut store, &module, &[])?;
+    /// let add = instance.get_typed_func::<(i32, i32), i32>(&store, "add")?;
+    /// assert_eq!(add.call(&mut store, (2, 3))?, 5);
     /// # Ok::<(), onecopy_runtime::Error>(())
     /// ```
     pub fn get_typed_func<P: crate::WasmParams, R: crate::WasmResults>(
         &self,
+        store: impl AsContext,
         name: &str,
     ) -> Result<crate::TypedFunc<P, R>> {
-        self.get_func(name).ok_or_else(|| Error::NotFound(format!("function export {name:?}")))?.typed()
+        let store = store.as_context();
+        self.data_in(store.opaque())?;
+        let func = self.get_func(&store, name).ok_or_else(|| Error::NotFound(format!("function export {name:?}")))?;
+        func.typed(&store)
     }
 
     /// An exported memory.
-    pub fn get_memory(&self, name: &str) -> Option<Memory> {
-        self.get_export(name)?.into_memory()
+    pub fn get_memory(&self, store: impl AsContext, name: &str) -> Option<Memory> {
+        self.get_export(store, name)?.into_memory()
     }
 
     /// An exported table.
-    pub fn get_table(&self, name: &str) -> Option<Table> {
-        self.get_export(name)?.into_table()
+    pub fn get_table(&self, store: impl AsContext, name: &str) -> Option<Table> {
+        self.get_export(store, name)?.into_table()
     }
 
     /// An exported global.
-    pub fn get_global(&self, name: &str) -> Option<Global> {
-        self.get_export(name)?.into_global()
+    pub fn get_global(&self, store: impl AsContext, name: &str) -> Option<Global> {
+        self.get_export(store, name)?.into_global()
     }
 
     /// Global `index` (module index space), exported or not.
-    pub fn global(&self, index: u32) -> Option<Global> {
-        self.inner.globals.get(index as usize).cloned()
+    pub fn global(&self, store: impl AsContext, index: u32) -> Option<Global> {
+        let store = store.as_context();
+        let global = *self.data_in(store.opaque()).ok()?.globals.get(index as usize)?;
+        Some(Global::from_index(self.store, global))
     }
 
     /// Memory `index` (module index space), exported or not.
-    pub fn memory(&self, index: u32) -> Option<Memory> {
-        self.inner.memories.get(index as usize).cloned()
+    pub fn memory(&self, store: impl AsContext, index: u32) -> Option<Memory> {
+        let store = store.as_context();
+        let memory = *self.data_in(store.opaque()).ok()?.memories.get(index as usize)?;
+        Some(Memory::from_index(self.store, memory))
     }
 
     /// The address of function `index`'s code as this instance calls it.
-    pub fn func_address(&self, index: u32) -> Option<*const u8> {
-        // SAFETY: the funcref is live while the instance is.
-        unsafe { self.inner.funcref(index).as_ref().map(|f| f.code) }
+    pub fn func_address(&self, store: impl AsContext, index: u32) -> Option<*const u8> {
+        let store = store.as_context();
+        let data = self.data_in(store.opaque()).ok()?;
+        if index as usize >= data.module.info().funcs.len() {
+            return None;
+        }
+        // SAFETY: the funcref is live while the store is.
+        unsafe { data.funcref(index).as_ref().map(|f| f.code) }
     }
 
     /// Bytes this instance owns outside the shared code: vmctx, funcrefs,
-    /// debug table, and committed linear memory and table cells.
-    pub fn footprint(&self) -> usize {
-        let inner = &self.inner;
-        inner.vmctx.len() * 8
-            + inner.funcrefs.len() * std::mem::size_of::<VMFuncRef>()
-            + inner.debug.footprint()
-            + inner.memories.iter().map(Memory::data_size).sum::<usize>()
-            + inner.tables.iter().map(|t| t.size() as usize * 8).sum::<usize>()
+    /// debug table, and committed linear memory and table cells of the
+    /// memories and tables it defines.
+    pub fn footprint(&self, store: impl AsContext) -> Result<usize> {
+        let store = store.as_context();
+        let store = store.opaque();
+        let data = self.data_in(store)?;
+        let info = data.module.info();
+        let memories = data.memories[info.imported_memories as usize..].iter().map(|m| store.memories[*m as usize].len());
+        let tables = data.tables[info.imported_tables as usize..].iter().map(|t| store.tables[*t as usize].len() as usize * 8);
+        Ok(data.own_bytes() + memories.sum::<usize>() + tables.sum::<usize>())
     }
 
-    /// The instance's debugger interface.
-    pub fn debug(&self) -> crate::debug::Debugger<'_> {
-        crate::debug::Debugger::new(self)
+    /// The instance's debugger interface (for debug code; see [`crate::Config::debug`]).
+    pub fn debug<'a, T: 'static>(&self, store: impl Into<StoreContextMut<'a, T>>) -> Result<crate::debug::Debugger<'a, T>> {
+        let store = store.into();
+        let index = self.index_in(store.opaque())?;
+        Ok(crate::debug::Debugger::new(store, index))
     }
 }
 
@@ -341,26 +282,140 @@ fn instantiation_trap(kind: TrapKind) -> Error {
 }
 
 /// Match `imports` against the module's import types.
-fn check_imports(module: &Module, imports: &[Extern]) -> Result<Imports> {
+fn check_imports(store: &StoreOpaque, module: &Module, imports: &[Extern]) -> Result<Imports> {
     let info = module.info();
     if imports.len() != info.imports.len() {
         return Err(Error::Link(format!("module needs {} imports, got {}", info.imports.len(), imports.len())));
     }
     let mut sorted = Imports::default();
     for (import, value) in info.imports.iter().zip(imports) {
-        let expected = entity_type(info, import.kind, import.index);
+        let expected = crate::module::entity_type(info, import.kind, import.index);
         let name = format!("{}::{}", import.module, import.name);
-        if !crate::linker::matches(module.engine(), value, &expected) {
+        if !crate::linker::matches(store, value, &expected)? {
             return Err(Error::Link(format!("incompatible import type for {name}: expected {expected:?}")));
         }
-        match (value, expected) {
-            (Extern::Func(f), ExternType::Func(_)) => sorted.funcs.push(f.clone()),
-            (Extern::Memory(m), ExternType::Memory(_)) => sorted.memories.push(m.clone()),
-            (Extern::Table(t), ExternType::Table(_)) => sorted.tables.push(t.clone()),
-            (Extern::Global(g), ExternType::Global(_)) => sorted.globals.push(g.clone()),
-            _ => unreachable!("matches() checked the kind"),
+        match value {
+            Extern::Func(f) => sorted.funcs.push(f.raw(store)?),
+            Extern::Memory(m) => sorted.memories.push(m.index_in(store)?),
+            Extern::Table(t) => sorted.tables.push(t.index_in(store)?),
+            Extern::Global(g) => sorted.globals.push(g.index_in(store)?),
         }
     }
     Ok(sorted)
 }
 
+/// Create the instance's own memories, tables and globals and its vmctx,
+/// and add it to the store (`raw` is the store's pointer for its vmctx).
+fn allocate(store: &mut StoreOpaque, raw: *mut StoreOpaque, module: &Module, imports: Imports) -> Result<Instance> {
+    let info = module.info();
+    let mut memories = imports.memories;
+    for ty in &info.memories[memories.len()..] {
+        memories.push(store::push(&mut store.memories, MemoryData::new(*ty)?)?);
+    }
+    let mut tables = imports.tables;
+    for ty in &info.tables[tables.len()..] {
+        tables.push(store::push(&mut store.tables, TableData::new(*ty, 0)?)?);
+    }
+    let mut globals = imports.globals;
+    for ty in &info.globals[globals.len()..] {
+        globals.push(store::push(&mut store.globals, GlobalData::new(*ty, 0))?);
+    }
+    let index = u32::try_from(store.instances.len()).map_err(|_| Error::Resource("too many instances in one store".into()))?;
+    let compiled = module.compiled();
+    let layout = &compiled.layout;
+    let funcrefs: Box<[UnsafeCell<VMFuncRef>]> = (info.imported_funcs..info.funcs.len() as u32)
+        .map(|func| {
+            UnsafeCell::new(VMFuncRef {
+                code: compiled.func_address(func).expect("defined function"),
+                vmctx: std::ptr::null_mut(),
+                type_id: compiled.type_ids[info.funcs[func as usize] as usize],
+                index: func,
+                owner: index as usize,
+            })
+        })
+        .collect();
+    let data = InstanceData {
+        module: module.clone(),
+        cells: VmBox::from_box((0..1 + layout.size / 8).map(|_| UnsafeCell::new(0)).collect()),
+        funcrefs: VmBox::from_box(funcrefs),
+        memories,
+        tables,
+        globals,
+        dropped_data: vec![false; info.data.len()],
+        dropped_elems: vec![false; info.elements.len()],
+        debug: Rc::new(DebugState::new(module)?),
+        legacy: Default::default(),
+    };
+    let vmctx = data.vmctx_ptr();
+    for f in data.funcrefs.iter() {
+        // SAFETY: nothing else refers to the funcrefs yet.
+        unsafe { (*f.get()).vmctx = vmctx };
+    }
+    // SAFETY: the index cell is ours, before any code runs.
+    unsafe { *data.cells[0].get() = index as u64 };
+    data.set_field(header::INSTANCE, raw as usize);
+    data.set_field(header::BUILTINS, crate::builtins::table() as usize);
+    data.set_field(header::LIMITS, crate::vm::thread_limits() as usize);
+    data.set_field(header::DEBUG_TABLE, data.debug.table.base() as usize);
+    data.debug.table.set_owner(vmctx);
+    data.set_field(header::TYPE_IDS, compiled.type_ids.as_ptr() as usize);
+    for (i, m) in data.memories.iter().enumerate() {
+        data.set_field(layout.memory(i as u32), store.memories[*m as usize].def_ptr() as usize);
+    }
+    for (i, t) in data.tables.iter().enumerate() {
+        data.set_field(layout.table(i as u32), store.tables[*t as usize].def_ptr() as usize);
+    }
+    for (i, g) in data.globals.iter().enumerate() {
+        data.set_field(layout.global(i as u32), store.globals[*g as usize].storage() as usize);
+    }
+    for (i, f) in imports.funcs.iter().enumerate() {
+        data.set_field(layout.func(i as u32), *f as usize);
+    }
+    for (j, f) in data.funcrefs.iter().enumerate() {
+        data.set_field(layout.func(info.imported_funcs + j as u32), f.get() as usize);
+    }
+    store.instances.push(data);
+    Ok(Instance { store: store.id, index })
+}
+
+/// Globals, segments and the start function, in the spec's order. What a
+/// trap leaves behind stays in the store (element writes into an imported
+/// table persist, as wasm requires).
+fn initialize<T>(mut store: StoreContextMut<'_, T>, instance: Instance) -> Result<()> {
+    let opaque = store.opaque_mut();
+    let i = instance.index as usize;
+    // A handle of our own: `info` must not borrow the store it changes.
+    let module = opaque.instances[i].module.clone();
+    let info = module.info();
+    for (k, init) in info.global_inits.iter().enumerate() {
+        let data = &opaque.instances[i];
+        let raw = data.const_raw(opaque, init);
+        opaque.globals[data.globals[info.imported_globals as usize + k] as usize].set_raw(raw);
+    }
+    for (k, segment) in info.elements.iter().enumerate() {
+        match &segment.mode {
+            SegmentMode::Active { index, offset } => {
+                let dst = opaque.instances[i].const_raw(opaque, offset) as u32;
+                let len = segment.items.len() as u32;
+                crate::builtins::table_init(opaque, instance.index, *index, k as u32, dst, 0, len).map_err(instantiation_trap)?;
+                opaque.instances[i].dropped_elems[k] = true;
+            }
+            SegmentMode::Declared => opaque.instances[i].dropped_elems[k] = true,
+            SegmentMode::Passive => {}
+        }
+    }
+    for (k, segment) in info.data.iter().enumerate() {
+        if let SegmentMode::Active { index, offset } = &segment.mode {
+            let dst = opaque.instances[i].const_raw(opaque, offset) as u32;
+            let len = segment.bytes.len() as u32;
+            crate::builtins::memory_init(opaque, instance.index, *index, k as u32, dst, 0, len).map_err(instantiation_trap)?;
+            opaque.instances[i].dropped_data[k] = true;
+        }
+    }
+    if let Some(start) = info.start {
+        // SAFETY: the funcref of a live instance of this store.
+        let func = unsafe { Func::from_raw(opaque.instances[i].funcref(start), opaque.id) };
+        func.ok_or_else(|| Error::NotFound(format!("start function {start}")))?.call(store, &[], &mut [])?;
+    }
+    Ok(())
+}

@@ -12,7 +12,7 @@ use onecopy_jit::CodeAllocation;
 
 use crate::code_registry::{self, CodeKind, Registration};
 use crate::error::Result;
-use crate::instance::InstanceInner;
+use crate::instance::InstanceData;
 
 /// Which sites a clone has patched in.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,7 +44,7 @@ impl LegacyClones {
 
 /// Make `inner` run code matching its breakpoints and stepping: the shared
 /// code when there are none, else a clone with those sites patched in.
-pub(crate) fn sync(inner: &InstanceInner) -> Result<()> {
+pub(crate) fn sync(inner: &InstanceData) -> Result<()> {
     let compiled = inner.module.compiled();
     let Some(legacy) = compiled.legacy.as_ref() else { return Ok(()) };
     let clones = &inner.legacy;

@@ -1,43 +1,34 @@
 //! Linear memory: one mapping per memory that reserves the maximum size up
 //! front (so the base never moves) and makes pages accessible as it grows.
+//! A [`Memory`] is a handle into its store; the bytes are reached through
+//! the store ([`Memory::data`], [`Memory::read`], ...), so a borrow of the
+//! bytes is a borrow of the store and no wasm can run meanwhile.
 
 use std::cell::UnsafeCell;
-use std::rc::Rc;
 
 use onecopy_jit::MemoryType;
 
-use crate::engine::Engine;
 use crate::error::{Error, Result};
+use crate::store::{self, AsContext, AsContextMut, StoreContext, StoreContextMut};
 use crate::vm::VMMemoryDef;
+use crate::vm_box::VmBox;
 
 /// 64 KiB.
 pub const PAGE_SIZE: u64 = 65536;
 /// Wasm32 limit: 4 GiB.
 const MAX_PAGES: u64 = 65536;
 
-pub(crate) struct MemoryInner {
+/// A memory's mapping and the definition compiled code reads.
+pub(crate) struct MemoryData {
     ty: MemoryType,
     reserved: usize,
     /// Stable address: compiled code holds a pointer to it.
-    pub def: Box<UnsafeCell<VMMemoryDef>>,
+    def: VmBox<UnsafeCell<VMMemoryDef>>,
 }
 
-impl Drop for MemoryInner {
-    fn drop(&mut self) {
-        // SAFETY: the mapping was created by `Memory::new` with this size.
-        unsafe { libc::munmap(self.def.get_mut().base.cast(), self.reserved) };
-    }
-}
-
-/// A linear memory. Cloning shares it.
-#[derive(Clone)]
-pub struct Memory {
-    pub(crate) inner: Rc<MemoryInner>,
-}
-
-impl Memory {
-    /// Create a memory of type `ty` (zeroed, `ty.min` pages).
-    pub fn new(_engine: &Engine, ty: MemoryType) -> Result<Memory> {
+impl MemoryData {
+    /// A zeroed memory of type `ty` (`ty.min` pages).
+    pub(crate) fn new(ty: MemoryType) -> Result<MemoryData> {
         let max = ty.max.unwrap_or(MAX_PAGES).min(MAX_PAGES);
         let reserved = (max * PAGE_SIZE).max(PAGE_SIZE) as usize;
         // SAFETY: a fresh anonymous mapping; nothing else refers to it.
@@ -54,91 +45,154 @@ impl Memory {
         if base == libc::MAP_FAILED {
             return Err(Error::Resource(format!("reserve {reserved} bytes of linear memory: {}", std::io::Error::last_os_error())));
         }
-        let def = VMMemoryDef { base: base.cast(), length: 0 };
-        let memory = Memory { inner: Rc::new(MemoryInner { ty, reserved, def: Box::new(UnsafeCell::new(def)) }) };
-        if memory.grow(ty.min)?.is_none() {
+        let def = VmBox::new(UnsafeCell::new(VMMemoryDef { base: base.cast(), length: 0 }));
+        let mut memory = MemoryData { ty, reserved, def };
+        if memory.grow(ty.min).is_none() {
             return Err(Error::Resource(format!("linear memory of {} pages", ty.min)));
         }
         Ok(memory)
     }
 
-    /// The memory's type, with its current size as the minimum.
-    pub fn ty(&self) -> MemoryType {
-        MemoryType { min: self.size(), max: self.inner.ty.max }
+    /// What the vmctx's memory slot points at.
+    pub(crate) fn def_ptr(&self) -> *mut VMMemoryDef {
+        self.def.get()
     }
 
-    pub(crate) fn def(&self) -> *mut VMMemoryDef {
-        self.inner.def.get()
-    }
-
-    /// Current size in pages.
-    pub fn size(&self) -> u64 {
-        self.data_size() as u64 / PAGE_SIZE
+    /// The first byte.
+    pub(crate) fn base(&self) -> *mut u8 {
+        // SAFETY: only `grow` writes the def, and it never moves the base.
+        unsafe { (*self.def.get()).base }
     }
 
     /// Current size in bytes.
-    pub fn data_size(&self) -> usize {
-        // SAFETY: the def is only written by `grow` on this thread.
-        unsafe { (*self.def()).length as usize }
+    pub(crate) fn len(&self) -> usize {
+        // SAFETY: compiled code only reads the def; `grow` (through `&mut
+        // self` or a builtin holding the store) writes it.
+        unsafe { (*self.def.get()).length as usize }
     }
 
-    /// Grow by `delta` pages; `Ok(Some(old_pages))`, or `Ok(None)` when the
-    /// maximum (or wasm32's 4 GiB) would be exceeded.
-    pub fn grow(&self, delta: u64) -> Result<Option<u64>> {
-        let old = self.size();
-        let max = self.inner.ty.max.unwrap_or(MAX_PAGES).min(MAX_PAGES);
-        let Some(new) = old.checked_add(delta).filter(|n| *n <= max) else { return Ok(None) };
+    fn pages(&self) -> u64 {
+        self.len() as u64 / PAGE_SIZE
+    }
+
+    /// The memory's type, with its current size as the minimum.
+    pub(crate) fn ty(&self) -> MemoryType {
+        MemoryType { min: self.pages(), max: self.ty.max }
+    }
+
+    /// Grow by `delta` pages: the old size in pages, or `None` past the
+    /// maximum (or wasm32's 4 GiB) or when the system refuses the pages.
+    pub(crate) fn grow(&mut self, delta: u64) -> Option<u64> {
+        let old = self.pages();
+        let max = self.ty.max.unwrap_or(MAX_PAGES).min(MAX_PAGES);
+        old.checked_add(delta).filter(|n| *n <= max)?;
         if delta == 0 {
-            return Ok(Some(old));
+            return Some(old);
         }
-        let def = self.def();
-        // SAFETY: [old, new) pages lie inside the reservation.
+        // SAFETY: [old, old + delta) pages lie inside the reservation.
         let rc = unsafe {
-            let start = (*def).base.add((old * PAGE_SIZE) as usize);
+            let start = self.base().add((old * PAGE_SIZE) as usize);
             libc::mprotect(start.cast(), (delta * PAGE_SIZE) as usize, libc::PROT_READ | libc::PROT_WRITE)
         };
         if rc != 0 {
             tracing::warn!(delta, error = %std::io::Error::last_os_error(), "memory.grow could not commit pages");
-            return Ok(None);
+            return None;
         }
-        // SAFETY: single-threaded owner; compiled code re-reads the length.
-        unsafe { (*def).length = new * PAGE_SIZE };
-        Ok(Some(old))
+        // SAFETY: see `len`; compiled code re-reads the length after a grow.
+        unsafe { (*self.def.get()).length = (old + delta) * PAGE_SIZE };
+        Some(old)
+    }
+}
+
+impl Drop for MemoryData {
+    fn drop(&mut self) {
+        // SAFETY: the mapping was created by `new` with this size; its store
+        // is being dropped, so no code or slice refers to it any more.
+        unsafe { libc::munmap(self.base().cast(), self.reserved) };
+    }
+}
+
+store::handle!(
+    /// A linear memory, a handle into the store that owns it.
+    Memory, memories, MemoryData, "a memory"
+);
+
+impl Memory {
+    /// Create a memory of type `ty` (zeroed, `ty.min` pages) in `store`.
+    pub fn new(mut store: impl AsContextMut, ty: MemoryType) -> Result<Memory> {
+        let mut store = store.as_context_mut();
+        let store = store.opaque_mut();
+        let index = store::push(&mut store.memories, MemoryData::new(ty)?)?;
+        Ok(Memory { store: store.id, index })
     }
 
-    /// The memory's bytes.
-    ///
-    /// # Safety
-    /// No wasm may run (on this thread) while the slice is alive, since wasm
-    /// may write or grow the memory, and no other slice from `data` may be
-    /// alive: the memory is shared with compiled code, so `&self` cannot
-    /// express exclusive access.
-    #[allow(clippy::mut_from_ref)]
-    pub unsafe fn data(&self) -> &mut [u8] {
-        unsafe { std::slice::from_raw_parts_mut((*self.def()).base, self.data_size()) }
+    /// The memory's type, with its current size as the minimum.
+    pub fn ty(&self, store: impl AsContext) -> Result<MemoryType> {
+        Ok(self.data_in(store.as_context().opaque())?.ty())
+    }
+
+    /// Current size in pages.
+    pub fn size(&self, store: impl AsContext) -> Result<u64> {
+        Ok(self.data_in(store.as_context().opaque())?.pages())
+    }
+
+    /// Current size in bytes.
+    pub fn data_size(&self, store: impl AsContext) -> Result<usize> {
+        Ok(self.data_in(store.as_context().opaque())?.len())
+    }
+
+    /// Grow by `delta` pages; `Ok(Some(old_pages))`, or `Ok(None)` when the
+    /// maximum (or wasm32's 4 GiB) would be exceeded.
+    pub fn grow(&self, mut store: impl AsContextMut, delta: u64) -> Result<Option<u64>> {
+        let mut store = store.as_context_mut();
+        let store = store.opaque_mut();
+        let index = self.index_in(store)?;
+        Ok(store.memories[index as usize].grow(delta))
+    }
+
+    /// The memory's bytes, borrowed from the store (no wasm runs while the
+    /// slice lives).
+    pub fn data<'a, T: 'a>(&self, store: impl Into<StoreContext<'a, T>>) -> Result<&'a [u8]> {
+        let memory = self.data_in(store.into().opaque())?;
+        // SAFETY: the store is borrowed for 'a, so no wasm runs (that takes
+        // an exclusive borrow) and no `data_mut` slice exists; the mapping
+        // lives as long as the store and its first `len` bytes are accessible.
+        Ok(unsafe { std::slice::from_raw_parts(memory.base(), memory.len()) })
+    }
+
+    /// The memory's bytes, to change them, borrowed from the store.
+    pub fn data_mut<'a, T: 'a>(&self, store: impl Into<StoreContextMut<'a, T>>) -> Result<&'a mut [u8]> {
+        Ok(self.data_and_store_mut(store)?.0)
+    }
+
+    /// The memory's bytes and the store's user data at once (a host
+    /// function that moves bytes between the guest and its own state needs
+    /// both).
+    pub fn data_and_store_mut<'a, T: 'a>(&self, store: impl Into<StoreContextMut<'a, T>>) -> Result<(&'a mut [u8], &'a mut T)> {
+        let (data, opaque) = store.into().data_and_opaque();
+        let memory = self.data_in(opaque)?;
+        // SAFETY: as in `data`, with the store borrowed exclusively for 'a:
+        // this is the only slice of the memory; the bytes live in their own
+        // mapping, apart from the user data.
+        let bytes = unsafe { std::slice::from_raw_parts_mut(memory.base(), memory.len()) };
+        Ok((bytes, data))
     }
 
     /// Copy `buf.len()` bytes out, starting at `offset`.
-    pub fn read(&self, offset: usize, buf: &mut [u8]) -> Result<()> {
-        // SAFETY: no wasm runs during this call.
-        let data = unsafe { self.data() };
+    pub fn read(&self, store: impl AsContext, offset: usize, buf: &mut [u8]) -> Result<()> {
+        let store = store.as_context();
+        let data = self.data(&store)?;
         let src = offset.checked_add(buf.len()).and_then(|end| data.get(offset..end));
         buf.copy_from_slice(src.ok_or_else(|| out_of_bounds(offset, buf.len()))?);
         Ok(())
     }
 
     /// Copy `buf` in, starting at `offset`.
-    pub fn write(&self, offset: usize, buf: &[u8]) -> Result<()> {
-        // SAFETY: no wasm runs during this call.
-        let data = unsafe { self.data() };
+    pub fn write(&self, mut store: impl AsContextMut, offset: usize, buf: &[u8]) -> Result<()> {
+        let data = self.data_mut(store.as_context_mut())?;
         let dst = offset.checked_add(buf.len()).and_then(|end| data.get_mut(offset..end));
         dst.ok_or_else(|| out_of_bounds(offset, buf.len()))?.copy_from_slice(buf);
         Ok(())
-    }
-
-    /// Whether two handles are the same memory.
-    pub fn same(a: &Memory, b: &Memory) -> bool {
-        Rc::ptr_eq(&a.inner, &b.inner)
     }
 }
 

@@ -8,7 +8,7 @@ use onecopy_jit::module_info::EntityKind;
 use onecopy_jit::{CompiledModule, FuncType, GlobalType, MemoryType, ModuleInfo, Site, TableType};
 
 use crate::code_registry::{self, CodeKind, Registration};
-use crate::engine::Engine;
+use crate::engine::{Engine, Stubs};
 use crate::error::Result;
 
 /// The type of an import or export.
@@ -38,6 +38,9 @@ pub struct ImportType {
 pub(crate) struct ModuleInner {
     pub engine: Engine,
     pub compiled: Arc<CompiledModule>,
+    /// The stubs of each of the module's types, found by calls without the
+    /// engine's lock.
+    stubs: Box<[Arc<Stubs>]>,
     _registration: Registration,
 }
 
@@ -59,7 +62,7 @@ impl Module {
     /// in the engine's code arena.
     pub fn new(engine: &Engine, wasm: impl AsRef<[u8]>) -> Result<Module> {
         let compiled = engine.inner.compiler.compile(wasm.as_ref(), &engine.inner.types, &engine.inner.arena)?;
-        engine.ensure_stubs(&compiled.type_ids)?;
+        let stubs = engine.ensure_stubs(&compiled.type_ids)?.into_boxed_slice();
         let (start, _) = compiled.code.range();
         let (_, end) = compiled.code.tail_range();
         let registration = code_registry::register((start, end.max(start + compiled.code.len())), CodeKind::Module(Arc::downgrade(&compiled)));
@@ -67,12 +70,17 @@ impl Module {
             crate::debug_stop::install(crate::debug::guard_stop);
         }
         engine.inner.modules.fetch_add(1, Ordering::Relaxed);
-        Ok(Module { inner: Arc::new(ModuleInner { engine: engine.clone(), compiled, _registration: registration }) })
+        Ok(Module { inner: Arc::new(ModuleInner { engine: engine.clone(), compiled, stubs, _registration: registration }) })
     }
 
     /// The engine the module was compiled by.
     pub fn engine(&self) -> &Engine {
         &self.inner.engine
+    }
+
+    /// The entry trampoline of the module's type `ty`.
+    pub(crate) fn trampoline(&self, ty: u32) -> *const u8 {
+        self.inner.stubs[ty as usize].trampoline
     }
 
     /// Declarations (types, imports, exports, segments).

@@ -2,15 +2,17 @@
 
 use std::fmt;
 
+use crate::error::{Error, Result};
 use crate::func::Func;
+use crate::store::{StoreId, StoreOpaque};
 use crate::ValType;
 
 /// An opaque host reference carried by `externref` values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ExternRef(pub u32);
 
-/// A wasm value.
-#[derive(Debug, Clone)]
+/// A wasm value. A funcref is a handle into the store it came from.
+#[derive(Debug, Clone, Copy)]
 pub enum Val {
     /// `i32`.
     I32(i32),
@@ -51,29 +53,69 @@ impl Val {
         }
     }
 
-    /// Encode into an 8-byte cell as compiled code stores it.
-    pub(crate) fn to_raw(&self) -> u64 {
-        match self {
-            Val::I32(v) => *v as u32 as u64,
-            Val::I64(v) => *v as u64,
-            Val::F32(v) => *v as u64,
-            Val::F64(v) => *v,
-            Val::FuncRef(f) => f.as_ref().map_or(0, |f| f.raw() as u64),
+    /// The `i32`, if this is one.
+    pub fn i32(&self) -> Option<i32> {
+        if let Val::I32(v) = self { Some(*v) } else { None }
+    }
+
+    /// The `i64`, if this is one.
+    pub fn i64(&self) -> Option<i64> {
+        if let Val::I64(v) = self { Some(*v) } else { None }
+    }
+
+    /// The `f32`, if this is one.
+    pub fn f32(&self) -> Option<f32> {
+        if let Val::F32(v) = self { Some(f32::from_bits(*v)) } else { None }
+    }
+
+    /// The `f64`, if this is one.
+    pub fn f64(&self) -> Option<f64> {
+        if let Val::F64(v) = self { Some(f64::from_bits(*v)) } else { None }
+    }
+
+    /// Encode into an 8-byte cell as compiled code stores it; a funcref
+    /// must belong to `store`.
+    pub(crate) fn to_raw(self, store: &StoreOpaque) -> Result<u64> {
+        Ok(match self {
+            Val::FuncRef(Some(f)) => f.raw(store)? as u64,
+            Val::FuncRef(None) => 0,
             Val::ExternRef(r) => r.map_or(0, |r| r.0 as u64 + 1),
+            number => number.number_bits().unwrap_or_default(),
+        })
+    }
+
+    /// A number's cell (`None` for references, which belong to a store).
+    pub(crate) fn number_bits(&self) -> Option<u64> {
+        match self {
+            Val::I32(v) => Some(*v as u32 as u64),
+            Val::I64(v) => Some(*v as u64),
+            Val::F32(v) => Some(*v as u64),
+            Val::F64(v) => Some(*v),
+            Val::FuncRef(_) | Val::ExternRef(_) => None,
         }
     }
 
-    /// Decode an 8-byte cell of type `ty`.
+    /// [`Self::to_raw`] for a slot of type `expected` (`what` names the
+    /// slot in the error: "table", "global", ...).
+    pub(crate) fn checked_raw(&self, store: &StoreOpaque, expected: ValType, what: &str) -> Result<u64> {
+        if self.ty() != expected {
+            return Err(Error::Type(format!("{} value for a {expected} {what}", self.ty())));
+        }
+        self.to_raw(store)
+    }
+
+    /// Decode an 8-byte cell of type `ty` found in store `store`.
     ///
     /// # Safety
-    /// A non-null funcref cell must point at a live `VMFuncRef`.
-    pub(crate) unsafe fn from_raw(raw: u64, ty: ValType) -> Val {
+    /// A non-null funcref cell must point at a live `VMFuncRef` of that store.
+    pub(crate) unsafe fn from_raw(raw: u64, ty: ValType, store: StoreId) -> Val {
         match ty {
             ValType::I32 => Val::I32(raw as u32 as i32),
             ValType::I64 => Val::I64(raw as i64),
             ValType::F32 => Val::F32(raw as u32),
             ValType::F64 => Val::F64(raw),
-            ValType::FuncRef => Val::FuncRef(unsafe { Func::from_raw(raw as usize as *const _) }),
+            // SAFETY: the caller's contract.
+            ValType::FuncRef => Val::FuncRef(unsafe { Func::from_raw(raw as usize as *const _, store) }),
             ValType::ExternRef => Val::ExternRef(raw.checked_sub(1).map(|v| ExternRef(v as u32))),
         }
     }

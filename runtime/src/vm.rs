@@ -7,8 +7,8 @@ use std::cell::Cell;
 use onecopy_jit::vmctx;
 
 /// What a funcref value points at: code, the vmctx to call it with, its
-/// engine-wide signature id, and who owns it (for turning it back into a
-/// [`crate::Func`]).
+/// engine-wide signature id, and who owns it in its store (for turning it
+/// back into a [`crate::Func`]).
 #[repr(C)]
 #[derive(Debug)]
 pub(crate) struct VMFuncRef {
@@ -17,8 +17,9 @@ pub(crate) struct VMFuncRef {
     pub type_id: u32,
     /// Function index in `owner`'s module, or `u32::MAX` for a host function.
     pub index: u32,
-    /// `*const InstanceInner` or `*const HostFuncInner`.
-    pub owner: *const (),
+    /// Index in the store of the defining instance, or of the host
+    /// function's record.
+    pub owner: usize,
 }
 
 /// A linear memory as compiled code sees it. The base never moves: memories

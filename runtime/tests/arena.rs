@@ -7,7 +7,7 @@ mod common;
 
 use std::collections::VecDeque;
 
-use onecopy_runtime::{CodeArenaExhausted, Config, Engine, Error, Instance, Module};
+use onecopy_runtime::{CodeArenaExhausted, Config, Engine, Error, Instance, Module, Store};
 
 use common::{check_run, create_stubs, loops_module};
 
@@ -23,8 +23,9 @@ fn page_size() -> usize {
 
 /// Instantiate `module` and check a few of its functions.
 fn runs_correctly(module: &Module) -> Result<(), String> {
-    let instance = Instance::new(module, &[]).map_err(|e| format!("instantiate: {e}"))?;
-    [0, FUNCS / 2, FUNCS - 1].into_iter().try_for_each(|k| check_run(&instance, k, 10))
+    let mut store = Store::new(module.engine(), ());
+    let instance = Instance::new(&mut store, module, &[]).map_err(|e| format!("instantiate: {e}"))?;
+    [0, FUNCS / 2, FUNCS - 1].into_iter().try_for_each(|k| check_run(&mut store, instance, k, 10))
 }
 
 #[test]

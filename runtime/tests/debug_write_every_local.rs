@@ -23,7 +23,7 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
 
-use onecopy_runtime::{Config, DebugAction, Engine, Instance, Module, SiteKind, Val};
+use onecopy_runtime::{Config, DebugAction, Engine, Instance, Module, SiteKind, Store, Val};
 
 const PROGRAM: &str = r#"(module
   (func $mix (param $x i64) (param $y i32) (result i64) (local $t i64)
@@ -134,14 +134,16 @@ fn bits(value: &Val) -> (char, u64) {
 
 /// Run `f(args)` stepping, the handler writing every local at every stop.
 fn run_debugged(module: &Module, args: (i32, i64, f32, f64)) -> (i64, Vec<Stop>) {
-    let instance = Instance::new(module, &[]).unwrap();
+    let mut store = Store::new(module.engine(), ());
+    let instance = Instance::new(&mut store, module, &[]).unwrap();
     let sites: HashMap<u32, (u32, usize)> = [MIX, F]
         .into_iter()
         .flat_map(|func| module.function_sites(func).iter().enumerate().map(move |(i, s)| (s.id, (func, i))))
         .collect();
     let log = Rc::new(RefCell::new(Vec::new()));
     let record = log.clone();
-    instance.debug().set_handler(move |frame| {
+    let debug = instance.debug(&mut store).unwrap();
+    debug.set_handler(move |frame| {
         // No asserting in here: everything is checked after the call.
         let n = record.borrow().len();
         let &(func, site) = sites.get(&frame.site.id).expect("a site of f or mix");
@@ -167,9 +169,9 @@ fn run_debugged(module: &Module, args: (i32, i64, f32, f64)) -> (i64, Vec<Stop>)
         record.borrow_mut().push(Stop { func, site, exit, locals });
         DebugAction::Step
     });
-    instance.debug().set_stepping(true);
-    let f = instance.get_typed_func::<(i32, i64, f32, f64), i64>("f").unwrap();
-    let result = f.call(args).unwrap();
+    debug.set_stepping(true);
+    let f = instance.get_typed_func::<(i32, i64, f32, f64), i64>(&store, "f").unwrap();
+    let result = f.call(&mut store, args).unwrap();
     let log = log.borrow().clone();
     (result, log)
 }
@@ -360,8 +362,9 @@ fn every_local_written_at_every_stop_reaches_the_code_that_reads_it() {
     for args in [(3, 5, 1.5, -2.25), (-40, 1 << 40, 1e3, 7.0), (12_345, -9, -0.5, 1e-3)] {
         let (got, log) = run_debugged(&module, args);
         // Without a debugger the twin is the program itself.
-        let plain = Instance::new(&normal, &[]).unwrap().get_typed_func::<(i32, i64, f32, f64), i64>("f").unwrap();
-        assert_eq!(Ok(plain.call(args).unwrap()), replay(None, args, true, None), "f{args:?}: the twin is not the program");
+        let mut store = Store::new(normal.engine(), ());
+        let plain = Instance::new(&mut store, &normal, &[]).unwrap().get_typed_func::<(i32, i64, f32, f64), i64>(&store, "f").unwrap();
+        assert_eq!(Ok(plain.call(&mut store, args).unwrap()), replay(None, args, true, None), "f{args:?}: the twin is not the program");
         let expected = replay(Some(&log), args, true, None).unwrap_or_else(|e| panic!("f{args:?}: {e}"));
         assert_eq!(got, expected, "f{args:?}: the debugged result differs from the twin's, replaying the same writes");
         for (n, stop) in log.iter().enumerate() {

@@ -9,7 +9,7 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use onecopy_runtime::{Config, DebugAction, Engine, Instance, Module, Val, ValType};
+use onecopy_runtime::{Config, DebugAction, Engine, Instance, Module, Store, Val, ValType};
 use wasm_encoder::reencode::Reencode;
 
 const PROGRAM: &str = r#"(module
@@ -120,8 +120,8 @@ fn with_write(wasm: &[u8], func: u32, wasm_offset: u32, local: u32, value: &Val)
     module.finish()
 }
 
-fn call(instance: &Instance) -> i64 {
-    instance.get_typed_func::<(i32, i64), i64>("f").unwrap().call(ARGS).unwrap()
+fn call(store: &mut Store<()>, instance: Instance) -> i64 {
+    instance.get_typed_func::<(i32, i64), i64>(&*store, "f").unwrap().call(store, ARGS).unwrap()
 }
 
 #[test]
@@ -146,14 +146,17 @@ fn check_every_write(program: &str, min_sites: usize) {
         for (local, ty) in locals.iter().enumerate() {
             let value = value_for(*ty);
             let oracle = Module::new(&normal, with_write(&wasm, FUNC, offset, local as u32, &value)).unwrap();
-            let expected = call(&Instance::new(&oracle, &[]).unwrap());
+            let mut oracle_store = Store::new(&normal, ());
+            let oracle_instance = Instance::new(&mut oracle_store, &oracle, &[]).unwrap();
+            let expected = call(&mut oracle_store, oracle_instance);
 
-            let instance = Instance::new(&debug, &[]).unwrap();
+            let mut store = Store::new(debug.engine(), ());
+            let instance = Instance::new(&mut store, &debug, &[]).unwrap();
             let outcome = Rc::new(RefCell::new(Vec::new()));
             let log = outcome.clone();
-            instance.debug().set_handler(move |frame| {
+            instance.debug(&mut store).unwrap().set_handler(move |frame| {
                 if frame.site.id == site {
-                    let result = frame.set_local(local, value.clone()).map_err(|e| e.to_string());
+                    let result = frame.set_local(local, value).map_err(|e| e.to_string());
                     if result.is_ok() {
                         let back = frame.local(local).map(|v| format!("{v:?}"));
                         assert_eq!(back, Some(format!("{value:?}")), "a written local reads back");
@@ -162,8 +165,8 @@ fn check_every_write(program: &str, min_sites: usize) {
                 }
                 DebugAction::Step
             });
-            instance.debug().set_stepping(true);
-            let got = call(&instance);
+            instance.debug(&mut store).unwrap().set_stepping(true);
+            let got = call(&mut store, instance);
             let outcome = outcome.borrow();
             assert!(!outcome.is_empty(), "site {site} was never reached");
             let accepted = outcome.iter().all(|r| r.is_ok());

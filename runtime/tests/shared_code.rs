@@ -11,7 +11,7 @@ use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Barrier;
 
-use onecopy_runtime::{CodeMemory, Config, DebugAction, Engine, Instance, Module, Val};
+use onecopy_runtime::{CodeMemory, Config, DebugAction, Engine, Instance, Module, Store, Val};
 
 use common::{check_run, create_stubs, entry_offset, loops_module};
 
@@ -79,6 +79,7 @@ fn mapping_problems(_engine: &Engine, _when: &str) -> Vec<String> {
 
 /// A thread's instance, armed at the entry of its own function.
 struct Armed {
+    store: Store<()>,
     instance: Instance,
     /// Filled by the handler.
     stops: Rc<RefCell<Vec<Stop>>>,
@@ -88,12 +89,14 @@ struct Armed {
 
 impl Armed {
     fn new(module: &Module, func: u32) -> Result<Armed, String> {
-        let instance = Instance::new(module, &[]).map_err(|e| format!("instantiate: {e}"))?;
-        let addresses = (0..=THREADS).map(|k| instance.func_address(k).map_or(0, |p| p as usize)).collect();
-        instance.debug().set_breakpoint(func, entry_offset(module, func)).map_err(|e| e.to_string())?;
+        let mut store = Store::new(module.engine(), ());
+        let instance = Instance::new(&mut store, module, &[]).map_err(|e| format!("instantiate: {e}"))?;
+        let addresses = (0..=THREADS).map(|k| instance.func_address(&store, k).map_or(0, |p| p as usize)).collect();
+        let debug = instance.debug(&mut store).map_err(|e| e.to_string())?;
+        debug.set_breakpoint(func, entry_offset(module, func)).map_err(|e| e.to_string())?;
         let stops = Rc::new(RefCell::new(Vec::new()));
         let log = stops.clone();
-        instance.debug().set_handler(move |frame| {
+        debug.set_handler(move |frame| {
             let n = match frame.local(0) {
                 Some(Val::I32(n)) => Some(n),
                 _ => None,
@@ -101,7 +104,7 @@ impl Armed {
             log.borrow_mut().push((frame.site.func, frame.site.id, n));
             DebugAction::Continue
         });
-        Ok(Armed { instance, stops, addresses })
+        Ok(Armed { store, instance, stops, addresses })
     }
 }
 
@@ -113,10 +116,10 @@ fn debug_own_function(module: &Module, i: u32, barrier: &Barrier) -> Result<Thre
     let ready = Armed::new(module, i);
     barrier.wait(); // all instances alive, breakpoints set
     barrier.wait(); // the main thread has looked
-    let ran = ready.and_then(|armed| {
+    let ran = ready.and_then(|mut armed| {
         for _ in 0..ROUNDS {
             for k in 0..THREADS {
-                check_run(&armed.instance, k, N).map_err(|e| format!("thread {i}: {e}"))?;
+                check_run(&mut armed.store, armed.instance, k, N).map_err(|e| format!("thread {i}: {e}"))?;
             }
         }
         Ok(armed)
@@ -176,10 +179,10 @@ fn sixty_four_threads_debug_one_copy_of_code() {
 }
 
 /// Handler calls of one instance, counted on its own thread.
-fn count_stops(instance: &Instance, action: DebugAction) -> Rc<Cell<u64>> {
+fn count_stops(store: &mut Store<()>, instance: Instance, action: DebugAction) -> Rc<Cell<u64>> {
     let count = Rc::new(Cell::new(0));
     let counter = count.clone();
-    instance.debug().set_handler(move |_| {
+    instance.debug(store).expect("the store's instance").set_handler(move |_| {
         counter.set(counter.get() + 1);
         action
     });
@@ -197,30 +200,34 @@ fn stepping_one_thread_never_stops_another_running_the_same_function() {
     let (stepped, free) = std::thread::scope(|s| {
         let a = s.spawn(|| {
             let setup = || -> Result<_, String> {
-                let instance = Instance::new(&module, &[]).map_err(|e| e.to_string())?;
-                instance.debug().set_breakpoint(0, entry).map_err(|e| e.to_string())?;
-                instance.debug().set_stepping(true);
-                let stops = count_stops(&instance, DebugAction::Step);
-                Ok((instance, stops))
+                let mut store = Store::new(module.engine(), ());
+                let instance = Instance::new(&mut store, &module, &[]).map_err(|e| e.to_string())?;
+                let debug = instance.debug(&mut store).map_err(|e| e.to_string())?;
+                debug.set_breakpoint(0, entry).map_err(|e| e.to_string())?;
+                debug.set_stepping(true);
+                let stops = count_stops(&mut store, instance, DebugAction::Step);
+                Ok((store, instance, stops))
             };
             let ready = setup();
             barrier.wait();
-            let ran = ready.and_then(|(instance, stops)| check_run(&instance, 0, STEPPED_N).map(|()| stops.get()));
+            let ran =
+                ready.and_then(|(mut store, instance, stops)| check_run(&mut store, instance, 0, STEPPED_N).map(|()| stops.get()));
             stepped_done.store(true, Ordering::Release);
             ran
         });
         let b = s.spawn(|| {
-            let instance = Instance::new(&module, &[]).map_err(|e| e.to_string());
-            let stops = instance.as_ref().ok().map(|instance| count_stops(instance, DebugAction::Continue));
+            let mut store = Store::new(module.engine(), ());
+            let instance = Instance::new(&mut store, &module, &[]).map_err(|e| e.to_string());
+            let stops = instance.as_ref().ok().map(|instance| count_stops(&mut store, *instance, DebugAction::Continue));
             barrier.wait();
             let instance = instance?;
             // Keep running the same code for as long as the other thread steps through it.
             let mut calls = 0u64;
             while calls == 0 || !stepped_done.load(Ordering::Acquire) {
-                check_run(&instance, 0, STEPPED_N)?;
+                check_run(&mut store, instance, 0, STEPPED_N)?;
                 calls += 1;
             }
-            assert!(!instance.debug().is_armed(entry));
+            assert!(!instance.debug(&mut store).unwrap().is_armed(entry));
             Ok::<_, String>((stops.map_or(0, |s| s.get()), calls))
         });
         (a.join().expect("stepped thread"), b.join().expect("free thread"))

@@ -26,6 +26,8 @@ pub enum BenchWhat {
     /// What compiling a module costs in each mode: code bytes per breakable
     /// point, compile time, peak memory (one child process per mode).
     Compile(crate::bench_compile::CompileArgs),
+    /// Calls per second of a trivial export from one thread and from two.
+    Calls(crate::bench_calls::CallsArgs),
     /// One mode of `bench compile`, measured in this process (its children run this).
     #[command(hide = true)]
     CompileOne(crate::bench_compile::CompileOneArgs),

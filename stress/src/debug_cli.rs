@@ -116,7 +116,7 @@ pub fn main(args: &DebugArgs) -> Result<ExitCode> {
     let engine = Engine::new(&Config::new().debug(true))?;
     let module = Module::new(&engine, &bytes).with_context(|| format!("cannot compile {path}"))?;
     // Imports the stubs cannot satisfy fail here, once, rather than on every worker.
-    stub_imports(&engine, &module)?;
+    stub_imports::<()>(&engine, &module)?;
     let input = Input::open(args.script.as_ref())?;
 
     let session = DebugSession::new();

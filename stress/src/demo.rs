@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, ensure, Result};
-use onecopy_runtime::{Config, Engine, Linker, Module};
+use onecopy_runtime::{Config, Engine, Linker, Module, Store};
 
 /// The demo program: a call-heavy recursion, a memory-heavy sieve and a tight
 /// loop, so one run touches calls, loads/stores and arithmetic.
@@ -90,7 +90,8 @@ pub fn main(args: &DemoArgs) -> Result<()> {
     let handles: Vec<_> = (0..threads)
         .map(|_| {
             let (engine, module) = (engine.clone(), module.clone());
-            // The instance is created on the thread that runs it (it is !Send).
+            // The store and instance are made on the thread that runs them
+            // (a store stays on its thread).
             std::thread::spawn(move || run_instance(&engine, &module))
         })
         .collect();
@@ -117,15 +118,16 @@ pub fn main(args: &DemoArgs) -> Result<()> {
 
 /// One thread's work: its own instance of the shared module.
 fn run_instance(engine: &Engine, module: &Module) -> Result<Outcome> {
-    let instance = Linker::new(engine).instantiate(module)?;
-    let fib = instance.get_typed_func::<(i32,), i32>("fib")?;
-    let sieve = instance.get_typed_func::<(i32,), i32>("sieve")?;
-    let sum = instance.get_typed_func::<(i64,), i64>("sum")?;
+    let mut store = Store::new(engine, ());
+    let instance = Linker::new(engine).instantiate(&mut store, module)?;
+    let fib = instance.get_typed_func::<(i32,), i32>(&store, "fib")?;
+    let sieve = instance.get_typed_func::<(i32,), i32>(&store, "sieve")?;
+    let sum = instance.get_typed_func::<(i64,), i64>(&store, "sum")?;
     let start = Instant::now();
     Ok(Outcome {
-        fib: fib.call((FIB_N,))?,
-        sieve: sieve.call((SIEVE_N,))?,
-        sum: sum.call((SUM_N,))?,
+        fib: fib.call(&mut store, (FIB_N,))?,
+        sieve: sieve.call(&mut store, (SIEVE_N,))?,
+        sum: sum.call(&mut store, (SUM_N,))?,
         elapsed: start.elapsed(),
     })
 }

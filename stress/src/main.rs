@@ -3,12 +3,15 @@
 //! - `onecopy` (or `onecopy stress`): the main job: N debugged workers in shared and
 //!   legacy mode on a built-in generated module, arena bytes side by side.
 //! - `onecopy demo`: one module, one instance per core, shared code.
-//! - `onecopy run FILE --invoke NAME [ARGS...]`: call one export and print its results.
+//! - `onecopy run FILE [ARGS...]`: run a WASI command and exit with its status;
+//!   `--invoke NAME` calls one export and prints its results; `--workers N`
+//!   runs it on N workers from one copy of the code.
 //! - `onecopy wast PATH...`: run WebAssembly spec test scripts.
-//! - `onecopy bench guard` / `onecopy bench debug` / `onecopy bench compile`:
-//!   the breakpoint guard's cost on four kernels (time and instructions
-//!   executed); debugger round trips; what compiling costs in each mode
-//!   (code bytes per breakable point, time, peak memory).
+//! - `onecopy bench guard` / `onecopy bench debug` / `onecopy bench compile` /
+//!   `onecopy bench calls`: the breakpoint guard's cost on four kernels (time
+//!   and instructions executed); debugger round trips; what compiling costs in
+//!   each mode (code bytes per breakable point, time, peak memory); calls per
+//!   second from one thread and from two.
 //! - `onecopy stress`: many workers debugging one shared module; arena bytes per worker count.
 //! - `onecopy debug FILE --workers N [--script FILE|-]`: drive a debug session
 //!   over N workers with text commands; one JSON object per line.
@@ -18,6 +21,7 @@
 //! Logging goes to stderr, filtered by `RUST_LOG` (default: warnings).
 
 mod bench;
+mod bench_calls;
 mod bench_compile;
 mod bench_debug;
 mod bench_guard;
@@ -50,7 +54,8 @@ struct Cli {
 enum Command {
     /// One module compiled once, one instance per thread.
     Demo(demo::DemoArgs),
-    /// Instantiate a module and call one export.
+    /// Run a WASI command (`_start`) and exit with its status, or call one
+    /// export; on one thread or on N workers sharing one copy of the code.
     Run(run::RunArgs),
     /// Run WebAssembly spec test scripts (.wast).
     Wast(wast::WastArgs),
@@ -79,7 +84,7 @@ fn main() -> ExitCode {
     });
     let outcome = match command {
         Command::Demo(args) => demo::main(&args).map(|()| ExitCode::SUCCESS),
-        Command::Run(args) => run::main(&args).map(|()| ExitCode::SUCCESS),
+        Command::Run(args) => run::main(&args),
         Command::Wast(args) => wast::main(&args),
         Command::Stress(args) => stress::main(&args),
         Command::Debug(args) => debug_cli::main(&args),
@@ -89,6 +94,7 @@ fn main() -> ExitCode {
             bench::BenchWhat::GuardOne(one) => bench_guard::child(one).map(|()| ExitCode::SUCCESS),
             bench::BenchWhat::Debug(debug) => bench_debug::main(debug).map(|()| ExitCode::SUCCESS),
             bench::BenchWhat::Compile(compile) => bench_compile::main(compile),
+            bench::BenchWhat::Calls(calls) => bench_calls::main(calls).map(|()| ExitCode::SUCCESS),
             bench::BenchWhat::CompileOne(one) => bench_compile::child(one),
         },
     };

@@ -1,9 +1,7 @@
 //! The `spectest` host module that the spec test scripts import from: print
 //! functions that do nothing, four constant globals, a table and a memory.
 
-use onecopy_runtime::{
-    Engine, Func, FuncType, Global, GlobalType, Linker, Memory, MemoryType, Result, Table, TableType, Val, ValType,
-};
+use onecopy_runtime::{FuncType, Global, GlobalType, Linker, Memory, MemoryType, Result, Store, Table, TableType, Val, ValType};
 
 /// The print functions and their parameter types.
 const PRINTS: [(&str, &[ValType]); 7] = [
@@ -16,11 +14,12 @@ const PRINTS: [(&str, &[ValType]); 7] = [
     ("print_f64_f64", &[ValType::F64, ValType::F64]),
 ];
 
-/// Define every `spectest` item in `linker`.
-pub fn define(engine: &Engine, linker: &mut Linker) -> Result<()> {
+/// Define every `spectest` item in `linker`, the global, table and memory
+/// in `store`.
+pub fn define<T: 'static>(store: &mut Store<T>, linker: &mut Linker<T>) -> Result<()> {
     for (name, params) in PRINTS {
         let ty = FuncType::new(params.iter().copied(), []);
-        linker.define("spectest", name, Func::new(engine, ty, |_: &[Val]| Ok(Vec::new()))?)?;
+        linker.func_new("spectest", name, ty, |_, _, _| Ok(()))?;
     }
     let globals = [
         ("global_i32", Val::I32(666)),
@@ -30,10 +29,10 @@ pub fn define(engine: &Engine, linker: &mut Linker) -> Result<()> {
     ];
     for (name, val) in globals {
         let ty = GlobalType { content: val.ty(), mutable: false };
-        linker.define("spectest", name, Global::new(engine, ty, val)?)?;
+        linker.define("spectest", name, Global::new(&mut *store, ty, val)?)?;
     }
     let table_ty = TableType { element: ValType::FuncRef, min: 10, max: Some(20) };
-    linker.define("spectest", "table", Table::new(engine, table_ty, Val::FuncRef(None))?)?;
-    linker.define("spectest", "memory", Memory::new(engine, MemoryType { min: 1, max: Some(2) })?)?;
+    linker.define("spectest", "table", Table::new(&mut *store, table_ty, Val::FuncRef(None))?)?;
+    linker.define("spectest", "memory", Memory::new(&mut *store, MemoryType { min: 1, max: Some(2) })?)?;
     Ok(())
 }

@@ -23,7 +23,10 @@
 //! parameters, calls it once, and aborts the call at the breakpoint (stub
 //! imports trap, and a foreign export may run for ever: the breakpoint
 //! event is what is measured). With no such export, workers break at the
-//! entry of the first defined function and call nothing (0 events).
+//! entry of the first defined function and call nothing (0 events). A
+//! WASI command (`_start`, preview1 imports only) runs to its end instead:
+//! every worker breaks at the entry of `_start`, continues, and runs the
+//! program with WASI of its own (its output discarded).
 
 pub(crate) mod generate;
 mod imports;
@@ -163,6 +166,12 @@ pub fn main(args: &StressArgs) -> Result<ExitCode> {
             break_in = description;
         }
         let workload = piece.workload.as_ref().expect("set above");
+        if let workers::Workload::Command { .. } = workload {
+            // WASI defines functions of signatures the module may not use:
+            // their stubs go in the arena once per engine, before the
+            // baseline every row is compared with.
+            crate::run::linker(module.engine(), &module)?;
+        }
         let baseline = module.engine().code_memory().used;
         for &n in &args.workers {
             progress.set_message(format!("{}: {n} workers", mode.name()));

@@ -5,7 +5,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::Duration;
 
 use crossbeam_channel::{Receiver, RecvTimeoutError};
-use onecopy_runtime::{Instance, Val};
+use onecopy_runtime::{Instance, Store, Val};
 
 use crate::error::{panic_message, CallError};
 use crate::value::Value;
@@ -19,9 +19,9 @@ pub enum Target {
     Worker(usize),
 }
 
-/// Work for a worker thread: runs with the worker's index and instance and
-/// sends its own outcome back.
-pub(crate) type Job = Box<dyn FnOnce(usize, &Instance) + Send>;
+/// Work for a worker thread: runs with the worker's index, store and
+/// instance and sends its own outcome back.
+pub(crate) type Job<T> = Box<dyn FnOnce(usize, &mut Store<T>, Instance) + Send>;
 
 /// What a job sends back: the worker that ran it (none if the call never
 /// reached one) and the outcome.
@@ -39,16 +39,16 @@ pub struct CallHandle<T = Vec<Value>> {
 impl<T> CallHandle<T> {
     /// A job that runs `f` on a worker, catching its panics, and the handle
     /// that receives its outcome.
-    pub(crate) fn new(
+    pub(crate) fn new<D: 'static>(
         target: Target,
-        f: impl FnOnce(usize, &Instance) -> Result<T, CallError> + Send + 'static,
-    ) -> (Job, CallHandle<T>)
+        f: impl FnOnce(usize, &mut Store<D>, Instance) -> Result<T, CallError> + Send + 'static,
+    ) -> (Job<D>, CallHandle<T>)
     where
         T: Send + 'static,
     {
         let (tx, rx) = crossbeam_channel::bounded(1);
-        let job: Job = Box::new(move |worker, instance| {
-            let result = catch_unwind(AssertUnwindSafe(|| f(worker, instance))).unwrap_or_else(|payload| {
+        let job: Job<D> = Box::new(move |worker, store, instance| {
+            let result = catch_unwind(AssertUnwindSafe(|| f(worker, store, instance))).unwrap_or_else(|payload| {
                 let message = panic_message(payload.as_ref());
                 tracing::warn!(worker, %message, "call panicked on the worker");
                 Err(CallError::Panicked { worker, message })
@@ -108,13 +108,16 @@ impl<T> CallHandle<T> {
 
 /// Call export `name` of `instance` with `args`: what a worker runs for
 /// [`WorkerPool::call`](crate::WorkerPool::call).
-pub(crate) fn invoke(instance: &Instance, name: &str, args: &[Value]) -> Result<Vec<Value>, CallError> {
-    let func = instance.get_func(name).ok_or_else(|| missing_export(instance, name))?;
+pub(crate) fn invoke<T>(store: &mut Store<T>, instance: Instance, name: &str, args: &[Value]) -> Result<Vec<Value>, CallError> {
+    let func = instance.get_func(&*store, name).ok_or_else(|| missing_export(store, instance, name))?;
     let args: Vec<Val> = args.iter().map(|&v| Val::from(v)).collect();
-    let results = func.call(&args).map_err(|e| match CallError::from(e) {
+    let in_call = |e: onecopy_runtime::Error| match CallError::from(e) {
         CallError::Wasm(message) => CallError::Wasm(format!("calling {name:?}: {message}")),
         other => other,
-    })?;
+    };
+    let ty = func.ty(&*store).map_err(in_call)?;
+    let mut results: Vec<Val> = ty.results.iter().map(|t| Val::default_for(*t)).collect();
+    func.call(&mut *store, &args, &mut results).map_err(in_call)?;
     results
         .iter()
         .enumerate()
@@ -125,15 +128,15 @@ pub(crate) fn invoke(instance: &Instance, name: &str, args: &[Value]) -> Result<
 }
 
 /// A readable error for a call to an export that is not a function.
-fn missing_export(instance: &Instance, name: &str) -> CallError {
-    let funcs: Vec<String> = instance
-        .module()
+fn missing_export<T>(store: &Store<T>, instance: Instance, name: &str) -> CallError {
+    let Ok(module) = instance.module(store) else { return CallError::Wasm("the worker's instance is not in its store".into()) };
+    let funcs: Vec<String> = module
         .exports()
         .into_iter()
         .filter(|(_, ty)| matches!(ty, onecopy_runtime::ExternType::Func(_)))
         .map(|(n, _)| format!("{n:?}"))
         .collect();
-    let what = if instance.get_export(name).is_some() { "is not a function" } else { "does not exist" };
+    let what = if instance.get_export(store, name).is_some() { "is not a function" } else { "does not exist" };
     let known = if funcs.is_empty() { "none".to_string() } else { funcs.join(", ") };
     CallError::Wasm(format!("export {name:?} {what} (function exports: {known})"))
 }

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
-use onecopy_runtime::{DebugRemote, FrameInfo, Instance, Module, Trap};
+use onecopy_runtime::{DebugRemote, FrameInfo, Instance, Module, Store, Trap};
 use parking_lot::Mutex;
 
 use crate::command::{FrameValue, GlobalRef, Reply, Request, Resume};
@@ -91,13 +91,20 @@ impl DebugSession {
 
     /// The instance hook that makes each worker join this session (for
     /// `PoolConfig::on_instance`); it runs on the worker's thread.
-    pub fn hook(&self) -> impl Fn(usize, &Instance) + Send + Sync + 'static {
+    pub fn hook<T: 'static>(&self) -> impl Fn(usize, &mut Store<T>, Instance) + Send + Sync + 'static {
         let (stops, remotes, module, detached) =
             (self.stops_tx.clone(), self.remotes.clone(), self.module.clone(), self.detached.clone());
-        move |worker, instance| {
-            module.lock().get_or_insert_with(|| instance.module().clone());
-            remotes.lock().insert(worker, instance.debug().remote());
-            stop::install(worker, instance, stops.clone(), detached.clone());
+        move |worker, store, instance| {
+            let joined = instance.module(&*store).and_then(|m| {
+                let debug = instance.debug(&mut *store)?;
+                module.lock().get_or_insert(m);
+                remotes.lock().insert(worker, debug.remote());
+                stop::install(worker, &debug, stops.clone(), detached.clone());
+                Ok(())
+            });
+            if let Err(error) = joined {
+                tracing::error!(worker, %error, "the worker could not join the debug session");
+            }
         }
     }
 

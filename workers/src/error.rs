@@ -18,8 +18,9 @@ pub enum PoolError {
         /// The error from `std::thread::Builder::spawn`.
         source: std::io::Error,
     },
-    /// The worker could not build its linker or instantiate the module
-    /// (a missing import, a trap in the start function, no memory).
+    /// The worker could not make its store's data, build its linker or
+    /// instantiate the module (a missing import, a trap in the start
+    /// function, no memory).
     #[error("worker {worker}: could not instantiate the module: {source}")]
     Instantiate {
         /// Index of the worker.

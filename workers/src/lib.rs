@@ -1,8 +1,7 @@
 //! onecopy's worker threads: a [`WorkerPool`] compiles nothing itself; it
 //! takes one shared [`Module`](onecopy_runtime::Module) and starts threads
-//! that each instantiate it on their own thread (an
-//! [`Instance`](onecopy_runtime::Instance) is not `Send`), all running the
-//! same machine code. Calls go to one worker ([`Target::Worker`]), to
+//! that each instantiate it in a [`Store`](onecopy_runtime::Store) of their
+//! own (a store stays on its thread), all running the same machine code. Calls go to one worker ([`Target::Worker`]), to
 //! whichever is idle ([`Target::Any`]) or to all ([`WorkerPool::call_all`]);
 //! arguments and results travel as [`Value`]s, traps and errors as
 //! [`CallError`]s.
@@ -55,5 +54,5 @@ pub use coordinator::{DebugError, DebugSession, Who};
 pub use event::DebugEvent;
 pub use error::{CallError, PoolError};
 pub use onecopy_runtime as runtime;
-pub use pool::{InstanceHook, LinkerFactory, TrapHook, PoolConfig, ShutdownReport, WorkerPool, DROP_TIMEOUT};
+pub use pool::{DataFactory, InstanceHook, LinkerFactory, PoolConfig, ShutdownReport, TrapHook, WorkerPool, DROP_TIMEOUT};
 pub use value::{NotSendable, Value};

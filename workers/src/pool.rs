@@ -1,5 +1,6 @@
-//! [`WorkerPool`]: worker threads that each instantiate one shared
-//! [`Module`] and serve calls from their own queue and a shared one.
+//! [`WorkerPool`]: worker threads that each make their own [`Store`],
+//! instantiate one shared [`Module`] in it, and serve calls from their own
+//! queue and a shared one.
 
 use std::fmt;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -8,21 +9,25 @@ use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{select, Receiver, Sender};
-use onecopy_runtime::{Error, Instance, Linker, Module, Trap};
+use onecopy_runtime::{Error, Instance, Linker, Module, Store, Trap};
 
 use crate::call::{invoke, CallHandle, Job, Target};
 use crate::error::{panic_message, CallError, PoolError};
 use crate::value::Value;
 
-/// Builds a worker's [`Linker`] on the worker's own thread (host functions
-/// are not `Send`, so each worker defines its own). Called with the
-/// worker's index and the module.
-pub type LinkerFactory = Arc<dyn Fn(usize, &Module) -> Result<Linker, Error> + Send + Sync>;
+/// Makes the user data of a worker's [`Store`], on the worker's own thread
+/// (the data need not be `Send`). Called with the worker's index.
+pub type DataFactory<T> = Arc<dyn Fn(usize) -> Result<T, Error> + Send + Sync>;
+
+/// Builds a worker's [`Linker`] on the worker's own thread (so each worker
+/// may define imports of its own). Called with the worker's index and the
+/// module.
+pub type LinkerFactory<T> = Arc<dyn Fn(usize, &Module) -> Result<Linker<T>, Error> + Send + Sync>;
 
 /// Runs on each worker's thread right after it instantiated the module,
-/// with the worker's index and its instance: the place to install debug
-/// handlers or read per-instance facts.
-pub type InstanceHook = Arc<dyn Fn(usize, &Instance) + Send + Sync>;
+/// with the worker's index, its store and its instance: the place to
+/// install debug handlers or read per-instance facts.
+pub type InstanceHook<T> = Arc<dyn Fn(usize, &mut Store<T>, Instance) + Send + Sync>;
 
 /// Runs on a worker's thread when one of its calls traps, with the worker's
 /// index and the trap (the caller also gets the trap through its handle):
@@ -33,9 +38,8 @@ pub type TrapHook = Arc<dyn Fn(usize, &Trap) + Send + Sync>;
 /// leaves the ones still running detached.
 pub const DROP_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// How to start a [`WorkerPool`].
-#[derive(Clone)]
-pub struct PoolConfig {
+/// How to start a [`WorkerPool`] whose stores hold user data `T`.
+pub struct PoolConfig<T = ()> {
     /// Number of worker threads (at least 1). Default: the number of cores.
     pub workers: usize,
     /// Stack size of each worker thread in bytes. Default: 8 MiB.
@@ -43,67 +47,93 @@ pub struct PoolConfig {
     /// Thread name prefix: worker `i` is named `{name}-{i}`. Default:
     /// `onecopy-worker`.
     pub name: String,
+    /// Makes each worker's store data.
+    pub data: DataFactory<T>,
     /// Supplies each worker's imports. Default (`None`): no imports, an
     /// empty [`Linker`].
-    pub linker: Option<LinkerFactory>,
+    pub linker: Option<LinkerFactory<T>>,
     /// Called on each worker with its new instance before it serves calls.
-    pub on_instance: Option<InstanceHook>,
+    pub on_instance: Option<InstanceHook<T>>,
     /// Called on a worker whose call trapped.
     pub on_trap: Option<TrapHook>,
 }
 
-impl Default for PoolConfig {
-    fn default() -> PoolConfig {
+impl<T> Clone for PoolConfig<T> {
+    fn clone(&self) -> Self {
         PoolConfig {
-            workers: thread::available_parallelism().map_or(1, |n| n.get()),
+            workers: self.workers,
+            stack_size: self.stack_size,
+            name: self.name.clone(),
+            data: self.data.clone(),
+            linker: self.linker.clone(),
+            on_instance: self.on_instance.clone(),
+            on_trap: self.on_trap.clone(),
+        }
+    }
+}
+
+impl Default for PoolConfig<()> {
+    fn default() -> PoolConfig<()> {
+        PoolConfig::with_data(thread::available_parallelism().map_or(1, |n| n.get()), |_| Ok(()))
+    }
+}
+
+impl PoolConfig<()> {
+    /// `workers` threads whose stores hold no data, everything else default.
+    pub fn new(workers: usize) -> PoolConfig<()> {
+        PoolConfig::with_data(workers, |_| Ok(()))
+    }
+}
+
+impl<T: 'static> PoolConfig<T> {
+    /// `workers` threads whose stores hold what `data` makes for each
+    /// worker (called on the worker's thread with its index), everything
+    /// else default.
+    pub fn with_data(workers: usize, data: impl Fn(usize) -> Result<T, Error> + Send + Sync + 'static) -> PoolConfig<T> {
+        PoolConfig {
+            workers,
             stack_size: 8 << 20,
             name: "onecopy-worker".to_string(),
+            data: Arc::new(data),
             linker: None,
             on_instance: None,
             on_trap: None,
         }
     }
-}
-
-impl PoolConfig {
-    /// `workers` threads, everything else default.
-    pub fn new(workers: usize) -> PoolConfig {
-        PoolConfig { workers, ..PoolConfig::default() }
-    }
 
     /// Set the worker threads' stack size in bytes.
-    pub fn stack_size(mut self, bytes: usize) -> PoolConfig {
+    pub fn stack_size(mut self, bytes: usize) -> PoolConfig<T> {
         self.stack_size = bytes;
         self
     }
 
     /// Set the thread name prefix.
-    pub fn name(mut self, name: impl Into<String>) -> PoolConfig {
+    pub fn name(mut self, name: impl Into<String>) -> PoolConfig<T> {
         self.name = name.into();
         self
     }
 
     /// Supply imports: `factory` runs on each worker's thread and returns
     /// the linker that worker instantiates the module with.
-    pub fn linker(mut self, factory: impl Fn(usize, &Module) -> Result<Linker, Error> + Send + Sync + 'static) -> PoolConfig {
+    pub fn linker(mut self, factory: impl Fn(usize, &Module) -> Result<Linker<T>, Error> + Send + Sync + 'static) -> PoolConfig<T> {
         self.linker = Some(Arc::new(factory));
         self
     }
 
-    /// Run `hook` on each worker's thread with its new instance.
-    pub fn on_instance(mut self, hook: impl Fn(usize, &Instance) + Send + Sync + 'static) -> PoolConfig {
+    /// Run `hook` on each worker's thread with its new store and instance.
+    pub fn on_instance(mut self, hook: impl Fn(usize, &mut Store<T>, Instance) + Send + Sync + 'static) -> PoolConfig<T> {
         self.on_instance = Some(Arc::new(hook));
         self
     }
 
     /// Set [`PoolConfig::on_trap`].
-    pub fn on_trap(mut self, hook: impl Fn(usize, &Trap) + Send + Sync + 'static) -> PoolConfig {
+    pub fn on_trap(mut self, hook: impl Fn(usize, &Trap) + Send + Sync + 'static) -> PoolConfig<T> {
         self.on_trap = Some(Arc::new(hook));
         self
     }
 }
 
-impl fmt::Debug for PoolConfig {
+impl<T> fmt::Debug for PoolConfig<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PoolConfig")
             .field("workers", &self.workers)
@@ -135,31 +165,32 @@ impl ShutdownReport {
     }
 }
 
-/// Worker threads, each with its own [`Instance`] of one shared [`Module`]:
-/// the module's code exists once, whatever the number of workers. `Send +
-/// Sync`, so calls can come from any thread.
-pub struct WorkerPool {
+/// Worker threads, each with its own [`Store`] (of user data `T`) and
+/// [`Instance`] of one shared [`Module`]: the module's code exists once,
+/// whatever the number of workers. `Send + Sync`, so calls can come from
+/// any thread.
+pub struct WorkerPool<T: 'static = ()> {
     module: Module,
     /// Each worker's own queue.
-    queues: Vec<Sender<Job>>,
+    queues: Vec<Sender<Job<T>>>,
     /// The queue all workers read ([`Target::Any`]).
-    shared: Option<Sender<Job>>,
+    shared: Option<Sender<Job<T>>>,
     threads: Vec<(usize, JoinHandle<()>)>,
     workers: usize,
     on_trap: Option<TrapHook>,
 }
 
-impl WorkerPool {
-    /// Start `config.workers` threads; each instantiates `module` (with the
-    /// linker from [`PoolConfig::linker`]) and runs
-    /// [`PoolConfig::on_instance`]. Returns once every worker is ready, or
-    /// the error of the lowest-numbered worker that failed (the others are
-    /// shut down again).
-    pub fn new(module: &Module, config: PoolConfig) -> Result<WorkerPool, PoolError> {
+impl<T: 'static> WorkerPool<T> {
+    /// Start `config.workers` threads; each makes its store (with data from
+    /// [`PoolConfig::data`]), instantiates `module` in it (with the linker
+    /// from [`PoolConfig::linker`]) and runs [`PoolConfig::on_instance`].
+    /// Returns once every worker is ready, or the error of the
+    /// lowest-numbered worker that failed (the others are shut down again).
+    pub fn new(module: &Module, config: PoolConfig<T>) -> Result<WorkerPool<T>, PoolError> {
         if config.workers == 0 {
             return Err(PoolError::NoWorkers);
         }
-        let (shared_tx, shared_rx) = crossbeam_channel::unbounded::<Job>();
+        let (shared_tx, shared_rx) = crossbeam_channel::unbounded::<Job<T>>();
         let (ready_tx, ready_rx) = crossbeam_channel::unbounded::<(usize, Result<(), PoolError>)>();
         let mut pool = WorkerPool {
             module: module.clone(),
@@ -170,10 +201,11 @@ impl WorkerPool {
             on_trap: config.on_trap.clone(),
         };
         for index in 0..config.workers {
-            let (own_tx, own_rx) = crossbeam_channel::unbounded::<Job>();
+            let (own_tx, own_rx) = crossbeam_channel::unbounded::<Job<T>>();
             let start = WorkerStart {
                 index,
                 module: module.clone(),
+                data: config.data.clone(),
                 linker: config.linker.clone(),
                 on_instance: config.on_instance.clone(),
                 own: own_rx,
@@ -232,9 +264,9 @@ impl WorkerPool {
     pub fn call(&self, target: Target, export: &str, args: Vec<Value>) -> CallHandle {
         let export = export.to_string();
         let on_trap = self.on_trap.clone();
-        self.run(target, move |worker, instance| {
+        self.run(target, move |worker, store, instance| {
             let _span = tracing::debug_span!("call", worker, export = %export).entered();
-            let result = invoke(instance, &export, &args);
+            let result = invoke(store, instance, &export, &args);
             if let Err(error) = &result {
                 tracing::debug!(%error, "call failed");
                 if let (Some(hook), CallError::Trap(trap)) = (&on_trap, error) {
@@ -251,14 +283,15 @@ impl WorkerPool {
         (0..self.workers).map(|i| self.call(Target::Worker(i), export, args.clone())).collect()
     }
 
-    /// Run `f` on `target`'s thread with the worker's index and instance
-    /// (anything the typed call API does not cover: reading memory, setting
-    /// breakpoints). A panic in `f` comes back as [`CallError::Panicked`].
-    pub fn run<T: Send + 'static>(
+    /// Run `f` on `target`'s thread with the worker's index, store and
+    /// instance (anything the call API does not cover: typed calls, reading
+    /// memory, setting breakpoints). A panic in `f` comes back as
+    /// [`CallError::Panicked`].
+    pub fn run<R: Send + 'static>(
         &self,
         target: Target,
-        f: impl FnOnce(usize, &Instance) -> Result<T, CallError> + Send + 'static,
-    ) -> CallHandle<T> {
+        f: impl FnOnce(usize, &mut Store<T>, Instance) -> Result<R, CallError> + Send + 'static,
+    ) -> CallHandle<R> {
         let queue = match target {
             Target::Any => self.shared.as_ref(),
             Target::Worker(i) => match self.queues.get(i) {
@@ -321,7 +354,7 @@ impl WorkerPool {
     }
 }
 
-impl Drop for WorkerPool {
+impl<T: 'static> Drop for WorkerPool<T> {
     /// Shut down with [`DROP_TIMEOUT`] (a no-op after [`WorkerPool::shutdown`]).
     fn drop(&mut self) {
         if !self.threads.is_empty() {
@@ -330,41 +363,43 @@ impl Drop for WorkerPool {
     }
 }
 
-impl fmt::Debug for WorkerPool {
+impl<T: 'static> fmt::Debug for WorkerPool<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("WorkerPool").field("workers", &self.workers).finish_non_exhaustive()
     }
 }
 
 /// Everything a worker thread starts with.
-struct WorkerStart {
+struct WorkerStart<T> {
     index: usize,
     module: Module,
-    linker: Option<LinkerFactory>,
-    on_instance: Option<InstanceHook>,
-    own: Receiver<Job>,
-    shared: Receiver<Job>,
+    data: DataFactory<T>,
+    linker: Option<LinkerFactory<T>>,
+    on_instance: Option<InstanceHook<T>>,
+    own: Receiver<Job<T>>,
+    shared: Receiver<Job<T>>,
     ready: Sender<(usize, Result<(), PoolError>)>,
 }
 
-impl WorkerStart {
+impl<T: 'static> WorkerStart<T> {
     /// The worker thread: instantiate, report, serve until the queues close.
     fn run(self) {
         let index = self.index;
         let _span = tracing::info_span!("worker", worker = index).entered();
         let started = catch_unwind(AssertUnwindSafe(|| {
+            let mut store = Store::new(self.module.engine(), (self.data)(index)?);
             let linker = match &self.linker {
                 Some(factory) => factory(index, &self.module)?,
                 None => Linker::new(self.module.engine()),
             };
-            let instance = linker.instantiate(&self.module)?;
+            let instance = linker.instantiate(&mut store, &self.module)?;
             if let Some(hook) = &self.on_instance {
-                hook(index, &instance);
+                hook(index, &mut store, instance);
             }
-            Ok::<_, Error>(instance)
+            Ok::<_, Error>((store, instance))
         }));
-        let instance = match started {
-            Ok(Ok(instance)) => instance,
+        let (mut store, instance) = match started {
+            Ok(Ok(started)) => started,
             Ok(Err(source)) => {
                 tracing::warn!(error = %source, "instantiation failed");
                 let _ = self.ready.send((index, Err(PoolError::Instantiate { worker: index, source })));
@@ -380,15 +415,15 @@ impl WorkerStart {
         let _ = self.ready.send((index, Ok(())));
         drop(self.ready);
         tracing::debug!("worker ready");
-        serve(index, &instance, &self.own, &self.shared);
+        serve(index, &mut store, instance, &self.own, &self.shared);
         tracing::debug!("queues closed, worker ends");
     }
 }
 
 /// Run jobs from the worker's own queue and the shared one until both are
 /// closed and empty.
-fn serve(index: usize, instance: &Instance, own: &Receiver<Job>, shared: &Receiver<Job>) {
-    let never = crossbeam_channel::never::<Job>();
+fn serve<T>(index: usize, store: &mut Store<T>, instance: Instance, own: &Receiver<Job<T>>, shared: &Receiver<Job<T>>) {
+    let never = crossbeam_channel::never::<Job<T>>();
     let (mut own_open, mut shared_open) = (true, true);
     while own_open || shared_open {
         let own_rx = if own_open { own } else { &never };
@@ -398,7 +433,7 @@ fn serve(index: usize, instance: &Instance, own: &Receiver<Job>, shared: &Receiv
             recv(shared_rx) -> job => job.map_err(|_| shared_open = false),
         };
         if let Ok(job) = job {
-            job(index, instance);
+            job(index, store, instance);
         }
     }
 }
@@ -408,4 +443,6 @@ const _: () = {
     const fn send_sync<T: Send + Sync>() {}
     send_sync::<WorkerPool>();
     send_sync::<PoolConfig>();
+    send_sync::<WorkerPool<std::rc::Rc<()>>>();
+    send_sync::<PoolConfig<std::rc::Rc<()>>>();
 };

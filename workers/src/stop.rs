@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
-use onecopy_runtime::{DebugAction, DebugFrame, Instance, Val, ValType};
+use onecopy_runtime::{DebugAction, DebugFrame, Debugger, Val, ValType};
 
 use crate::command::{FrameValue, GlobalRef, Request, Resume};
 use crate::event::DebugEvent;
@@ -19,15 +19,15 @@ pub(crate) type Stop = (DebugEvent, Sender<Request>);
 
 static NEXT_INSTANCE: AtomicU64 = AtomicU64::new(1);
 
-/// Install the session's handler on `instance`, owned by `worker`.
-pub(crate) fn install(worker: usize, instance: &Instance, stops: Sender<Stop>, detached: Arc<AtomicBool>) {
+/// Install the session's handler through `debug`, the debugger of
+/// `worker`'s instance.
+pub(crate) fn install<T: 'static>(worker: usize, debug: &Debugger<'_, T>, stops: Sender<Stop>, detached: Arc<AtomicBool>) {
     let id = NEXT_INSTANCE.fetch_add(1, Ordering::Relaxed);
-    let module = instance.module().clone();
-    instance.debug().set_handler(move |frame| {
+    debug.set_handler(move |frame| {
         if detached.load(Ordering::Acquire) {
-            frame.instance().debug().clear_all();
-            return DebugAction::Continue;
+            return detach(frame);
         }
+        let Ok(module) = frame.instance().module(&*frame) else { return detach(frame) };
         let event = DebugEvent {
             worker,
             instance: id,
@@ -46,8 +46,11 @@ pub(crate) fn install(worker: usize, instance: &Instance, stops: Sender<Stop>, d
     });
 }
 
-fn detach(frame: &mut DebugFrame<'_>) -> DebugAction {
-    frame.instance().debug().clear_all();
+fn detach<T: 'static>(frame: &mut DebugFrame<'_, T>) -> DebugAction {
+    let instance = frame.instance();
+    if let Ok(debug) = instance.debug(frame) {
+        debug.clear_all();
+    }
     DebugAction::Continue
 }
 
@@ -56,7 +59,7 @@ fn detach(frame: &mut DebugFrame<'_>) -> DebugAction {
 const DETACH_POLL: Duration = Duration::from_millis(20);
 
 /// Answer requests until a resume, a detach, or the coordinator's disappearance.
-fn serve(frame: &mut DebugFrame<'_>, requests: &Receiver<Request>, detached: &AtomicBool) -> DebugAction {
+fn serve<T: 'static>(frame: &mut DebugFrame<'_, T>, requests: &Receiver<Request>, detached: &AtomicBool) -> DebugAction {
     loop {
         let request = match requests.recv_timeout(DETACH_POLL) {
             Ok(request) => request,
@@ -98,8 +101,8 @@ fn serve(frame: &mut DebugFrame<'_>, requests: &Receiver<Request>, detached: &At
             Request::SetStack(i, v, reply) => {
                 drop(reply.send(frame.set_stack(i as usize, v.into()).map_err(|e| e.to_string())))
             }
-            Request::Global(global, value, reply) => drop(reply.send(global_access(&frame.instance(), &global, value))),
-            Request::Memory(addr, len, reply) => drop(reply.send(memory_read(&frame.instance(), addr, len))),
+            Request::Global(global, value, reply) => drop(reply.send(global_access(frame, &global, value))),
+            Request::Memory(addr, len, reply) => drop(reply.send(memory_read(frame, addr, len))),
         }
     }
 }
@@ -110,21 +113,24 @@ fn frame_value(ty: ValType, value: Option<Val>) -> Result<FrameValue, String> {
     Ok(FrameValue { ty, value })
 }
 
-fn global_access(instance: &Instance, global: &GlobalRef, value: Option<Value>) -> Result<Value, String> {
+/// Read (and with `value`, first write) a global of the stopped instance.
+fn global_access<T>(frame: &mut DebugFrame<'_, T>, global: &GlobalRef, value: Option<Value>) -> Result<Value, String> {
+    let instance = frame.instance();
     let found = match global {
-        GlobalRef::Name(name) => instance.get_global(name),
-        GlobalRef::Index(i) => instance.global(*i),
+        GlobalRef::Name(name) => instance.get_global(&*frame, name),
+        GlobalRef::Index(i) => instance.global(&*frame, *i),
     };
     let global = found.ok_or_else(|| format!("no global {global:?}"))?;
     if let Some(v) = value {
-        global.set(v.into()).map_err(|e| e.to_string())?;
+        global.set(&mut *frame, v.into()).map_err(|e| e.to_string())?;
     }
-    Value::try_from(&global.get()).map_err(|e| e.to_string())
+    Value::try_from(&global.get(&*frame).map_err(|e| e.to_string())?).map_err(|e| e.to_string())
 }
 
-fn memory_read(instance: &Instance, addr: u32, len: u32) -> Result<Vec<u8>, String> {
-    let memory = instance.memory(0).ok_or("the module has no memory")?;
+/// Read `len` bytes at `addr` of the stopped instance's memory 0.
+fn memory_read<T>(frame: &DebugFrame<'_, T>, addr: u32, len: u32) -> Result<Vec<u8>, String> {
+    let memory = frame.instance().memory(frame, 0).ok_or("the module has no memory")?;
     let mut buf = vec![0; len as usize];
-    memory.read(addr as usize, &mut buf).map_err(|e| e.to_string())?;
+    memory.read(frame, addr as usize, &mut buf).map_err(|e| e.to_string())?;
     Ok(buf)
 }

@@ -1,10 +1,10 @@
 //! [`Value`]: the wasm values that cross threads, as call arguments and
 //! results.
 //!
-//! The runtime's [`Val`] is not `Send` (a funcref holds its instance), so a
-//! pool call carries plain data instead: numbers, null references and
-//! `externref` handles. A non-null funcref result cannot leave its worker
-//! and is reported as an error.
+//! A runtime [`Val`] that is a funcref is a handle into one worker's store,
+//! meaningless on any other thread, so a pool call carries plain data
+//! instead: numbers, null references and `externref` handles. A non-null
+//! funcref result cannot leave its worker and is reported as an error.
 
 use std::fmt;
 
@@ -28,7 +28,7 @@ pub enum Value {
 }
 
 /// A runtime value that has no [`Value`] form: a non-null funcref, which
-/// refers to one worker's instance and cannot leave its thread.
+/// refers to one worker's store and cannot leave its thread.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("a non-null funcref cannot leave its worker thread")]
 pub struct NotSendable;

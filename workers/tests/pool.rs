@@ -5,7 +5,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use onecopy_workers::runtime::{Engine, Error, Func, FuncType, Linker, Module, TrapKind, Val, ValType};
+use onecopy_workers::runtime::{Engine, Error, Linker, Module, TrapKind};
 use onecopy_workers::{CallError, PoolConfig, PoolError, Target, Value, WorkerPool};
 
 /// Pure wasm: a recursive fib (function 0), a loop, traps, floats.
@@ -62,18 +62,11 @@ fn sum_squares(n: i64) -> i64 {
 }
 
 /// The linker each worker of a HOST pool builds on its own thread.
-fn host_linker(_worker: usize, module: &Module) -> Result<Linker, Error> {
-    let engine = module.engine();
+fn host_linker(_worker: usize, module: &Module) -> Result<Linker<()>, Error> {
     let start = Instant::now();
-    let mut linker = Linker::new(engine);
-    linker.define(
-        "host",
-        "now_ms",
-        Func::new(engine, FuncType::new([], [ValType::I64]), move |_| {
-            Ok(vec![Val::I64(start.elapsed().as_millis() as i64)])
-        })?,
-    )?;
-    linker.define("host", "boom", Func::new(engine, FuncType::new([], []), |_| panic!("the host function went boom"))?)?;
+    let mut linker = Linker::new(module.engine());
+    linker.func_wrap("host", "now_ms", move || start.elapsed().as_millis() as i64)?;
+    linker.func_wrap("host", "boom", || -> () { panic!("the host function went boom") })?;
     Ok(linker)
 }
 
@@ -83,8 +76,8 @@ fn thirty_two_workers_share_one_copy_of_code() {
     let module = compile(&engine, MATH);
     let addresses = Arc::new(Mutex::new(Vec::new()));
     let seen = addresses.clone();
-    let config = PoolConfig::new(32).on_instance(move |worker, instance| {
-        seen.lock().unwrap().push((worker, instance.func_address(0).unwrap() as usize));
+    let config = PoolConfig::new(32).on_instance(move |worker, store, instance| {
+        seen.lock().unwrap().push((worker, instance.func_address(&*store, 0).unwrap() as usize));
     });
     let pool = WorkerPool::new(&module, config).unwrap();
     assert_eq!(pool.workers(), 32);
@@ -175,11 +168,13 @@ fn a_panic_on_the_worker_is_reported_and_the_worker_keeps_serving() {
     let engine = Engine::default();
     let pool = WorkerPool::new(&compile(&engine, MATH), PoolConfig::new(2)).unwrap();
 
-    let error = pool.run(Target::Worker(1), |_, _| -> Result<(), CallError> { panic!("oops") }).wait().unwrap_err();
+    let error = pool.run(Target::Worker(1), |_, _, _| -> Result<(), CallError> { panic!("oops") }).wait().unwrap_err();
     assert_eq!(error, CallError::Panicked { worker: 1, message: "oops".into() });
 
     // `run` reaches the worker's instance for anything else.
-    let pages = pool.run(Target::Worker(1), |worker, instance| Ok((worker, instance.get_memory("mem").unwrap().size())));
+    let pages = pool.run(Target::Worker(1), |worker, store, instance| {
+        Ok((worker, instance.get_memory(&*store, "mem").unwrap().size(&*store).map_err(CallError::from)?))
+    });
     assert_eq!(pages.wait().unwrap(), (1, 1));
     assert_eq!(pool.call(Target::Worker(1), "fib", vec![Value::I32(12)]).wait().unwrap(), [Value::I32(144)]);
 }
@@ -208,7 +203,7 @@ fn a_normal_shutdown_finishes_queued_calls_and_joins_everyone() {
     let engine = Engine::default();
     let pool = WorkerPool::new(&compile(&engine, MATH), PoolConfig::new(3).name("fib-pool")).unwrap();
     let names: Vec<_> = (0..3)
-        .map(|i| pool.run(Target::Worker(i), |_, _| Ok(std::thread::current().name().map(str::to_string))))
+        .map(|i| pool.run(Target::Worker(i), |_, _, _| Ok(std::thread::current().name().map(str::to_string))))
         .collect();
     let queued: Vec<_> = (0..30).map(|_| pool.call(Target::Any, "fib", vec![Value::I32(18)])).collect();
 
@@ -257,7 +252,7 @@ fn startup_failures_are_reported_by_new() {
     let PoolError::Instantiate { worker: 0, source } = &error else { panic!("unexpected: {error}") };
     assert!(source.to_string().contains("unknown import: host::now_ms"), "{error}");
 
-    let config = PoolConfig::new(4).linker(host_linker).on_instance(|worker, _| assert_ne!(worker, 2, "no worker 2 today"));
+    let config = PoolConfig::new(4).linker(host_linker).on_instance(|worker, _, _| assert_ne!(worker, 2, "no worker 2 today"));
     let error = WorkerPool::new(&host, config).unwrap_err();
     let PoolError::Panicked { worker: 2, message } = &error else { panic!("unexpected: {error}") };
     assert!(message.contains("no worker 2 today"), "{message}");

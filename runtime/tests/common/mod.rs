@@ -4,7 +4,7 @@
 // Each test binary uses only some of these helpers.
 #![allow(dead_code)]
 
-use onecopy_runtime::{Instance, Module, SiteKind};
+use onecopy_runtime::{Instance, Module, SiteKind, Store};
 
 /// Text of a module with `count` functions `f0..f{count-1}` of type
 /// `(i32) -> i32`, each a short loop `f_k(n) = sum of (i + k) for i in 1..=n`,
@@ -46,9 +46,9 @@ pub fn expected(k: u32, n: i32) -> i32 {
 
 /// Call `run(k, n)` on `instance` and check the result, as an error message
 /// rather than a panic so that threads waiting at barriers are not stranded.
-pub fn check_run(instance: &Instance, k: u32, n: i32) -> Result<(), String> {
-    let run = instance.get_typed_func::<(i32, i32), i32>("run").map_err(|e| e.to_string())?;
-    match run.call((k as i32, n)) {
+pub fn check_run<T>(store: &mut Store<T>, instance: Instance, k: u32, n: i32) -> Result<(), String> {
+    let run = instance.get_typed_func::<(i32, i32), i32>(&*store, "run").map_err(|e| e.to_string())?;
+    match run.call(store, (k as i32, n)) {
         Ok(got) if got == expected(k, n) => Ok(()),
         Ok(got) => Err(format!("run({k}, {n}) returned {got}, expected {}", expected(k, n))),
         Err(e) => Err(format!("run({k}, {n}) failed: {e}")),
@@ -59,8 +59,9 @@ pub fn check_run(instance: &Instance, k: u32, n: i32) -> Result<(), String> {
 /// instance and call, so code-memory snapshots taken afterwards only see
 /// module code come and go.
 pub fn create_stubs(module: &Module) {
-    let instance = Instance::new(module, &[]).expect("instantiate");
-    check_run(&instance, 0, 1).expect("first call");
+    let mut store = Store::new(module.engine(), ());
+    let instance = Instance::new(&mut store, module, &[]).expect("instantiate");
+    check_run(&mut store, instance, 0, 1).expect("first call");
 }
 
 /// Wasm offset of function `func`'s entry site.

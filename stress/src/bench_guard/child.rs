@@ -5,7 +5,7 @@
 
 use anyhow::{Context, Result};
 use clap::Args;
-use onecopy_runtime::{Config, Engine, Instance, Module};
+use onecopy_runtime::{Config, Engine, Instance, Module, Store};
 use serde::{Deserialize, Serialize};
 
 use super::kernels::{Kernel, Kernels};
@@ -50,8 +50,9 @@ pub fn main(args: &GuardOneArgs) -> Result<()> {
     let kernels = Kernels::load()?;
     let engine = Engine::new(&Config::new().debug(args.debug).parallel_compilation(false))?;
     let module = Module::new(&engine, &kernels.wasm).context("cannot compile the kernels")?;
-    let instance = Instance::new(&module, &[])?;
-    let result = instance.get_typed_func::<(i32,), i32>(args.kernel.name())?.call((args.arg,))?;
+    let mut store = Store::new(&engine, ());
+    let instance = Instance::new(&mut store, &module, &[])?;
+    let result = instance.get_typed_func::<(i32,), i32>(&store, args.kernel.name())?.call(&mut store, (args.arg,))?;
     println!("{}", serde_json::to_string(&ChildReport { result })?);
     Ok(())
 }

@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use indicatif::ProgressBar;
-use onecopy_runtime::{DebugAction, Instance, Module, TypedFunc};
+use onecopy_runtime::{DebugAction, Instance, Module, Store, TypedFunc};
 
 use super::kernels::{Kernel, Kernels};
 
@@ -45,17 +45,19 @@ pub struct Timed {
     pub same_function_ms: f64,
 }
 
-/// One configuration's kernel, in an instance of its own (the function
-/// keeps it alive), and the stops it has made (there must be none: no
-/// configuration's breakpoint is ever reached).
+/// One configuration's kernel, in a store and instance of its own, and the
+/// stops it has made (there must be none: no configuration's breakpoint is
+/// ever reached).
 struct Prepared {
+    store: Store<()>,
     call: TypedFunc<(i32,), i32>,
     stops: Rc<Cell<u32>>,
 }
 
 fn prepare(kernels: &Kernels, module: &Module, setup: Setup, kernel: Kernel) -> Result<Prepared> {
-    let instance = Instance::new(module, &[])?;
-    let debug = instance.debug();
+    let mut store = Store::new(module.engine(), ());
+    let instance = Instance::new(&mut store, module, &[])?;
+    let debug = instance.debug(&mut store)?;
     match setup {
         Setup::NoDebug | Setup::Idle => {}
         Setup::Unrelated => {
@@ -72,8 +74,8 @@ fn prepare(kernels: &Kernels, module: &Module, setup: Setup, kernel: Kernel) -> 
         count.set(count.get() + 1);
         DebugAction::Continue
     });
-    let call = instance.get_typed_func::<(i32,), i32>(kernel.name())?;
-    Ok(Prepared { call, stops })
+    let call = instance.get_typed_func::<(i32,), i32>(&store, kernel.name())?;
+    Ok(Prepared { store, call, stops })
 }
 
 /// Time `kernel(arg)` in every configuration, `rounds` times each, one
@@ -81,17 +83,17 @@ fn prepare(kernels: &Kernels, module: &Module, setup: Setup, kernel: Kernel) -> 
 /// has the same history, so all four must return the same result in
 /// each round: debug code computes what normal code does).
 pub fn measure(kernels: &Kernels, plain: &Module, debug: &Module, kernel: Kernel, arg: i32, rounds: u32, progress: &ProgressBar) -> Result<Timed> {
-    let prepared = SETUPS
+    let mut prepared = SETUPS
         .iter()
         .map(|&setup| prepare(kernels, if matches!(setup, Setup::NoDebug) { plain } else { debug }, setup, kernel))
         .collect::<Result<Vec<_>>>()?;
     let mut times: [Vec<f64>; SETUPS.len()] = Default::default();
     for round in 0..rounds {
         let mut results = Vec::new();
-        for (i, p) in prepared.iter().enumerate() {
+        for (i, p) in prepared.iter_mut().enumerate() {
             progress.set_message(format!("{}({arg}): {:?}, round {} of {rounds}", kernel.name(), SETUPS[i], round + 1));
             let start = Instant::now();
-            let result = p.call.call((arg,))?;
+            let result = p.call.call(&mut p.store, (arg,))?;
             times[i].push(start.elapsed().as_secs_f64() * 1e3);
             results.push(result);
             progress.inc(1);

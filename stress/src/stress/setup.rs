@@ -39,6 +39,11 @@ pub fn load(args: &StressArgs) -> Result<Workpiece> {
 /// What workers do with a foreign module (see the module docs), and a
 /// description of it.
 pub fn workload(args: &StressArgs, module: &Module) -> Result<(Workload, Option<String>)> {
+    if onecopy_wasi::is_command(module) {
+        let func = module.info().export("_start").map(|e| e.index).context("a WASI command exports _start")?;
+        let description = format!("function {func} (_start of a WASI command, run to its end on every worker)");
+        return Ok((Workload::Command { func }, Some(description)));
+    }
     let imports = module.imports();
     if !imports.is_empty() && !args.stub_imports {
         bail!(

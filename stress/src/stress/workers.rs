@@ -14,7 +14,8 @@ use std::sync::mpsc;
 use std::sync::{Arc, Barrier, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use onecopy_runtime::{CodeArenaExhausted, DebugAction, Error, Instance, Module, SiteKind};
+use onecopy_runtime::{CodeArenaExhausted, DebugAction, Error, Instance, Module, SiteKind, Store, Val};
+use onecopy_wasi::{I32Exit, WasiCtx};
 
 use super::generate;
 use super::imports;
@@ -37,6 +38,10 @@ pub enum Workload {
     /// export does with stub imports is unknown. Without `call`, no call:
     /// the breakpoint is only set (and 0 events are expected).
     Foreign { func: u32, call: Option<String>, stub_imports: bool },
+    /// A WASI command: every worker breaks at the entry of `_start`
+    /// (function `func`), continues, and runs the program to its end with
+    /// WASI of its own (no arguments, stdout and stderr discarded).
+    Command { func: u32 },
 }
 
 impl Workload {
@@ -47,7 +52,7 @@ impl Workload {
                 let slot = w * 7919 % slots.len();
                 (slots[slot], Some(slot))
             }
-            Workload::Foreign { func, .. } => (*func, None),
+            Workload::Foreign { func, .. } | Workload::Command { func } => (*func, None),
         }
     }
 
@@ -191,7 +196,7 @@ fn probes(module: &Module, workload: &Workload) -> Vec<u32> {
     let info = module.info();
     let (first, count) = (info.imported_funcs, info.funcs.len() as u32);
     let mut probes: Vec<u32> = if count > first { vec![first, count - 1] } else { vec![] };
-    if let Workload::Foreign { func, .. } = workload {
+    if let Workload::Foreign { func, .. } | Workload::Command { func } = workload {
         probes.push(*func);
     }
     probes.dedup();
@@ -213,8 +218,10 @@ impl Outcome {
     }
 }
 
-/// An instance with its breakpoint set and its handler counting.
+/// An instance with its breakpoint set and its handler counting (its
+/// store holds WASI state, used by WASI commands only).
 struct Armed {
+    store: Store<WasiCtx>,
     instance: Instance,
     events: Rc<Cell<u64>>,
 }
@@ -227,18 +234,13 @@ fn worker(module: &Module, workload: &Workload, probes: &[u32], w: usize, barrie
     let addresses = armed
         .as_ref()
         .ok()
-        .map(|a| probes.iter().map(|&f| a.instance.func_address(f).map(|p| p as usize)).collect());
+        .map(|a| probes.iter().map(|&f| a.instance.func_address(&a.store, f).map(|p| p as usize)).collect());
     barrier.wait();
-    let ran = armed.and_then(|a| guarded(|| run(&a, workload, w)).map(|()| a));
+    let ran = armed.and_then(|mut a| guarded(|| run(&mut a, workload, w)).map(|()| a));
     barrier.wait();
     barrier.wait();
-    // Give a legacy clone back before the instance goes: an instance that
-    // imports a table is kept alive by that table (a reference cycle in
-    // the runtime), and its clone must not stay in the arena for the
-    // following rows.
-    if let Ok(a) = &ran {
-        a.instance.debug().clear_all();
-    }
+    // Dropping the store (with the outcome) frees the instance and any
+    // legacy clone of its code.
     match ran {
         Ok(a) => Outcome { events: a.events.get(), addresses, error: None },
         Err(error) => Outcome { events: 0, addresses, error: Some(error) },
@@ -253,17 +255,25 @@ fn guarded<T>(f: impl FnOnce() -> Result<T, WorkerError>) -> Result<T, WorkerErr
 
 /// A new instance with a breakpoint at the entry of worker `w`'s target.
 fn arm(module: &Module, workload: &Workload, w: usize) -> Result<Armed, WorkerError> {
-    let imports = match workload {
-        Workload::Foreign { stub_imports: true, .. } => imports::stubs(module.engine(), module).map_err(other)?,
-        _ => Vec::new(),
+    let mut store = Store::new(module.engine(), WasiCtx::builder().arg("stressed").build());
+    let instantiated = match workload {
+        Workload::Command { .. } => {
+            let linker = crate::run::linker(module.engine(), module).map_err(|e| other(format!("{e:#}")))?;
+            linker.instantiate(&mut store, module)
+        }
+        Workload::Foreign { stub_imports: true, .. } => {
+            let imports = imports::stubs(&mut store, module).map_err(other)?;
+            Instance::new(&mut store, module, &imports)
+        }
+        _ => Instance::new(&mut store, module, &[]),
     };
-    let instance = Instance::new(module, &imports).map_err(|e| match e {
+    let instance = instantiated.map_err(|e| match e {
         Error::CodeArenaExhausted(e) => WorkerError::Exhausted(e),
         e => other(format!("instantiate: {e}")),
     })?;
     let (func, _) = workload.target(w);
-    let debug = instance.debug();
-    let entry = debug.sites(func).into_iter().find(|s| s.kind == SiteKind::Entry);
+    let debug = instance.debug(&mut store).map_err(other)?;
+    let entry = debug.sites(func).iter().find(|s| s.kind == SiteKind::Entry);
     let entry = entry.ok_or_else(|| other(format!("function {func} has no entry site")))?.wasm_offset;
     debug.set_breakpoint(func, entry).map_err(|e| match e {
         Error::CodeArenaExhausted(e) => WorkerError::Exhausted(e),
@@ -272,34 +282,44 @@ fn arm(module: &Module, workload: &Workload, w: usize) -> Result<Armed, WorkerEr
     let events = Rc::new(Cell::new(0));
     let counter = events.clone();
     let action = match workload {
-        Workload::Builtin { .. } => DebugAction::Continue,
+        Workload::Builtin { .. } | Workload::Command { .. } => DebugAction::Continue,
         Workload::Foreign { .. } => DebugAction::Abort,
     };
     debug.set_handler(move |_| {
         counter.set(counter.get() + 1);
         action
     });
-    Ok(Armed { instance, events })
+    Ok(Armed { store, instance, events })
 }
 
 /// The worker's one call, which hits its breakpoint once.
-fn run(armed: &Armed, workload: &Workload, w: usize) -> Result<(), WorkerError> {
-    let instance = &armed.instance;
+fn run(armed: &mut Armed, workload: &Workload, w: usize) -> Result<(), WorkerError> {
+    let (store, instance) = (&mut armed.store, armed.instance);
     match workload {
         Workload::Builtin { .. } => {
             let (_, slot) = workload.target(w);
-            let slot = slot.expect("built-in targets have a slot") as i32;
-            let run = instance.get_typed_func::<(i32, i32), i32>(generate::RUN).map_err(other)?;
-            run.call((slot, FUEL)).map_err(|e| other(format!("run({slot}, {FUEL}): {e}")))?;
+            let slot = slot.ok_or_else(|| other("a built-in target without a slot"))? as i32;
+            let run = instance.get_typed_func::<(i32, i32), i32>(&*store, generate::RUN).map_err(other)?;
+            run.call(&mut *store, (slot, FUEL)).map_err(|e| other(format!("run({slot}, {FUEL}): {e}")))?;
         }
         Workload::Foreign { call: Some(name), .. } => {
             // The call's outcome is not checked: it is aborted at the
             // breakpoint (an event is what counts), and a foreign module's
             // start or stub imports may trap anyway.
-            let func = instance.get_func(name).ok_or_else(|| other(format!("no export {name}")))?;
-            let _ = func.call(&[]);
+            let func = instance.get_func(&*store, name).ok_or_else(|| other(format!("no export {name}")))?;
+            let ty = func.ty(&*store).map_err(other)?;
+            let mut results: Vec<Val> = ty.results.iter().map(|t| Val::default_for(*t)).collect();
+            let _ = func.call(&mut *store, &[], &mut results);
         }
         Workload::Foreign { call: None, .. } => {}
+        Workload::Command { .. } => {
+            let start = instance.get_typed_func::<(), ()>(&*store, "_start").map_err(other)?;
+            match start.call(&mut *store, ()) {
+                Ok(()) => {}
+                Err(e) if e.downcast_ref::<I32Exit>().is_some() => {}
+                Err(e) => return Err(other(format!("_start: {e}"))),
+            }
+        }
     }
     let (events, expected) = (armed.events.get(), workload.expected_events());
     if events != expected {

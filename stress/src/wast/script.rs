@@ -4,7 +4,7 @@ use std::cell::Cell;
 use std::collections::HashMap;
 use std::rc::Rc;
 
-use onecopy_runtime::{Config, DebugAction, Engine, Error, Instance, Linker, Module, TrapKind, Val};
+use onecopy_runtime::{Config, DebugAction, Engine, Error, Instance, Linker, Module, Store, TrapKind, Val};
 use wast::token::Id;
 use wast::{QuoteWat, WastDirective, WastExecute, WastInvoke, WastRet, Wat};
 
@@ -17,11 +17,13 @@ use crate::values::show_all;
 /// uses the module then reports again.
 type Slot = Result<Instance, Verdict>;
 
-/// A script's state: the engine, the linker with `spectest` and registered
-/// instances, the last module and the named ones.
+/// A script's state: the engine, the store every instance of the script
+/// lives in, the linker with `spectest` and registered instances, the last
+/// module and the named ones.
 pub struct Script {
     engine: Engine,
-    linker: Linker,
+    store: Store<()>,
+    linker: Linker<()>,
     current: Option<Slot>,
     named: HashMap<String, Slot>,
     /// `(module definition ...)`: compiled, not yet instantiated.
@@ -40,11 +42,13 @@ impl Script {
     /// every instance a breakpoint in legacy (cloned) debug code.
     pub fn new(options: super::Options) -> anyhow::Result<Script> {
         let engine = Engine::new(&Config::default().debug(options.debug).legacy(options.legacy))?;
+        let mut store = Store::new(&engine, ());
         let mut linker = Linker::new(&engine);
-        crate::spectest::define(&engine, &mut linker)?;
+        crate::spectest::define(&mut store, &mut linker)?;
         let handler_calls = (options.step || options.legacy).then(|| Rc::new(Cell::new(0)));
         Ok(Script {
             engine,
+            store,
             linker,
             current: None,
             named: HashMap::new(),
@@ -63,19 +67,20 @@ impl Script {
     /// instance stops at every breakable point from then on, and in legacy
     /// mode it gets a breakpoint (and so a clone) at the module's first one
     /// (its start function, run inside instantiation, is neither).
-    fn instantiate(&self, module: &Module) -> Result<Instance, Error> {
-        let instance = self.linker.instantiate(module)?;
+    fn instantiate(&mut self, module: &Module) -> Result<Instance, Error> {
+        let instance = self.linker.instantiate(&mut self.store, module)?;
         if let Some(calls) = &self.handler_calls {
             let calls = calls.clone();
             let action = if self.step { DebugAction::Step } else { DebugAction::Continue };
-            instance.debug().set_handler(move |_| {
+            let debug = instance.debug(&mut self.store)?;
+            debug.set_handler(move |_| {
                 calls.set(calls.get() + 1);
                 action
             });
             if self.step {
-                instance.debug().set_stepping(true);
+                debug.set_stepping(true);
             } else if let Some(site) = module.sites().first() {
-                instance.debug().set_breakpoint(site.func, site.wasm_offset)?;
+                debug.set_breakpoint(site.func, site.wasm_offset)?;
             }
         }
         Ok(instance)
@@ -99,14 +104,14 @@ impl Script {
             }
             WastDirective::ModuleInstance { instance, module, .. } => {
                 let key = module.map(|id| id.name().to_string());
-                let Some(definition) = self.definitions.get(&key) else { return fail("unknown module definition") };
-                let slot = self.instantiate(definition).map_err(|e| failure("instantiation", &e));
+                let Some(definition) = self.definitions.get(&key).cloned() else { return fail("unknown module definition") };
+                let slot = self.instantiate(&definition).map_err(|e| failure("instantiation", &e));
                 self.set_current(instance, later_uses(&slot, line));
                 slot.map(drop)
             }
             WastDirective::Register { name, module, .. } => {
-                let instance = ready(self.slot(module)?)?.clone();
-                self.linker.define_instance(name, &instance).map(drop).or_else(|e| fail(format!("register: {e}")))
+                let instance = *ready(self.slot(module)?)?;
+                self.linker.instance(&self.store, name, instance).map(drop).or_else(|e| fail(format!("register: {e}")))
             }
             WastDirective::Invoke(invoke) => self.invoke(&invoke)?.map(drop).or_else(|e| fail(format!("invoke: {e}"))),
             WastDirective::AssertReturn { exec, results, .. } => match self.execute(exec)? {
@@ -178,22 +183,24 @@ impl Script {
 
     /// Call an export. The outer error is a script problem (no such module or
     /// export, a skipped module); the inner one is the call's own outcome.
-    fn invoke(&self, invoke: &WastInvoke) -> Result<Result<Vec<Val>, Error>, Verdict> {
-        let instance = ready(self.slot(invoke.module)?)?;
-        let Some(func) = instance.get_func(invoke.name) else { return fail(format!("no export `{}`", invoke.name)) };
+    fn invoke(&mut self, invoke: &WastInvoke) -> Result<Result<Vec<Val>, Error>, Verdict> {
+        let instance = *ready(self.slot(invoke.module)?)?;
+        let Some(func) = instance.get_func(&self.store, invoke.name) else { return fail(format!("no export `{}`", invoke.name)) };
         let args = invoke.args.iter().map(expect::arg).collect::<Result<Vec<_>, _>>().map_err(Verdict::Fail)?;
-        Ok(func.call(&args))
+        let ty = func.ty(&self.store).map_err(|e| Verdict::Fail(e.to_string()))?;
+        let mut results: Vec<Val> = ty.results.iter().map(|t| Val::default_for(*t)).collect();
+        Ok(func.call(&mut self.store, &args, &mut results).map(|()| results))
     }
 
     /// What an assertion checks: a call, a global's value, or instantiating a
     /// module (no values).
-    fn execute(&self, exec: WastExecute) -> Result<Result<Vec<Val>, Error>, Verdict> {
+    fn execute(&mut self, exec: WastExecute) -> Result<Result<Vec<Val>, Error>, Verdict> {
         match exec {
             WastExecute::Invoke(invoke) => self.invoke(&invoke),
             WastExecute::Get { module, global, .. } => {
-                let instance = ready(self.slot(module)?)?;
-                let Some(g) = instance.get_global(global) else { return fail(format!("no global `{global}`")) };
-                Ok(Ok(vec![g.get()]))
+                let instance = *ready(self.slot(module)?)?;
+                let Some(g) = instance.get_global(&self.store, global) else { return fail(format!("no global `{global}`")) };
+                Ok(g.get(&self.store).map(|v| vec![v]))
             }
             WastExecute::Wat(mut module) => {
                 let compiled = self.compile(&wat_bytes(&mut module)?)?;
