@@ -339,6 +339,12 @@ impl Compiler {
 /// code is the same, which describing a function relies on and checks).
 pub(crate) fn host_isa(config: &CompileConfig, block_starts: bool) -> Result<OwnedTargetIsa, CompileError> {
     let setting_err = |e: settings::SetError| CompileError::Codegen { func: u32::MAX, message: e.to_string() };
+    // The guard's stops decode x86-64 code and frames (guard_code.rs, the
+    // runtime's signal handler, legacy's patches): other hosts get normal code.
+    if config.debug && !cfg!(target_arch = "x86_64") {
+        let message = "debug code (breakpoint guards) is supported on x86-64 hosts only".to_string();
+        return Err(CompileError::Unsupported { offset: 0, message });
+    }
     let mut flags = settings::builder();
     let opt = match config.opt_level {
         OptLevel::None => "none",
