@@ -189,7 +189,7 @@ impl FuncTranslator<'_, '_> {
         self.b.switch_to_block(keep);
         // Tagged: if Cranelift inverts this branch into `je <cont>` falling
         // into this block, linking writes `jmp <cont>` over its start (it
-        // holds at least a `test` and a `jz rel32`, longer than that jump).
+        // holds at least one store and a `ud2`, as long as that jump).
         let tag = self.b.ins().sequence_point();
         self.b.func.debug_tags.set(tag, [DebugTag::User(KEEP_TAG)]);
         self.use_block_params(keep);
@@ -208,33 +208,16 @@ impl FuncTranslator<'_, '_> {
         keep
     }
 
-    /// Give `block`'s parameters a use, sealing it: they are folded into
-    /// one 64-bit value that a `trapz` tests. Registers only: a store would
-    /// need a stack slot, and a slot gives a leaf function a frame and a
-    /// stack check it otherwise does without (7 instructions a call).
+    /// Give `block`'s parameters a use, sealing it: each is stored through
+    /// the table pointer (its last parameter), 3-5 bytes a value and no
+    /// stack slot (a slot gives a leaf function a frame and a stack check it
+    /// otherwise does without). The block never runs, so nothing is written.
     fn use_block_params(&mut self, block: Block) {
         self.b.seal_block(block);
         let params = self.b.block_params(block).to_vec();
-        let mut folded = None;
+        let Some((&pointer, _)) = params.split_last() else { return };
         for p in params {
-            let bits = self.as_i64(p);
-            folded = Some(match folded {
-                Some(acc) => self.b.ins().bxor(acc, bits),
-                None => bits,
-            });
-        }
-        if let Some(folded) = folded {
-            self.b.ins().trapz(folded, TrapKind::DebugAbort.code());
-        }
-    }
-
-    /// `value`'s bits, widened to 64 (any scalar wasm value).
-    fn as_i64(&mut self, value: Value) -> Value {
-        let ty = self.b.func.dfg.value_type(value);
-        let bits = if ty.is_float() { self.b.ins().bitcast(ty.as_int(), MemFlagsData::new(), value) } else { value };
-        match ty.bits() {
-            64 => bits,
-            _ => self.b.ins().uextend(types::I64, bits),
+            self.b.ins().store(MemFlagsData::trusted(), p, pointer, 0);
         }
     }
 
