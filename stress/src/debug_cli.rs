@@ -66,6 +66,24 @@ pub struct DebugArgs {
     /// How long `wait` waits for a stop before it answers with an error.
     #[arg(long, default_value_t = 30_000)]
     pub wait_timeout_ms: u64,
+    /// Instead of text commands, serve LLDB's wasm plug-in on this address
+    /// (`process connect --plugin wasm connect://ADDR`) and run the WASI
+    /// program's `_start` on every worker, each an LLDB thread.
+    #[arg(long, value_name = "ADDR:PORT", conflicts_with = "script")]
+    pub gdb: Option<std::net::SocketAddr>,
+    /// With `--gdb`: allow an address off the loopback interface (the
+    /// protocol has no authentication: whoever connects controls the program).
+    #[arg(long, requires = "gdb")]
+    pub gdb_any_host: bool,
+    /// With `--gdb`: let the program use host directory HOST as GUEST.
+    #[arg(long = "dir", value_name = "HOST[::GUEST]", requires = "gdb")]
+    pub dirs: Vec<String>,
+    /// With `--gdb`: set the program's environment variable K to V.
+    #[arg(long = "env", value_name = "K=V", requires = "gdb")]
+    pub envs: Vec<String>,
+    /// With `--gdb`: the program's arguments (after `--`).
+    #[arg(last = true, requires = "gdb")]
+    pub args: Vec<String>,
 }
 
 /// One line of output: a JSON object whose keys keep the order they were
@@ -111,6 +129,9 @@ impl Out {
 /// Run the session. Fails (exit code 1) only when the module, the script
 /// or the workers cannot be set up.
 pub fn main(args: &DebugArgs) -> Result<ExitCode> {
+    if let Some(addr) = args.gdb {
+        return crate::debug_gdb::main(args, addr);
+    }
     let path = args.file.display();
     let bytes = crate::run::load(&args.file)?;
     let engine = Engine::new(&Config::new().debug(true))?;

@@ -273,6 +273,12 @@ impl DebugSession {
         self.ask(worker, |r| Request::Memory(addr, len, r))
     }
 
+    /// Write `bytes` at `addr` of the stopped worker's memory 0 (seen by
+    /// the program when it resumes).
+    pub fn write_memory(&self, worker: usize, addr: u32, bytes: Vec<u8>) -> Result<(), DebugError> {
+        self.ask(worker, |r| Request::WriteMemory(addr, bytes, r))
+    }
+
     /// End debugging: clear every breakpoint, resume every stopped worker;
     /// workers run at full speed again.
     pub fn detach(&mut self) {
