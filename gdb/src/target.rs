@@ -10,6 +10,7 @@ use gdbstub::target::ext::base::multithread::{
     MultiThreadBase, MultiThreadResume, MultiThreadResumeOps, MultiThreadSchedulerLocking,
     MultiThreadSchedulerLockingOps, MultiThreadSingleStep, MultiThreadSingleStepOps,
 };
+use gdbstub::target::ext::base::single_register_access::{SingleRegisterAccess, SingleRegisterAccessOps};
 use gdbstub::target::ext::base::BaseOps;
 use gdbstub::target::ext::breakpoints::BreakpointsOps;
 use gdbstub::target::ext::host_info::HostInfoOps;
@@ -19,6 +20,7 @@ use gdbstub::target::ext::process_info::ProcessInfoOps;
 use gdbstub::target::ext::thread_extra_info::ThreadExtraInfoOps;
 use gdbstub::target::ext::wasm::WasmOps;
 use gdbstub::target::{Target, TargetError, TargetResult};
+use gdbstub_arch::wasm::reg::id::WasmRegId;
 use gdbstub_arch::wasm::reg::WasmRegisters;
 use onecopy_runtime::Module;
 use onecopy_workers::Resume;
@@ -138,6 +140,10 @@ impl MultiThreadBase for WasmTarget {
         Err(TargetError::Errno(EFAULT))
     }
 
+    fn support_single_register_access(&mut self) -> Option<SingleRegisterAccessOps<'_, Tid, Self>> {
+        Some(self)
+    }
+
     fn read_addrs(&mut self, start: u64, data: &mut [u8], tid: Tid) -> TargetResult<usize, Self> {
         let place = addr::decode(start).ok_or(TargetError::Errno(EFAULT))?;
         if let Place::Code { offset, .. } = place {
@@ -177,6 +183,22 @@ impl MultiThreadBase for WasmTarget {
 
     fn support_thread_extra_info(&mut self) -> Option<ThreadExtraInfoOps<'_, Self>> {
         Some(self)
+    }
+}
+
+/// LLDB reads the PC alone (`p0`) for each thread it looks at.
+impl SingleRegisterAccess<Tid> for WasmTarget {
+    fn read_register(&mut self, tid: Tid, reg: WasmRegId, buf: &mut [u8]) -> TargetResult<usize, Self> {
+        let WasmRegId::Pc = reg else { return Err(TargetError::Errno(EFAULT)) };
+        let pc = self.pc(Self::worker(tid)).ok_or(TargetError::Errno(EFAULT))?.to_le_bytes();
+        let out = buf.get_mut(..pc.len()).ok_or(TargetError::Errno(EFAULT))?;
+        out.copy_from_slice(&pc);
+        Ok(pc.len())
+    }
+
+    fn write_register(&mut self, _tid: Tid, _reg: WasmRegId, _value: &[u8]) -> TargetResult<(), Self> {
+        // As for `write_registers`: the PC cannot move.
+        Err(TargetError::Errno(EFAULT))
     }
 }
 

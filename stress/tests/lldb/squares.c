@@ -1,4 +1,4 @@
-// The program LLDB debugs in gdb/tests/lldb.rs: a loop in main calls a
+// The program LLDB debugs in stress/tests/lldb.rs: a loop in main calls a
 // small function, so a test can break in the callee, look at the caller's
 // frame, and change a local that the output depends on.
 #include <stdio.h>
