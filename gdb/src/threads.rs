@@ -118,6 +118,8 @@ impl Threads {
     /// Pause every running worker and wait until each has stopped or
     /// finished (or [`PAUSE_TIMEOUT`] passed: it is then left running).
     pub fn stop_all(&mut self) {
+        // Stops already sent need no pause (a pause would outlive them).
+        while self.poll(Duration::ZERO).is_some() {}
         for worker in self.running() {
             if let Err(error) = self.session.pause(Who::Worker(worker)) {
                 tracing::warn!(worker, %error, "cannot pause the worker");
@@ -143,6 +145,11 @@ impl Threads {
     pub fn resume(&mut self, worker: usize, how: Resume) {
         if self.stopped(worker).is_none() {
             return;
+        }
+        // A pause that raced with this stop must not stop the worker again
+        // right after it resumes.
+        if let Err(error) = self.session.cancel_pause(Who::Worker(worker)) {
+            tracing::warn!(worker, %error, "cannot withdraw a pause");
         }
         match self.session.resume(worker, how) {
             Ok(()) => self.states[worker] = WorkerState::Running,

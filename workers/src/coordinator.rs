@@ -179,6 +179,15 @@ impl DebugSession {
         })
     }
 
+    /// Withdraw pauses not yet delivered, so a worker paused just as it
+    /// stopped for another reason does not stop again as soon as it resumes.
+    pub fn cancel_pause(&self, who: Who) -> Result<(), DebugError> {
+        self.each(who, |r| {
+            r.cancel_pause();
+            Ok(())
+        })
+    }
+
     /// The next stop of `worker` (or of any worker), waiting up to `timeout`.
     /// Stops of other workers that arrive meanwhile are kept for later.
     pub fn wait(&mut self, worker: Option<usize>, timeout: Duration) -> Option<DebugEvent> {
