@@ -10,7 +10,8 @@
 //! are paused through their own debug tables.
 //!
 //! [`lines`] maps source lines to wasm offsets and back from the module's
-//! DWARF, for onecopy's own debugger commands.
+//! DWARF, and [`sites`] offsets to breakable points, for onecopy's own
+//! debugger commands too.
 
 #![deny(missing_docs)]
 
@@ -18,6 +19,7 @@ mod addr;
 mod event_loop;
 pub mod lines;
 mod listen;
+pub mod sites;
 mod target;
 mod threads;
 mod wasm_ext;

@@ -26,6 +26,7 @@ use onecopy_runtime::Module;
 use onecopy_workers::Resume;
 
 use crate::addr::{self, Place};
+use crate::sites::Sites;
 use crate::threads::Threads;
 use crate::GdbError;
 
@@ -50,8 +51,7 @@ pub struct Program {
 pub struct WasmTarget {
     pub(crate) threads: Threads,
     pub(crate) program: Program,
-    /// Every breakable point's (offset in the binary, function), by offset.
-    pub(crate) sites: Vec<(u32, u32)>,
+    pub(crate) sites: Sites,
     actions: HashMap<usize, Resume>,
     scheduler_locked: bool,
 }
@@ -59,9 +59,7 @@ pub struct WasmTarget {
 impl WasmTarget {
     /// A target over `threads`, whose workers run `program`.
     pub fn new(program: Program, threads: Threads) -> WasmTarget {
-        let mut sites: Vec<(u32, u32)> = program.module.sites().iter().map(|s| (s.wasm_offset, s.func)).collect();
-        sites.sort_unstable();
-        sites.dedup();
+        let sites = Sites::new(&program.module);
         WasmTarget { threads, program, sites, actions: HashMap::new(), scheduler_locked: false }
     }
 

@@ -49,17 +49,6 @@ fn put(value: Value, buf: &mut [u8]) -> usize {
 }
 
 impl WasmTarget {
-    /// The breakable point a breakpoint at `offset` arms: the one at
-    /// `offset`, or else the next one in the same function (LLDB's line
-    /// table can name an instruction that has no guard of its own, such
-    /// as an `end`). Returns (function, site offset).
-    pub(crate) fn site_for(&self, offset: u32) -> Option<(u32, u32)> {
-        let at = self.sites.partition_point(|(o, _)| *o < offset);
-        let (site_offset, func) = *self.sites.get(at)?;
-        let same_function = site_offset == offset || at > 0 && self.sites[at - 1].1 == func;
-        same_function.then_some((func, site_offset))
-    }
-
     /// A value of a stopped frame, written into `buf`.
     fn frame_value(found: Result<Option<FrameValue>, String>, buf: &mut [u8]) -> usize {
         match found {
@@ -160,7 +149,7 @@ impl Breakpoints for WasmTarget {
 impl SwBreakpoint for WasmTarget {
     fn add_sw_breakpoint(&mut self, raw: u64, _kind: usize) -> TargetResult<bool, Self> {
         let Some(Place::Code { worker, offset }) = addr::decode(raw) else { return Ok(false) };
-        let Some((func, site)) = self.site_for(offset) else { return Ok(false) };
+        let Some((func, site)) = self.sites.at_or_after(offset) else { return Ok(false) };
         match self.threads.session().set_breakpoint(Who::Worker(worker), func, site) {
             Ok(()) => Ok(true),
             Err(error) => {
@@ -172,7 +161,7 @@ impl SwBreakpoint for WasmTarget {
 
     fn remove_sw_breakpoint(&mut self, raw: u64, _kind: usize) -> TargetResult<bool, Self> {
         let Some(Place::Code { worker, offset }) = addr::decode(raw) else { return Ok(false) };
-        let Some((func, site)) = self.site_for(offset) else { return Ok(false) };
+        let Some((func, site)) = self.sites.at_or_after(offset) else { return Ok(false) };
         Ok(self.threads.session().clear_breakpoint(Who::Worker(worker), func, site).is_ok())
     }
 }

@@ -13,6 +13,12 @@
 //!                      {"event":"finished","worker":2,"results":["55:i32"]}
 //! ```
 //!
+//! `break FILE:LINE` (or `break W FILE:LINE`) sets a breakpoint where the
+//! line's code starts, from the module's DWARF line table; stop events and
+//! backtrace frames then carry `file` and `line`. WASI programs run (`run
+//! _start`), their output on stderr, `[worker i] `-prefixed. With `--gdb
+//! ADDR` the session is LLDB's instead (see `debug_gdb.rs`).
+//!
 //! Calls started by `run` are waited for by background threads that print
 //! `finished`, `trapped` (or, for errors other than traps, `failed`) events
 //! as they happen; one lock keeps lines whole. A bad command prints
@@ -46,7 +52,8 @@ use onecopy_workers::{DebugSession, PoolConfig, WorkerPool};
 use serde::Serialize;
 use serde_json::Value as Json;
 
-use crate::run::stub_imports;
+use crate::run::prefix::{PrefixedLines, Sink};
+use onecopy_wasi::WasiCtxBuilder;
 use command::Command;
 use exec::Debugger;
 
@@ -136,19 +143,32 @@ pub fn main(args: &DebugArgs) -> Result<ExitCode> {
     let bytes = crate::run::load(&args.file)?;
     let engine = Engine::new(&Config::new().debug(true))?;
     let module = Module::new(&engine, &bytes).with_context(|| format!("cannot compile {path}"))?;
-    // Imports the stubs cannot satisfy fail here, once, rather than on every worker.
-    stub_imports::<()>(&engine, &module)?;
+    // Imports WASI and the stubs cannot satisfy fail here, once, rather
+    // than on every worker.
+    crate::run::linker(&engine, &module)?;
     let input = Input::open(args.script.as_ref())?;
 
     let session = DebugSession::new();
-    let config = PoolConfig::new(args.workers)
+    // WASI programs run too; their output goes to stderr, prefixed, so
+    // stdout stays one JSON object a line.
+    let config = PoolConfig::with_data(args.workers, |worker| {
+        let prefix = format!("[worker {worker}] ");
+        Ok(WasiCtxBuilder::new()
+            .stdout(PrefixedLines::new(prefix.clone(), Sink::Stderr))
+            .stderr(PrefixedLines::new(prefix, Sink::Stderr))
+            .build())
+    })
         .name("onecopy-debug")
-        .linker(|_, module| stub_imports(module.engine(), module).map_err(|e| Error::Link(format!("{e:#}"))))
+        .linker(|_, module| crate::run::linker(module.engine(), module).map_err(|e| Error::Link(format!("{e:#}"))))
         .on_instance(session.hook());
     let pool = WorkerPool::new(&module, config).context("cannot start the workers")?;
     let out = Arc::new(Out(Mutex::new(io::stdout())));
     let timeout = Duration::from_millis(args.wait_timeout_ms);
-    let mut debugger = Debugger::new(module, pool, session, out.clone(), timeout);
+    let lines = onecopy_gdb::lines::LineTable::new(&bytes).unwrap_or_else(|error| {
+        tracing::warn!(%error, "no source lines: the module's line table does not parse");
+        Default::default()
+    });
+    let mut debugger = Debugger::new(module, lines, pool, session, out.clone(), timeout);
 
     for line in input {
         let line = line.trim();

@@ -142,13 +142,6 @@ pub(crate) fn linker(engine: &Engine, module: &Module) -> Result<Linker<WasiCtx>
     Ok(linker)
 }
 
-/// A linker whose functions satisfy every function import by trapping.
-pub(crate) fn stub_imports<T: 'static>(engine: &Engine, module: &Module) -> Result<Linker<T>> {
-    let mut linker = Linker::new(engine);
-    stub_missing(&mut linker, module)?;
-    Ok(linker)
-}
-
 /// Define each function import `linker` lacks as a function that traps,
 /// naming itself.
 fn stub_missing<T: 'static>(linker: &mut Linker<T>, module: &Module) -> Result<()> {
