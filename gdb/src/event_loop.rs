@@ -14,6 +14,7 @@ use gdbstub::stub::{DisconnectReason, GdbStub, GdbStubError, MultiThreadStopReas
 use gdbstub_arch::wasm::reg::id::WasmRegId;
 use onecopy_runtime::StopReason;
 
+use crate::conn::{Pcs, StopPcs};
 use crate::target::WasmTarget;
 use crate::threads::WorkerState;
 use crate::GdbError;
@@ -76,8 +77,10 @@ impl<C: std::fmt::Debug> From<GdbStubError<GdbError, C>> for Restart {
 }
 
 fn serve_once(conn: TcpStream, target: &mut WasmTarget) -> Result<Ending, Restart> {
-    let mut gdb = GdbStub::new(conn).run_state_machine(target)?;
+    let pcs = Pcs::default();
+    let mut gdb = GdbStub::new(StopPcs::new(conn, pcs.clone(), target.focus.clone())).run_state_machine(target)?;
     loop {
+        refresh(&pcs, target);
         gdb = match gdb {
             GdbStubStateMachine::Idle(mut idle) => {
                 let byte = idle.borrow_conn().read().map_err(|e| Restart::Gone(e.to_string()))?;
@@ -91,6 +94,7 @@ fn serve_once(conn: TcpStream, target: &mut WasmTarget) -> Result<Ending, Restar
                     }
                     Ok(None) => match next_stop(target) {
                         Some((reason, pc)) => {
+                            refresh(&pcs, target);
                             let pc = pc.to_le_bytes();
                             running.report_stop_with_regs(target, reason, &mut std::iter::once((WasmRegId::Pc, &pc[..])))?
                         }
@@ -102,6 +106,7 @@ fn serve_once(conn: TcpStream, target: &mut WasmTarget) -> Result<Ending, Restar
             }
             GdbStubStateMachine::CtrlCInterrupt(interrupt) => {
                 target.threads.stop_all();
+                refresh(&pcs, target);
                 match stop_of(target, None, Signal::SIGINT) {
                     Some((reason, pc)) => {
                         let pc = pc.to_le_bytes();
@@ -128,6 +133,12 @@ fn serve_once(conn: TcpStream, target: &mut WasmTarget) -> Result<Ending, Restar
             }
         }
     }
+}
+
+/// Record every stopped thread's PC for the next reply (stops change them
+/// only while the workers run, so before each reply is enough).
+fn refresh(pcs: &Pcs, target: &WasmTarget) {
+    *pcs.borrow_mut() = target.threads.alive().filter_map(|w| Some((WasmTarget::tid(w).get(), target.pc(w)?))).collect();
 }
 
 /// Wait one [`POLL`] for the workers: a stop to report (all others

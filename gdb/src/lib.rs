@@ -16,6 +16,7 @@
 #![deny(missing_docs)]
 
 mod addr;
+mod conn;
 mod event_loop;
 pub mod lines;
 mod listen;

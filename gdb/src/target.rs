@@ -26,6 +26,7 @@ use onecopy_runtime::Module;
 use onecopy_workers::Resume;
 
 use crate::addr::{self, Place};
+use crate::conn::Focus;
 use crate::sites::Sites;
 use crate::threads::Threads;
 use crate::GdbError;
@@ -54,13 +55,15 @@ pub struct WasmTarget {
     pub(crate) sites: Sites,
     actions: HashMap<usize, Resume>,
     scheduler_locked: bool,
+    /// The thread LLDB named last (see `conn.rs`).
+    pub(crate) focus: Focus,
 }
 
 impl WasmTarget {
     /// A target over `threads`, whose workers run `program`.
     pub fn new(program: Program, threads: Threads) -> WasmTarget {
         let sites = Sites::new(&program.module);
-        WasmTarget { threads, program, sites, actions: HashMap::new(), scheduler_locked: false }
+        WasmTarget { threads, program, sites, actions: HashMap::new(), scheduler_locked: false, focus: Focus::default() }
     }
 
     /// The worker behind thread id `tid`.
@@ -78,10 +81,17 @@ impl WasmTarget {
         self.threads.stopped(worker).map(|e| addr::code_address(worker, e.wasm_offset))
     }
 
+    /// The worker LLDB means by a request gdbstub gives for `tid` (its
+    /// selected thread): the thread LLDB named last, which LLDB 22 does
+    /// not always select before asking (see `conn.rs`).
+    pub(crate) fn focused(&self, tid: Tid) -> usize {
+        self.focus.get().map_or(Self::worker(tid), |t| t - 1)
+    }
+
     /// The worker whose memory `place` names, and the offset in it.
-    fn memory_of(place: Place, tid: Tid) -> Option<(usize, u32)> {
+    fn memory_of(&self, place: Place, tid: Tid) -> Option<(usize, u32)> {
         match place {
-            Place::Memory { worker, offset } => Some((worker.unwrap_or(Self::worker(tid)), offset)),
+            Place::Memory { worker, offset } => Some((worker.unwrap_or_else(|| self.focused(tid)), offset)),
             Place::Code { .. } => None,
         }
     }
@@ -150,7 +160,7 @@ impl MultiThreadBase for WasmTarget {
             data[..n].copy_from_slice(&image[..n]);
             return Ok(n);
         }
-        let (worker, offset) = Self::memory_of(place, tid).ok_or(TargetError::Errno(EFAULT))?;
+        let (worker, offset) = self.memory_of(place, tid).ok_or(TargetError::Errno(EFAULT))?;
         let len = u32::try_from(data.len()).map_err(|_| TargetError::Errno(EFAULT))?;
         let bytes = self.threads.session().memory(worker, offset, len).map_err(|error| {
             tracing::debug!(worker, offset, len, %error, "memory read refused");
@@ -163,7 +173,7 @@ impl MultiThreadBase for WasmTarget {
     fn write_addrs(&mut self, start: u64, data: &[u8], tid: Tid) -> TargetResult<(), Self> {
         // Code bytes never change: breakpoints are debug-table bits.
         let place = addr::decode(start).ok_or(TargetError::Errno(EFAULT))?;
-        let (worker, offset) = Self::memory_of(place, tid).ok_or(TargetError::Errno(EFAULT))?;
+        let (worker, offset) = self.memory_of(place, tid).ok_or(TargetError::Errno(EFAULT))?;
         self.threads.session().write_memory(worker, offset, data.to_vec()).map_err(|error| {
             tracing::debug!(worker, offset, %error, "memory write refused");
             TargetError::Errno(EFAULT)

@@ -85,7 +85,7 @@ impl Wasm for WasmTarget {
     }
 
     fn read_wasm_local(&self, tid: Tid, frame: usize, local: usize, buf: &mut [u8]) -> Result<usize, Self::Error> {
-        let worker = Self::worker(tid);
+        let worker = self.focused(tid);
         let found = u32::try_from(frame)
             .map_err(|e| e.to_string())
             .and_then(|f| self.threads.session().frame_locals(worker, f).map_err(|e| e.to_string()))
@@ -98,7 +98,7 @@ impl Wasm for WasmTarget {
             // Calling frames' operands are not recorded at their calls.
             return Ok(0);
         }
-        let found = self.threads.session().stack(Self::worker(tid)).map_err(|e| e.to_string()).map(|stack| {
+        let found = self.threads.session().stack(self.focused(tid)).map_err(|e| e.to_string()).map(|stack| {
             // LLDB counts from the top of the stack, the session from the bottom.
             stack.len().checked_sub(index + 1).and_then(|i| stack.get(i).copied())
         });
@@ -109,7 +109,7 @@ impl Wasm for WasmTarget {
         // Every frame runs this one module, so the frame does not change
         // which instance's globals are meant.
         let Ok(index) = u32::try_from(global) else { return Ok(0) };
-        match self.threads.session().global(Self::worker(tid), GlobalRef::Index(index), None) {
+        match self.threads.session().global(self.focused(tid), GlobalRef::Index(index), None) {
             Ok(value) => Ok(put(value, buf)),
             Err(error) => {
                 tracing::debug!(%error, "global refused");

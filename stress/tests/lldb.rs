@@ -118,7 +118,9 @@ fn lldb_sees_eight_workers_as_eight_threads_of_one_copy_of_code() {
     lldb(&one, &["c"]);
     let one = one.finish();
     let server = Server::start(8);
-    let commands = ["b squares.c:7", "c", "thread list", "bt", "breakpoint delete 1", "c"];
+    // After LLDB unwinds every thread, the stopped thread's local still
+    // comes from that thread (LLDB 22 does not select it again first).
+    let commands = ["b squares.c:7", "c", "thread list", "bt", "thread backtrace all", "frame variable x", "breakpoint delete 1", "c"];
     let out = lldb(&server, &commands);
     let finished = server.finish();
     println!("{out}");
@@ -130,6 +132,10 @@ fn lldb_sees_eight_workers_as_eight_threads_of_one_copy_of_code() {
     }
     assert_eq!(threads.matches("stop reason = breakpoint").count(), 1, "the session stops on one thread:\n{threads}");
     assert_has(&out, "bt", "`square(x=", &out);
+    let stop = after(&out, "c");
+    let x = stop.split("square(x=").nth(1).and_then(|r| r.split(')').next()).unwrap();
+    assert_eq!(after(&out, "thread backtrace all").matches("frame #0:").count(), 8, "{out}");
+    assert_has(&out, "frame variable x", &format!("(int) x = {x}\n"), &out);
     assert!(out.contains("exited with status = 0"), "{out}");
     let mut lines: Vec<&str> = finished.stdout.lines().collect();
     lines.sort_unstable();
