@@ -75,6 +75,15 @@ fn malformed_packets_get_error_replies_and_the_session_goes_on() {
     assert_eq!(client.ask("m4000000100000000,4"), "0061736d");
     assert_eq!(client.ask("qfThreadInfo"), "m01,02");
     assert!(client.ask("qWasmLocal:zz").starts_with('E'));
+    // The wasm queries LLDB 22 sends (qWasmGlobal in its frame form only):
+    // global 0 is clang's __stack_pointer, an i32 (4 bytes, maybe RLE'd).
+    let sp = client.ask("qWasmGlobal:0;0");
+    assert!(!sp.is_empty() && !sp.starts_with('E'), "{sp}");
+    assert!(client.ask("qWasmGlobal:0;9999").is_empty(), "no such global: no value");
+    assert!(client.ask("qWasmLocal:0;9999").is_empty(), "no such local: no value");
+    assert!(client.ask("qWasmStackValue:0;0").is_empty(), "the entry's operand stack is empty");
+    let stack = client.ask("qWasmCallStack:1");
+    assert!(!stack.is_empty() && !stack.starts_with('E'), "{stack}");
     assert!(client.ask("?").starts_with('T'));
     client.send("D");
     let finished = server.finish();
