@@ -336,6 +336,12 @@ impl DebugRemote {
         self.table.request_pause()
     }
 
+    /// Withdraw a pause not yet delivered (one asked of an instance that
+    /// stopped for another reason meanwhile); true if there was one.
+    pub fn cancel_pause(&self) -> bool {
+        self.table.take_pause()
+    }
+
     /// Whether the guard at `wasm_offset` currently stops the instance.
     pub fn is_armed(&self, wasm_offset: u32) -> bool {
         self.table.is_armed_at(wasm_offset)

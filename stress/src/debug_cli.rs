@@ -13,6 +13,12 @@
 //!                      {"event":"finished","worker":2,"results":["55:i32"]}
 //! ```
 //!
+//! `break FILE:LINE` (or `break W FILE:LINE`) sets a breakpoint where the
+//! line's code starts, from the module's DWARF line table; stop events and
+//! backtrace frames then carry `file` and `line`. WASI programs run (`run
+//! _start`), their output on stderr, `[worker i] `-prefixed. With `--gdb
+//! ADDR` the session is LLDB's instead (see `debug_gdb.rs`).
+//!
 //! Calls started by `run` are waited for by background threads that print
 //! `finished`, `trapped` (or, for errors other than traps, `failed`) events
 //! as they happen; one lock keeps lines whole. A bad command prints
@@ -46,7 +52,8 @@ use onecopy_workers::{DebugSession, PoolConfig, WorkerPool};
 use serde::Serialize;
 use serde_json::Value as Json;
 
-use crate::run::stub_imports;
+use crate::run::prefix::{PrefixedLines, Sink};
+use onecopy_wasi::WasiCtxBuilder;
 use command::Command;
 use exec::Debugger;
 
@@ -66,6 +73,24 @@ pub struct DebugArgs {
     /// How long `wait` waits for a stop before it answers with an error.
     #[arg(long, default_value_t = 30_000)]
     pub wait_timeout_ms: u64,
+    /// Instead of text commands, serve LLDB's wasm plug-in on this address
+    /// (`process connect --plugin wasm connect://ADDR`) and run the WASI
+    /// program's `_start` on every worker, each an LLDB thread.
+    #[arg(long, value_name = "ADDR:PORT", conflicts_with = "script")]
+    pub gdb: Option<std::net::SocketAddr>,
+    /// With `--gdb`: allow an address off the loopback interface (the
+    /// protocol has no authentication: whoever connects controls the program).
+    #[arg(long, requires = "gdb")]
+    pub gdb_any_host: bool,
+    /// With `--gdb`: let the program use host directory HOST as GUEST.
+    #[arg(long = "dir", value_name = "HOST[::GUEST]", requires = "gdb")]
+    pub dirs: Vec<String>,
+    /// With `--gdb`: set the program's environment variable K to V.
+    #[arg(long = "env", value_name = "K=V", requires = "gdb")]
+    pub envs: Vec<String>,
+    /// With `--gdb`: the program's arguments (after `--`).
+    #[arg(last = true, requires = "gdb")]
+    pub args: Vec<String>,
 }
 
 /// One line of output: a JSON object whose keys keep the order they were
@@ -111,23 +136,39 @@ impl Out {
 /// Run the session. Fails (exit code 1) only when the module, the script
 /// or the workers cannot be set up.
 pub fn main(args: &DebugArgs) -> Result<ExitCode> {
+    if let Some(addr) = args.gdb {
+        return crate::debug_gdb::main(args, addr);
+    }
     let path = args.file.display();
     let bytes = crate::run::load(&args.file)?;
     let engine = Engine::new(&Config::new().debug(true))?;
     let module = Module::new(&engine, &bytes).with_context(|| format!("cannot compile {path}"))?;
-    // Imports the stubs cannot satisfy fail here, once, rather than on every worker.
-    stub_imports::<()>(&engine, &module)?;
+    // Imports WASI and the stubs cannot satisfy fail here, once, rather
+    // than on every worker.
+    crate::run::linker(&engine, &module)?;
     let input = Input::open(args.script.as_ref())?;
 
     let session = DebugSession::new();
-    let config = PoolConfig::new(args.workers)
+    // WASI programs run too; their output goes to stderr, prefixed, so
+    // stdout stays one JSON object a line.
+    let config = PoolConfig::with_data(args.workers, |worker| {
+        let prefix = format!("[worker {worker}] ");
+        Ok(WasiCtxBuilder::new()
+            .stdout(PrefixedLines::new(prefix.clone(), Sink::Stderr))
+            .stderr(PrefixedLines::new(prefix, Sink::Stderr))
+            .build())
+    })
         .name("onecopy-debug")
-        .linker(|_, module| stub_imports(module.engine(), module).map_err(|e| Error::Link(format!("{e:#}"))))
+        .linker(|_, module| crate::run::linker(module.engine(), module).map_err(|e| Error::Link(format!("{e:#}"))))
         .on_instance(session.hook());
     let pool = WorkerPool::new(&module, config).context("cannot start the workers")?;
     let out = Arc::new(Out(Mutex::new(io::stdout())));
     let timeout = Duration::from_millis(args.wait_timeout_ms);
-    let mut debugger = Debugger::new(module, pool, session, out.clone(), timeout);
+    let lines = onecopy_gdb::lines::LineTable::new(&bytes).unwrap_or_else(|error| {
+        tracing::warn!(%error, "no source lines: the module's line table does not parse");
+        Default::default()
+    });
+    let mut debugger = Debugger::new(module, lines, pool, session, out.clone(), timeout);
 
     for line in input {
         let line = line.trim();

@@ -15,6 +15,8 @@
 //! - `onecopy stress`: many workers debugging one shared module; arena bytes per worker count.
 //! - `onecopy debug FILE --workers N [--script FILE|-]`: drive a debug session
 //!   over N workers with text commands; one JSON object per line.
+//! - `onecopy debug --gdb 127.0.0.1:PORT FILE [--workers N] [-- ARGS...]`:
+//!   serve LLDB's wasm plug-in; every worker a thread.
 //! - `onecopy disas FILE --func N [--debug|--legacy]`: one function's machine
 //!   code, breakable points and guards marked.
 //!
@@ -27,6 +29,7 @@ mod bench_debug;
 mod bench_guard;
 mod child_process;
 mod debug_cli;
+mod debug_gdb;
 mod demo;
 mod disas;
 mod progress;

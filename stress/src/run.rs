@@ -2,7 +2,7 @@
 //! or call one export (`--invoke`); on one thread, or on N workers sharing
 //! one copy of the code (`--workers`).
 
-mod prefix;
+pub(crate) mod prefix;
 mod workers;
 
 use std::path::{Path, PathBuf};
@@ -74,7 +74,7 @@ pub fn main(args: &RunArgs) -> Result<ExitCode> {
 }
 
 /// Whether the module exports a `_start` that takes and returns nothing.
-fn has_start(module: &Module) -> bool {
+pub(crate) fn has_start(module: &Module) -> bool {
     module.exports().into_iter().any(|(name, ty)| name == "_start" && matches!(ty, ExternType::Func(f) if f.params.is_empty() && f.results.is_empty()))
 }
 
@@ -92,7 +92,7 @@ fn invoke<T>(store: &mut Store<T>, func: onecopy_runtime::Func, name: &str, args
 
 /// The WASI context of a run: `builder`'s streams, the program's name and
 /// arguments, `--env` and `--dir`.
-fn context(args: &RunArgs, builder: WasiCtxBuilder) -> Result<WasiCtx> {
+pub(crate) fn context(args: &RunArgs, builder: WasiCtxBuilder) -> Result<WasiCtx> {
     let name = args.file.display().to_string();
     let mut builder = builder.arg(name);
     if args.invoke.is_none() {
@@ -111,7 +111,7 @@ fn context(args: &RunArgs, builder: WasiCtxBuilder) -> Result<WasiCtx> {
 
 /// The exit status of a `_start` call: 0 when it returns, the status of
 /// `proc_exit`; anything else is an error.
-fn status(outcome: Result<(), Error>) -> Result<i32> {
+pub(crate) fn status(outcome: Result<(), Error>) -> Result<i32> {
     match outcome {
         Ok(()) => Ok(0),
         Err(e) => match e.downcast_ref::<I32Exit>() {
@@ -122,7 +122,7 @@ fn status(outcome: Result<(), Error>) -> Result<i32> {
 }
 
 /// The process exit code of a WASI status (its low byte, as the OS keeps).
-fn exit_code(status: i32) -> ExitCode {
+pub(crate) fn exit_code(status: i32) -> ExitCode {
     ExitCode::from(status as u8)
 }
 
@@ -138,13 +138,6 @@ pub(crate) fn load(path: &Path) -> Result<Vec<u8>> {
 pub(crate) fn linker(engine: &Engine, module: &Module) -> Result<Linker<WasiCtx>> {
     let mut linker = Linker::new(engine);
     onecopy_wasi::add_to_linker(&mut linker, |ctx: &mut WasiCtx| ctx)?;
-    stub_missing(&mut linker, module)?;
-    Ok(linker)
-}
-
-/// A linker whose functions satisfy every function import by trapping.
-pub(crate) fn stub_imports<T: 'static>(engine: &Engine, module: &Module) -> Result<Linker<T>> {
-    let mut linker = Linker::new(engine);
     stub_missing(&mut linker, module)?;
     Ok(linker)
 }

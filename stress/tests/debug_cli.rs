@@ -261,3 +261,56 @@ fn a_script_file_and_a_module_that_cannot_load() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.starts_with("error: cannot load"), "{stderr}");
 }
+
+/// The WASI C program the LLDB tests debug, built with DWARF.
+fn c_program() -> String {
+    format!("{}/tests/lldb/squares.wasm", env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Every stdout line of a session over `file`, parsed, and stderr.
+fn parsed(output: &Output) -> (Vec<Json>, String) {
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let lines = stdout.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|_| panic!("not JSON: {l}"))).collect();
+    (lines, String::from_utf8_lossy(&output.stderr).into_owned())
+}
+
+#[test]
+fn break_file_line_stops_there_and_stops_and_backtraces_name_source_lines() {
+    let script = "break squares.c:7\nrun _start\nwait 0\nbacktrace 0\nwait 1\nclear all\ncontinue all\n";
+    let output = onecopy_debug(&c_program(), &["--workers", "2"], script);
+    let (lines, stderr) = parsed(&output);
+    assert!(output.status.success(), "{stderr}");
+    let set = one(&lines, "reply", "break");
+    assert_eq!((set["file"].as_str(), set["line"].as_u64()), (Some("squares.c"), Some(7)), "{set}");
+    let places = set["locations"].as_array().unwrap();
+    assert_eq!(places.len(), 1, "{set}");
+    assert_eq!(places[0]["name"], "square");
+    assert!(places[0]["file"].as_str().unwrap().ends_with("squares.c"));
+    let stops = with(&lines, "event", "stopped");
+    assert_eq!(stops.len(), 2, "{lines:?}");
+    for stop in &stops {
+        assert_eq!((stop["name"].as_str(), stop["line"].as_u64()), (Some("square"), Some(7)), "{stop}");
+        assert!(stop["file"].as_str().unwrap().ends_with("squares.c"), "{stop}");
+    }
+    let frames = one(&lines, "reply", "backtrace")["frames"].as_array().unwrap().clone();
+    assert_eq!((frames[0]["name"].as_str(), frames[0]["line"].as_u64()), (Some("square"), Some(7)));
+    // The caller's frame is at its call: `total += square(i) * factor;`.
+    assert_eq!(frames[1]["line"].as_u64(), Some(15), "{frames:?}");
+    assert!(frames[1]["file"].as_str().unwrap().ends_with("squares.c"));
+    // WASI programs run to the end, their output on stderr.
+    assert_eq!(finished(&lines).len(), 2, "{lines:?}");
+    assert_eq!(stderr.matches("] total=90").count(), 2, "{stderr}");
+    assert!(errors(&lines).is_empty(), "{lines:?}");
+}
+
+#[test]
+fn break_on_a_line_without_code_or_a_module_without_dwarf_is_an_error() {
+    let output = onecopy_debug(&c_program(), &[], "break squares.c:5\nbreak nosuch.c:7\nbreak squares.c:x\n");
+    let (lines, _) = parsed(&output);
+    let errs = errors(&lines);
+    assert!(errs[0].contains("no code for squares.c:5"), "{errs:?}");
+    assert!(errs[1].contains("no code for nosuch.c:7"), "{errs:?}");
+    assert!(errs[2].contains("not a line number"), "{errs:?}");
+    let lines = session(1, "break a.c:1\n");
+    assert!(errors(&lines)[0].contains("no line table"), "{lines:?}");
+}

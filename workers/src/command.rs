@@ -53,5 +53,6 @@ pub(crate) enum Request {
     SetStack(u32, Value, Reply<()>),
     Global(GlobalRef, Option<Value>, Reply<Value>),
     Memory(u32, u32, Reply<Vec<u8>>),
+    WriteMemory(u32, Vec<u8>, Reply<()>),
     Resume(Resume),
 }

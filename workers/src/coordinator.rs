@@ -179,6 +179,15 @@ impl DebugSession {
         })
     }
 
+    /// Withdraw pauses not yet delivered, so a worker paused just as it
+    /// stopped for another reason does not stop again as soon as it resumes.
+    pub fn cancel_pause(&self, who: Who) -> Result<(), DebugError> {
+        self.each(who, |r| {
+            r.cancel_pause();
+            Ok(())
+        })
+    }
+
     /// The next stop of `worker` (or of any worker), waiting up to `timeout`.
     /// Stops of other workers that arrive meanwhile are kept for later.
     pub fn wait(&mut self, worker: Option<usize>, timeout: Duration) -> Option<DebugEvent> {
@@ -271,6 +280,12 @@ impl DebugSession {
     /// Read `len` bytes of the stopped worker's memory 0 at `addr`.
     pub fn memory(&self, worker: usize, addr: u32, len: u32) -> Result<Vec<u8>, DebugError> {
         self.ask(worker, |r| Request::Memory(addr, len, r))
+    }
+
+    /// Write `bytes` at `addr` of the stopped worker's memory 0 (seen by
+    /// the program when it resumes).
+    pub fn write_memory(&self, worker: usize, addr: u32, bytes: Vec<u8>) -> Result<(), DebugError> {
+        self.ask(worker, |r| Request::WriteMemory(addr, bytes, r))
     }
 
     /// End debugging: clear every breakpoint, resume every stopped worker;

@@ -103,6 +103,7 @@ fn serve<T: 'static>(frame: &mut DebugFrame<'_, T>, requests: &Receiver<Request>
             }
             Request::Global(global, value, reply) => drop(reply.send(global_access(frame, &global, value))),
             Request::Memory(addr, len, reply) => drop(reply.send(memory_read(frame, addr, len))),
+            Request::WriteMemory(addr, bytes, reply) => drop(reply.send(memory_write(frame, addr, &bytes))),
         }
     }
 }
@@ -133,4 +134,10 @@ fn memory_read<T>(frame: &DebugFrame<'_, T>, addr: u32, len: u32) -> Result<Vec<
     let mut buf = vec![0; len as usize];
     memory.read(frame, addr as usize, &mut buf).map_err(|e| e.to_string())?;
     Ok(buf)
+}
+
+/// Write `bytes` at `addr` of the stopped instance's memory 0.
+fn memory_write<T>(frame: &mut DebugFrame<'_, T>, addr: u32, bytes: &[u8]) -> Result<(), String> {
+    let memory = frame.instance().memory(&*frame, 0).ok_or("the module has no memory")?;
+    memory.write(&mut *frame, addr as usize, bytes).map_err(|e| e.to_string())
 }

@@ -4,20 +4,31 @@
 
 use onecopy_workers::{GlobalRef, Resume, Who};
 
-/// A function, by export or name-section name or by index, and optionally
-/// a byte offset in the module binary (`fib`, `0@0x2d`).
+/// Where a breakpoint goes: a function, by export or name-section name or
+/// by index, and optionally a byte offset in the module binary (`fib`,
+/// `0@0x2d`); or a source line from the module's DWARF (`squares.c:7`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Location {
-    /// The function as written: a name or an index.
-    pub func: String,
-    /// `None`: the function's entry site.
-    pub offset: Option<u32>,
+pub enum Location {
+    /// A function and an offset in the binary.
+    Code {
+        /// The function as written: a name or an index.
+        func: String,
+        /// `None`: the function's entry site.
+        offset: Option<u32>,
+    },
+    /// `FILE:LINE`: every place the line's code starts.
+    Line {
+        /// The file, matched by its last path components.
+        file: String,
+        /// The line (1-based).
+        line: u32,
+    },
 }
 
 /// One line of a debug script.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
-    /// `break W|all FUNC[@OFFSET]`
+    /// `break W|all FUNC[@OFFSET]|FILE:LINE`, or `break FILE:LINE` (all workers)
     Break(Who, Location),
     /// `clear W|all [FUNC[@OFFSET]]`: one breakpoint, or all of them.
     Clear(Who, Option<Location>),
@@ -55,7 +66,7 @@ pub enum Command {
 
 /// The commands, for `help` and for errors about unknown commands.
 pub const USAGE: &[&str] = &[
-    "break W|all FUNC[@OFFSET]",
+    "break [W|all] FUNC[@OFFSET]|FILE:LINE",
     "clear W|all [FUNC[@OFFSET]]",
     "sites FUNC",
     "run EXPORT ARGS...",
@@ -93,8 +104,14 @@ pub fn parse(line: &str) -> Result<Command, String> {
     };
     let command = match name {
         "break" => {
-            arity(2, 2)?;
-            Command::Break(who(args[0])?, location(args[1])?)
+            arity(1, 2)?;
+            match args {
+                [at] => match location(at)? {
+                    line @ Location::Line { .. } => Command::Break(Who::All, line),
+                    Location::Code { .. } => return Err(format!("usage: {usage} (a function needs the worker)")),
+                },
+                _ => Command::Break(who(args[0])?, location(args[1])?),
+            }
         }
         "clear" => {
             arity(1, 2)?;
@@ -190,8 +207,15 @@ fn worker(text: &str) -> Result<usize, String> {
     text.parse().map_err(|_| format!("`{text}` is not a worker index (a number, or `all`/`any` where allowed)"))
 }
 
-/// `FUNC` or `FUNC@OFFSET`.
+/// `FUNC`, `FUNC@OFFSET` or `FILE:LINE`.
 fn location(text: &str) -> Result<Location, String> {
+    if let Some((file, line)) = text.rsplit_once(':') {
+        let line = line.parse().ok().filter(|l| *l > 0).ok_or_else(|| format!("`{text}`: `{line}` is not a line number"))?;
+        if file.is_empty() {
+            return Err(format!("`{text}` names no file"));
+        }
+        return Ok(Location::Line { file: file.to_string(), line });
+    }
     let (func, offset) = match text.rsplit_once('@') {
         Some((func, offset)) => (func, Some(number(offset, "offset")?)),
         None => (text, None),
@@ -199,7 +223,7 @@ fn location(text: &str) -> Result<Location, String> {
     if func.is_empty() {
         return Err(format!("`{text}` names no function"));
     }
-    Ok(Location { func: func.to_string(), offset })
+    Ok(Location::Code { func: func.to_string(), offset })
 }
 
 /// A u32, decimal or `0x` hex.
@@ -219,8 +243,10 @@ mod tests {
     fn commands_parse_with_their_targets() {
         assert_eq!(
             parse("break 2 fib@0x2d").unwrap(),
-            Command::Break(Who::Worker(2), Location { func: "fib".into(), offset: Some(45) })
+            Command::Break(Who::Worker(2), Location::Code { func: "fib".into(), offset: Some(45) })
         );
+        assert_eq!(parse("break squares.c:7").unwrap(), Command::Break(Who::All, Location::Line { file: "squares.c".into(), line: 7 }));
+        assert_eq!(parse("break 1 src/a.c:12").unwrap(), Command::Break(Who::Worker(1), Location::Line { file: "src/a.c".into(), line: 12 }));
         assert_eq!(parse("clear all").unwrap(), Command::Clear(Who::All, None));
         assert_eq!(parse("wait any").unwrap(), Command::Wait(None));
         assert_eq!(parse("step-over 1").unwrap(), Command::Step(1, Resume::StepOver));
@@ -235,5 +261,8 @@ mod tests {
         assert!(parse("break 2").unwrap_err().contains("usage: break"));
         assert!(parse("step-in all").unwrap_err().contains("not a worker index"));
         assert!(parse("break 0 fib@x").unwrap_err().contains("offset"));
+        assert!(parse("break squares.c:x").unwrap_err().contains("not a line number"));
+        assert!(parse("break squares.c:0").unwrap_err().contains("not a line number"));
+        assert!(parse("break fib").unwrap_err().contains("needs the worker"));
     }
 }

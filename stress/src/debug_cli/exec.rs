@@ -6,7 +6,10 @@ use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
+use onecopy_gdb::lines::LineTable;
+use onecopy_gdb::sites::Sites;
 use onecopy_runtime::{ExternType, Module, Site, SiteKind};
+use onecopy_wasi::WasiCtx;
 use onecopy_workers::{DebugSession, GlobalRef, Resume, ShutdownReport, Who, WorkerPool};
 use serde_json::json;
 
@@ -22,7 +25,10 @@ const WAIT_SLICE: Duration = Duration::from_millis(20);
 /// A debug session over a pool, driven by [`Command`]s.
 pub struct Debugger {
     module: Module,
-    pool: WorkerPool,
+    /// The module's source lines (empty without DWARF).
+    lines: LineTable,
+    sites: Sites,
+    pool: WorkerPool<WasiCtx>,
     session: DebugSession,
     out: Arc<Out>,
     /// Calls started and not yet finished, by worker.
@@ -33,16 +39,27 @@ pub struct Debugger {
 }
 
 impl Debugger {
-    /// A debugger for `pool`, whose workers joined `session`.
-    pub fn new(module: Module, pool: WorkerPool, session: DebugSession, out: Arc<Out>, wait_timeout: Duration) -> Debugger {
+    /// A debugger for `pool`, whose workers joined `session`; `lines` is
+    /// the module's line table.
+    pub fn new(module: Module, lines: LineTable, pool: WorkerPool<WasiCtx>, session: DebugSession, out: Arc<Out>, wait_timeout: Duration) -> Debugger {
         let running = Arc::new((0..pool.workers()).map(|_| AtomicUsize::new(0)).collect());
-        Debugger { module, pool, session, out, running, waiters: Vec::new(), wait_timeout, detached: false }
+        let sites = Sites::new(&module);
+        Debugger { module, lines, sites, pool, session, out, running, waiters: Vec::new(), wait_timeout, detached: false }
     }
 
     /// Run one command: its reply or event (`None` if it printed its own),
     /// or an error message.
     pub fn execute(&mut self, command: Command) -> Result<Option<Obj>, String> {
         let reply = match command {
+            Command::Break(who, Location::Line { file, line }) => {
+                self.attached()?;
+                let places = self.line_sites(&file, line)?;
+                for (func, offset) in &places {
+                    self.session.set_breakpoint(who, *func, *offset).map_err(|e| e.to_string())?;
+                }
+                let places: Vec<Frame> = places.iter().map(|(func, offset)| self.frame(*func, *offset)).collect();
+                obj!{"reply": "break", "worker": who_json(who), "file": file, "line": line, "locations": places}
+            }
             Command::Break(who, at) => {
                 self.attached()?;
                 let (func, offset) = self.location(&at)?;
@@ -52,6 +69,12 @@ impl Debugger {
             Command::Clear(who, None) => {
                 self.session.clear_all(who).map_err(|e| e.to_string())?;
                 obj!{"reply": "clear", "worker": who_json(who)}
+            }
+            Command::Clear(who, Some(Location::Line { file, line })) => {
+                for (func, offset) in self.line_sites(&file, line)? {
+                    self.session.clear_breakpoint(who, func, offset).map_err(|e| e.to_string())?;
+                }
+                obj!{"reply": "clear", "worker": who_json(who), "file": file, "line": line}
             }
             Command::Clear(who, Some(at)) => {
                 let (func, offset) = self.location(&at)?;
@@ -93,8 +116,7 @@ impl Debugger {
             }
             Command::Backtrace(w) => {
                 let frames = self.session.backtrace(w).map_err(|e| e.to_string())?;
-                let frames: Vec<Frame> =
-                    frames.iter().map(|f| Frame { func: f.func, name: self.name(f.func), offset: f.wasm_offset }).collect();
+                let frames: Vec<Frame> = frames.iter().map(|f| self.frame(f.func, f.wasm_offset)).collect();
                 obj!{"reply": "backtrace", "worker": w, "frames": frames}
             }
             Command::Locals(w, frame) => {
@@ -225,7 +247,7 @@ impl Debugger {
         loop {
             let now = Instant::now();
             if let Some(stop) = self.session.wait(worker, WAIT_SLICE.min(deadline.saturating_duration_since(now))) {
-                return Ok(stopped_event(&stop));
+                return Ok(self.stopped_event(&stop));
             }
             // A worker can stop only while it runs a call and is not stopped already.
             let stopped = self.session.stopped();
@@ -235,7 +257,7 @@ impl Debugger {
             if !can_stop || self.detached {
                 // A stop sent just before its call finished counting is still due.
                 if let Some(stop) = self.session.wait(worker, Duration::from_millis(1)) {
-                    return Ok(stopped_event(&stop));
+                    return Ok(self.stopped_event(&stop));
                 }
                 return Err(match (worker, self.detached) {
                     (_, true) => format!("{who} cannot stop: the session is detached"),
@@ -270,10 +292,45 @@ impl Debugger {
         self.module.sites().iter().filter(|s| s.func == func).collect()
     }
 
+    /// A stop as an event, with its source line when the module has DWARF.
+    fn stopped_event(&self, stop: &onecopy_workers::DebugEvent) -> Obj {
+        let event = stopped_event(stop);
+        match self.lines.location(stop.wasm_offset) {
+            Some(row) => event.with("file", &row.file).with("line", &row.line),
+            None => event,
+        }
+    }
+
+    /// A frame (or breakpoint location) as the replies show it.
+    fn frame(&self, func: u32, offset: u32) -> Frame<'_> {
+        let row = self.lines.location(offset);
+        Frame { func, name: self.name(func), offset, file: row.map(|r| r.file.as_str()), line: row.map(|r| r.line) }
+    }
+
+    /// The breakable points where the code of `line` of `file` starts.
+    fn line_sites(&self, file: &str, line: u32) -> Result<Vec<(u32, u32)>, String> {
+        if self.lines.is_empty() {
+            return Err("the module has no line table (.debug_line): build it with -g".into());
+        }
+        let mut places: Vec<(u32, u32)> =
+            self.lines.offsets(file, line).into_iter().filter_map(|o| self.sites.at_or_after(o)).collect();
+        places.dedup();
+        if places.is_empty() {
+            return Err(format!("no code for {file}:{line}"));
+        }
+        Ok(places)
+    }
+
     /// The function and offset of a location; no offset: the entry site.
     fn location(&self, at: &Location) -> Result<(u32, u32), String> {
-        let func = self.func(&at.func)?;
-        if let Some(offset) = at.offset {
+        let (func, offset) = match at {
+            Location::Code { func, offset } => (func, offset),
+            Location::Line { file, line } => {
+                return self.line_sites(file, *line).map(|places| places[0]);
+            }
+        };
+        let func = self.func(func)?;
+        if let Some(offset) = *offset {
             return Ok((func, offset));
         }
         let sites = self.sites(func);

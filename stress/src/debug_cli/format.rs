@@ -9,12 +9,17 @@ use serde_json::{json, Value as Json};
 use super::Obj;
 use crate::values;
 
-/// A frame of a backtrace, fields in this order.
+/// A frame of a backtrace, fields in this order; the source line only
+/// where the module's DWARF has one.
 #[derive(Serialize)]
 pub(super) struct Frame<'a> {
     pub func: u32,
     pub name: Option<&'a str>,
     pub offset: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<u32>,
 }
 
 pub(super) fn who_json(who: Who) -> Json {
