@@ -23,6 +23,9 @@ pub enum BenchWhat {
     GuardOne(crate::bench_guard::GuardOneArgs),
     /// Debugger round trips: breakpoint hit -> event at the coordinator -> resume.
     Debug(crate::bench_debug::DebugBenchArgs),
+    /// Isolation: one worker's time while another on the same module is
+    /// idle, stopped at a breakpoint in the same function, or stepping.
+    Isolation(crate::bench_isolation::IsolationArgs),
     /// What compiling a module costs in each mode: code bytes per breakable
     /// point, compile time, peak memory (one child process per mode).
     Compile(crate::bench_compile::CompileArgs),

@@ -8,10 +8,11 @@
 //!   runs it on N workers from one copy of the code.
 //! - `onecopy wast PATH...`: run WebAssembly spec test scripts.
 //! - `onecopy bench guard` / `onecopy bench debug` / `onecopy bench compile` /
-//!   `onecopy bench calls`: the breakpoint guard's cost on four kernels (time
-//!   and instructions executed); debugger round trips; what compiling costs in
-//!   each mode (code bytes per breakable point, time, peak memory); calls per
-//!   second from one thread and from two.
+//!   `onecopy bench calls` / `onecopy bench isolation`: the breakpoint guard's
+//!   cost on four kernels (time and instructions executed); debugger round
+//!   trips; what compiling costs in each mode (code bytes per breakable point,
+//!   time, peak memory); calls per second from one thread and from two; one
+//!   worker's time while another is stopped or stepping in the same function.
 //! - `onecopy stress`: many workers debugging one shared module; arena bytes per worker count.
 //! - `onecopy debug FILE --workers N [--script FILE|-]`: drive a debug session
 //!   over N workers with text commands; one JSON object per line.
@@ -26,6 +27,7 @@ mod bench;
 mod bench_calls;
 mod bench_compile;
 mod bench_debug;
+mod bench_isolation;
 mod bench_guard;
 mod child_process;
 mod debug_cli;
@@ -96,6 +98,7 @@ fn main() -> ExitCode {
             bench::BenchWhat::Guard(guard) => bench_guard::main(guard).map(|()| ExitCode::SUCCESS),
             bench::BenchWhat::GuardOne(one) => bench_guard::child(one).map(|()| ExitCode::SUCCESS),
             bench::BenchWhat::Debug(debug) => bench_debug::main(debug).map(|()| ExitCode::SUCCESS),
+            bench::BenchWhat::Isolation(isolation) => bench_isolation::main(isolation).map(|()| ExitCode::SUCCESS),
             bench::BenchWhat::Compile(compile) => bench_compile::main(compile),
             bench::BenchWhat::Calls(calls) => bench_calls::main(calls).map(|()| ExitCode::SUCCESS),
             bench::BenchWhat::CompileOne(one) => bench_compile::child(one),
