@@ -15,6 +15,8 @@
 //! - `onecopy stress`: many workers debugging one shared module; arena bytes per worker count.
 //! - `onecopy debug FILE --workers N [--script FILE|-]`: drive a debug session
 //!   over N workers with text commands; one JSON object per line.
+//! - `onecopy fuzz --seconds N [--seed S] [--json]`: differential fuzzing
+//!   against wasmi; failing modules saved to a folder.
 //! - `onecopy disas FILE --func N [--debug|--legacy]`: one function's machine
 //!   code, breakable points and guards marked.
 //!
@@ -29,6 +31,7 @@ mod child_process;
 mod debug_cli;
 mod demo;
 mod disas;
+mod fuzz;
 mod progress;
 mod run;
 mod spectest;
@@ -69,6 +72,9 @@ enum Command {
     /// Debug a module on N workers with text commands (one per line, from
     /// a script or stdin), answering one JSON object per line.
     Debug(debug_cli::DebugArgs),
+    /// Differential fuzzing: generated modules in onecopy's four modes and
+    /// in wasmi, results, traps, globals and memories compared.
+    Fuzz(fuzz::FuzzArgs),
 }
 
 fn main() -> ExitCode {
@@ -88,6 +94,7 @@ fn main() -> ExitCode {
         Command::Wast(args) => wast::main(&args),
         Command::Stress(args) => stress::main(&args),
         Command::Debug(args) => debug_cli::main(&args),
+        Command::Fuzz(args) => fuzz::main(&args),
         Command::Disas(args) => disas::main(&args).map(|()| ExitCode::SUCCESS),
         Command::Bench(args) => match &args.what {
             bench::BenchWhat::Guard(guard) => bench_guard::main(guard).map(|()| ExitCode::SUCCESS),
