@@ -26,7 +26,7 @@ pub fn calls(funcs: &[(String, Vec<ValType>)], rng: &mut Rng) -> Vec<Call> {
 }
 
 fn arg(ty: ValType, rng: &mut Rng) -> Value {
-    let bits = if rng.next() % 2 == 0 { rng.next() % 16 } else { rng.next() };
+    let bits = if rng.next().is_multiple_of(2) { rng.next() % 16 } else { rng.next() };
     match ty {
         ValType::I32 => Value::I32(bits as i32),
         ValType::I64 => Value::I64(bits as i64),
