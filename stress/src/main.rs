@@ -27,6 +27,7 @@ mod bench_calls;
 mod bench_compile;
 mod bench_debug;
 mod bench_guard;
+mod check_inputs;
 mod child_process;
 mod debug_cli;
 mod demo;
@@ -75,6 +76,10 @@ enum Command {
     /// Differential fuzzing: generated modules in onecopy's four modes and
     /// in wasmi, results, traps, globals and memories compared.
     Fuzz(fuzz::FuzzArgs),
+    /// Compile and instantiate module files in normal and debug mode and
+    /// report how each ended (the hostile-input test's child).
+    #[command(hide = true)]
+    CheckInputs(check_inputs::CheckInputsArgs),
 }
 
 fn main() -> ExitCode {
@@ -95,6 +100,7 @@ fn main() -> ExitCode {
         Command::Stress(args) => stress::main(&args),
         Command::Debug(args) => debug_cli::main(&args),
         Command::Fuzz(args) => fuzz::main(&args),
+        Command::CheckInputs(args) => check_inputs::main(&args).map(|()| ExitCode::SUCCESS),
         Command::Disas(args) => disas::main(&args).map(|()| ExitCode::SUCCESS),
         Command::Bench(args) => match &args.what {
             bench::BenchWhat::Guard(guard) => bench_guard::main(guard).map(|()| ExitCode::SUCCESS),
