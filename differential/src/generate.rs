@@ -49,6 +49,9 @@ pub fn config() -> Config {
         max_imports: 0,
         export_everything: true,
         min_funcs: 1,
+        // Without a type there can be no function: wasm-smith then makes
+        // half of its modules functionless.
+        min_types: 1,
         max_memories: 1,
         max_memory32_bytes: 16 << 20,
         memory_max_size_required: true,

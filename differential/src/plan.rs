@@ -15,12 +15,16 @@ pub struct Call {
     pub args: Vec<Value>,
 }
 
-/// A call of every exported function in export order, each with arguments
-/// drawn from `rng`: small integers (where interesting edges are) as often as
-/// arbitrary bits, and null references.
+/// Rounds of calls: the second round runs on the state (globals, memory,
+/// tables, fuel) the first left behind.
+const ROUNDS: usize = 2;
+
+/// [`ROUNDS`] calls of every exported function in export order, each with
+/// arguments drawn from `rng`: small integers (where interesting edges are)
+/// as often as arbitrary bits, and null references.
 pub fn calls(funcs: &[(String, Vec<ValType>)], rng: &mut Rng) -> Vec<Call> {
-    funcs
-        .iter()
+    (0..ROUNDS)
+        .flat_map(|_| funcs.iter())
         .map(|(export, params)| Call { export: export.clone(), args: params.iter().map(|t| arg(*t, rng)).collect() })
         .collect()
 }
