@@ -16,13 +16,14 @@ pub struct Campaign {
     pub duration: Duration,
     /// The first module's seed; module `i` uses `seed + i`.
     pub seed: u64,
-    /// Where failing modules go (created on the first failure; while a module
-    /// runs it is kept there as `in-flight.wasm`, so a crash leaves it behind).
+    /// Where failing modules go. While a module runs it is kept there as
+    /// `in-flight.wasm`, its seed and the totals so far as `in-flight.json`
+    /// ([`InFlight`]), so a crash leaves both behind.
     pub failures_dir: PathBuf,
 }
 
-/// One disagreement (or panic).
-#[derive(Debug, Clone, Serialize)]
+/// One disagreement (or panic, or crash).
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct Failure {
     /// The module's seed.
     pub seed: u64,
@@ -34,8 +35,17 @@ pub struct Failure {
     pub path: String,
 }
 
+/// What `in-flight.json` holds while a module runs.
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+pub struct InFlight {
+    /// The seed of the module under test.
+    pub seed: u64,
+    /// The totals before it.
+    pub report: Report,
+}
+
 /// The campaign's totals.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
 pub struct Report {
     /// Modules checked in all five engines.
     pub executions: u64,
@@ -67,6 +77,7 @@ impl Campaign {
         let start = Instant::now();
         let mut report = Report { seed: self.seed, failures_dir: self.failures_dir.display().to_string(), ..Report::default() };
         let in_flight = self.failures_dir.join("in-flight.wasm");
+        let in_flight_json = self.failures_dir.join("in-flight.json");
         let mut index = 0u64;
         while start.elapsed() < self.duration {
             let seed = self.seed.wrapping_add(index);
@@ -76,6 +87,7 @@ impl Campaign {
                 continue;
             };
             save(&in_flight, &wasm)?;
+            std::fs::write(&in_flight_json, serde_json::to_vec(&InFlight { seed, report: report.clone() })?)?;
             let verdict = catch_unwind(AssertUnwindSafe(|| check(&engines, &wasm, seed))).unwrap_or_else(|payload| {
                 Verdict::Disagreed { mode: crate::Mode::Normal, message: format!("panicked: {}", panic_text(payload.as_ref())) }
             });
@@ -103,6 +115,7 @@ impl Campaign {
             progress(&report);
         }
         let _ = std::fs::remove_file(&in_flight);
+        let _ = std::fs::remove_file(&in_flight_json);
         if std::fs::read_dir(&self.failures_dir).is_ok_and(|mut d| d.next().is_none()) {
             let _ = std::fs::remove_dir(&self.failures_dir);
         }

@@ -8,7 +8,10 @@ use onecopy_differential::{check, Engines, Verdict};
 #[ignore = "known bug: step mode reads a funcref local from a wrong location (tests/known-bugs/step-reads-funcref-param.txt)"]
 fn step_mode_reads_a_funcref_param_at_a_loop_header() {
     let engines = Engines::new().expect("engines");
-    let wasm = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/known-bugs/step-reads-funcref-param.wasm")).expect("the module");
-    let verdict = check(&engines, &wasm, 1);
-    assert!(matches!(verdict, Verdict::Agreed { .. }), "{verdict:?}");
+    for name in ["step-reads-funcref-param", "step-reads-funcref-param-seed-269", "step-reads-funcref-param-campaign-2000000"] {
+        let path = format!("{}/tests/known-bugs/{name}.wasm", env!("CARGO_MANIFEST_DIR"));
+        let wasm = std::fs::read(&path).expect("the module");
+        let verdict = check(&engines, &wasm, 1);
+        assert!(matches!(verdict, Verdict::Agreed { .. }), "{name}: {verdict:?}");
+    }
 }

@@ -6,8 +6,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use anyhow::{anyhow, Result};
-use onecopy_differential::{Campaign, Report};
+use anyhow::{anyhow, Context, Result};
+use onecopy_differential::campaign::InFlight;
+use onecopy_differential::{Campaign, Failure, Report};
 
 use crate::progress;
 
@@ -31,11 +32,78 @@ pub struct FuzzArgs {
     /// Print one JSON object instead of the table.
     #[arg(long)]
     pub json: bool,
+    /// Run the campaign in this process (what each child does). Without it
+    /// the campaign runs in a child, and a child that crashes on a module
+    /// is counted as that module's failure and followed by a new child
+    /// from the next seed.
+    #[arg(long, hide = true)]
+    pub in_process: bool,
 }
 
-/// Run the campaign on a big-stack thread.
+/// Run the campaign in children (or, with `--in-process`, here); print the totals.
 pub fn main(args: &FuzzArgs) -> Result<ExitCode> {
     let seed = args.seed.unwrap_or_else(|| SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64));
+    let report = if args.in_process { in_process(args, seed)? } else { in_children(args, seed)? };
+    if args.json {
+        println!("{}", serde_json::to_string(&report)?);
+    } else {
+        print!("{}", table(&report));
+    }
+    Ok(if report.failures == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+/// Children run the campaign from `seed` on; when one crashes, its
+/// in-flight module becomes a failure and the next child starts after it.
+fn in_children(args: &FuzzArgs, seed: u64) -> Result<Report> {
+    let start = std::time::Instant::now();
+    let mut total = Report { seed, failures_dir: args.out.display().to_string(), ..Report::default() };
+    let mut next = seed;
+    loop {
+        let left = args.seconds.saturating_sub(start.elapsed().as_secs());
+        let output = std::process::Command::new(crate::child_process::this_exe().map_err(|e| anyhow!(e))?)
+            .args(["fuzz", "--in-process", "--json", "--seconds", &left.to_string(), "--seed", &next.to_string(), "--out"])
+            .arg(&args.out)
+            .stderr(std::process::Stdio::inherit())
+            .output()?;
+        if let Ok(part) = serde_json::from_slice::<Report>(&output.stdout) {
+            add(&mut total, &part);
+            break;
+        }
+        // The child died on a module: take its totals and the module.
+        let text = std::fs::read(args.out.join("in-flight.json")).context("a crashed child left no in-flight.json")?;
+        let crashed: InFlight = serde_json::from_slice(&text)?;
+        add(&mut total, &crashed.report);
+        let path = args.out.join(format!("seed-{}.wasm", crashed.seed));
+        std::fs::rename(args.out.join("in-flight.wasm"), &path)?;
+        let message = format!("the process crashed ({})", output.status);
+        std::fs::write(path.with_extension("txt"), format!("{message}\n"))?;
+        tracing::warn!(seed = crashed.seed, %message, "crash");
+        total.executions += 1;
+        total.failures += 1;
+        total.failed.push(Failure { seed: crashed.seed, mode: "?".into(), message, path: path.display().to_string() });
+        next = crashed.seed.wrapping_add(1);
+        if start.elapsed().as_secs() >= args.seconds {
+            break;
+        }
+    }
+    let _ = std::fs::remove_file(args.out.join("in-flight.json"));
+    total.seconds = start.elapsed().as_secs_f64();
+    Ok(total)
+}
+
+/// Add a child's totals to the campaign's.
+fn add(total: &mut Report, part: &Report) {
+    total.executions += part.executions;
+    total.failures += part.failures;
+    total.calls += part.calls;
+    total.skipped += part.skipped;
+    total.debug_stops += part.debug_stops;
+    total.locals_read += part.locals_read;
+    total.failed.extend(part.failed.iter().cloned());
+}
+
+/// The campaign here, on a big-stack thread.
+fn in_process(args: &FuzzArgs, seed: u64) -> Result<Report> {
     let campaign = Campaign { duration: Duration::from_secs(args.seconds), seed, failures_dir: args.out.clone() };
     let bar = progress::bar(args.seconds, "s");
     let shown = bar.clone();
@@ -51,12 +119,7 @@ pub fn main(args: &FuzzArgs) -> Result<ExitCode> {
         .join()
         .map_err(|_| anyhow!("the fuzzing thread panicked"))??;
     bar.finish_and_clear();
-    if args.json {
-        println!("{}", serde_json::to_string(&report)?);
-    } else {
-        print!("{}", table(&report));
-    }
-    Ok(if report.failures == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(report)
 }
 
 /// The readable summary.
