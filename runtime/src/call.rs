@@ -1,7 +1,7 @@
 //! Entering compiled code from the host: stack limits, trap catching, and
 //! turning a caught fault into a [`Trap`].
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 
 use onecopy_jit::TrapKind;
 
@@ -13,6 +13,45 @@ thread_local! {
     /// The error of a host function that made wasm trap, picked up when the
     /// trap reaches the host entry.
     static HOST_ERROR: RefCell<Option<Error>> = const { RefCell::new(None) };
+
+    /// The lowest address of this thread's stack, once looked up (0: unknown).
+    static STACK_LOW: Cell<Option<usize>> = const { Cell::new(None) };
+}
+
+/// Host stack kept free below the wasm stack limit on a thread whose stack
+/// is smaller than the engine's wasm stack limit: room for host functions
+/// that wasm calls, the debugger's handler and the trap path, which run on
+/// the same stack beneath the deepest wasm frame.
+const HOST_RESERVE: usize = 48 << 10;
+
+/// The lowest address of this thread's stack (0 if the system does not say).
+fn thread_stack_low() -> usize {
+    STACK_LOW.with(|low| {
+        *low.get().get_or_insert_with(|| {
+            // SAFETY: the attribute object is initialised by
+            // pthread_getattr_np before it is read, and destroyed once.
+            unsafe {
+                let mut attr: libc::pthread_attr_t = std::mem::zeroed();
+                if libc::pthread_getattr_np(libc::pthread_self(), &mut attr) != 0 {
+                    return 0;
+                }
+                let (mut addr, mut size) = (std::ptr::null_mut(), 0usize);
+                let found = libc::pthread_attr_getstack(&attr, &mut addr, &mut size) == 0;
+                libc::pthread_attr_destroy(&mut attr);
+                if found { addr as usize } else { 0 }
+            }
+        })
+    })
+}
+
+/// The wasm stack limit for a call entering wasm at stack pointer `sp`:
+/// `max_stack` below it, but never closer than [`HOST_RESERVE`] to the end
+/// of the thread's own stack, so that a thread with a small stack overflows
+/// as a `StackOverflow` trap rather than into its guard page.
+fn stack_limit(sp: usize, max_stack: usize) -> usize {
+    let low = thread_stack_low();
+    let floor = if low == 0 { 0 } else { low.saturating_add(HOST_RESERVE) };
+    sp.saturating_sub(max_stack).max(floor)
 }
 
 /// Remember why a host function is making wasm trap.
@@ -33,7 +72,7 @@ pub(crate) fn enter_wasm(max_stack: usize, body: impl FnOnce()) -> Result<(), Er
     let outermost = limits.depth.get() == 0;
     let saved = limits.stack_limit.get();
     if outermost {
-        limits.stack_limit.set(signals::stack_pointer().saturating_sub(max_stack));
+        limits.stack_limit.set(stack_limit(signals::stack_pointer(), max_stack));
     }
     limits.depth.set(limits.depth.get() + 1);
     // Restores the limits however the call ends, a panic included.

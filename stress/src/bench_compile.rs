@@ -21,7 +21,7 @@ mod child;
 mod one_function;
 mod source;
 
-pub use child::{child, CompileOneArgs};
+pub use child::{child, peak_rss, CompileOneArgs};
 use child::Measured;
 use source::SourceArgs;
 

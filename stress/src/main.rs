@@ -18,6 +18,8 @@
 //!   over N workers with text commands; one JSON object per line.
 //! - `onecopy debug --gdb 127.0.0.1:PORT FILE [--workers N] [-- ARGS...]`:
 //!   serve LLDB's wasm plug-in; every worker a thread.
+//! - `onecopy fuzz --seconds N [--seed S] [--json]`: differential fuzzing
+//!   against wasmi; failing modules saved to a folder.
 //! - `onecopy disas FILE --func N [--debug|--legacy]`: one function's machine
 //!   code, breakable points and guards marked.
 //!
@@ -29,11 +31,13 @@ mod bench_compile;
 mod bench_debug;
 mod bench_isolation;
 mod bench_guard;
+mod check_inputs;
 mod child_process;
 mod debug_cli;
 mod debug_gdb;
 mod demo;
 mod disas;
+mod fuzz;
 mod progress;
 mod run;
 mod spectest;
@@ -74,6 +78,13 @@ enum Command {
     /// Debug a module on N workers with text commands (one per line, from
     /// a script or stdin), answering one JSON object per line.
     Debug(debug_cli::DebugArgs),
+    /// Differential fuzzing: generated modules in onecopy's four modes and
+    /// in wasmi, results, traps, globals and memories compared.
+    Fuzz(fuzz::FuzzArgs),
+    /// Compile and instantiate module files in normal and debug mode and
+    /// report how each ended (the hostile-input test's child).
+    #[command(hide = true)]
+    CheckInputs(check_inputs::CheckInputsArgs),
 }
 
 fn main() -> ExitCode {
@@ -93,6 +104,8 @@ fn main() -> ExitCode {
         Command::Wast(args) => wast::main(&args),
         Command::Stress(args) => stress::main(&args),
         Command::Debug(args) => debug_cli::main(&args),
+        Command::Fuzz(args) => fuzz::main(&args),
+        Command::CheckInputs(args) => check_inputs::main(&args).map(|()| ExitCode::SUCCESS),
         Command::Disas(args) => disas::main(&args).map(|()| ExitCode::SUCCESS),
         Command::Bench(args) => match &args.what {
             bench::BenchWhat::Guard(guard) => bench_guard::main(guard).map(|()| ExitCode::SUCCESS),

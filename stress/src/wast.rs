@@ -40,6 +40,10 @@ pub struct WastArgs {
     /// its own patched clone of the module's code.
     #[arg(long, conflicts_with = "step")]
     pub legacy: bool,
+    /// Wasmtime's script convention: a named module (`(module $env ...)`)
+    /// is importable under its name (`env`) without `register`.
+    #[arg(long)]
+    pub wasmtime_compat: bool,
     /// Print one JSON object instead of the readable summary.
     #[arg(long)]
     pub json: bool,
@@ -58,6 +62,8 @@ pub struct Options {
     pub step: bool,
     /// Legacy debug code, one clone per instance (see [`WastArgs::legacy`]).
     pub legacy: bool,
+    /// Named modules importable under their names (see [`WastArgs::wasmtime_compat`]).
+    pub wasmtime_compat: bool,
 }
 
 /// Run every script; succeed (exit 0) only if no directive failed.
@@ -68,7 +74,12 @@ pub fn main(args: &WastArgs) -> Result<ExitCode> {
     }
     files.sort();
     let run_one = if args.in_process { run_on_thread } else { isolate::run };
-    let options = Options { debug: args.debug || args.step || args.legacy, step: args.step, legacy: args.legacy };
+    let options = Options {
+        debug: args.debug || args.step || args.legacy,
+        step: args.step,
+        legacy: args.legacy,
+        wasmtime_compat: args.wasmtime_compat,
+    };
     let reports = files.iter().map(|file| run_one(file, options)).collect();
     let summary = Summary::new(reports);
     if args.json {

@@ -96,6 +96,30 @@ fn wast_counts_passes_failures_and_skips() {
 }
 
 #[test]
+fn wasmtime_compat_makes_named_modules_importable_by_name() {
+    let script = scratch(
+        "named.wast",
+        r#"(module $env (func (export "seven") (result i32) (i32.const 7)))
+(module $env (func (export "seven") (result i32) (i32.const 8)) (func (export "extra")))
+(module (import "env" "seven" (func $f (result i32))) (import "env" "extra" (func))
+  (func (export "g") (result i32) (call $f)))
+(assert_return (invoke "g") (i32.const 8))"#,
+    );
+    for mode in [None, Some("--debug")] {
+        let mut args = vec!["wast", &script, "--json", "--wasmtime-compat"];
+        args.extend(mode);
+        let output = onecopy(&args);
+        assert!(output.status.success(), "{mode:?}: {}", stdout(&output));
+        let summary: serde_json::Value = serde_json::from_slice(&output.stdout).expect("one JSON object");
+        assert_eq!((&summary["passed"], &summary["failed"]), (&4.into(), &0.into()), "{mode:?}: the later $env shadows the first");
+    }
+    // Without the flag the spec's convention holds: only `register` makes a module importable.
+    let output = onecopy(&["wast", &script, "--json"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(stdout(&output).contains("unknown import"), "{}", stdout(&output));
+}
+
+#[test]
 fn stress_shares_one_copy_of_code_between_debugged_workers() {
     // The built-in module scaled down (`--funcs`), so the test runs in seconds.
     let output = onecopy(&["stress", "--funcs", "300", "--workers", "1,8", "--mode", "shared", "--json"]);

@@ -79,7 +79,7 @@ fn current_rss() -> Result<u64> {
 }
 
 /// This process's peak resident memory so far, in bytes.
-fn peak_rss() -> u64 {
+pub fn peak_rss() -> u64 {
     // SAFETY: getrusage only writes the struct it is given.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
     unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) };

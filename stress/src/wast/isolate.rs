@@ -33,6 +33,9 @@ fn child_report(file: &Path, options: Options) -> Result<FileReport, String> {
     if options.step {
         command.arg("--step");
     }
+    if options.wasmtime_compat {
+        command.arg("--wasmtime-compat");
+    }
     if options.legacy {
         command.arg("--legacy");
     }

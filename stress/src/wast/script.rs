@@ -34,6 +34,8 @@ pub struct Script {
     handler_calls: Option<Rc<Cell<u64>>>,
     /// Single-step every instance.
     step: bool,
+    /// Register each named module's instance under its name (Wasmtime's convention).
+    wasmtime_compat: bool,
 }
 
 impl Script {
@@ -55,6 +57,7 @@ impl Script {
             definitions: HashMap::new(),
             handler_calls,
             step: options.step,
+            wasmtime_compat: options.wasmtime_compat,
         })
     }
 
@@ -166,6 +169,13 @@ impl Script {
     }
 
     fn set_current(&mut self, name: Option<Id>, slot: Slot) {
+        if let (true, Some(id), Ok(instance)) = (self.wasmtime_compat, name, &slot) {
+            // Later modules import it by its name, as after `(register "name")`;
+            // a later module of the same name shadows it.
+            if let Err(e) = self.linker.instance(&self.store, id.name(), *instance) {
+                tracing::warn!("cannot make module ${} importable: {e}", id.name());
+            }
+        }
         if let Some(id) = name {
             self.named.insert(id.name().to_string(), slot.clone());
         }
