@@ -152,7 +152,7 @@ fn run_debugged(module: &Module, args: (i32, i64, f32, f64)) -> (i64, Vec<Stop>)
             let seen = match frame.local(local) {
                 Some(read) => {
                     let wrote = bump(&read, key(n, local));
-                    match frame.set_local(local, wrote.clone()) {
+                    match frame.set_local(local, wrote) {
                         Ok(()) => Seen::Written { read, wrote },
                         Err(e) => Seen::Refused { read, why: e.to_string() },
                     }
