@@ -21,7 +21,8 @@ use onecopy_jit::{CompiledModule, Site, ValType};
 use crate::debug_stop::SavedRegs;
 use crate::error::{Error, Result};
 use crate::instance::Instance;
-use crate::store::{StoreContextMut, StoreId};
+use crate::func::known::KnownFuncrefs;
+use crate::store::{StoreContextMut, StoreOpaque};
 use crate::values::Val;
 
 /// The registers of one frame as far as they are known: all of them for
@@ -76,16 +77,20 @@ impl Registers {
     }
 }
 
-/// Read a value of type `ty` from a slot of a frame of store `store`.
-fn read_slot(regs: &Registers, slot: &Slot, ty: ValType, store: StoreId) -> Option<Val> {
+/// Read a value of type `ty` from a slot of a frame; `funcrefs` gives the
+/// store's funcrefs, asked for only when a funcref is read.
+fn read_slot(regs: &Registers, slot: &Slot, ty: ValType, funcrefs: impl FnOnce() -> Arc<KnownFuncrefs>) -> Option<Val> {
     let raw = match slot {
         Slot::Located { at, .. } => regs.read(at)?,
         Slot::Constant(bits) => *bits,
         Slot::Dead => return None,
     };
-    // SAFETY: the location holds the SSA value of this local or operand,
-    // which has type `ty`; a funcref there points at a live VMFuncRef.
-    Some(unsafe { Val::from_raw(raw, ty, store) })
+    match ty {
+        // The bits came from where the location tables say the value is;
+        // a wrong table must show nothing, never follow a stray pointer.
+        ValType::FuncRef => funcrefs().decode(raw).map(Val::FuncRef),
+        _ => Val::from_plain_raw(raw, ty),
+    }
 }
 
 /// The raw bits a value of type `ty` is stored as, refusing references
@@ -175,9 +180,9 @@ impl<'a> FrameView<'a> {
     }
 
     /// See [`DebugFrame::local`].
-    pub(crate) fn local(&self, index: usize) -> Option<Val> {
+    pub(crate) fn local(&self, index: usize, store: &StoreOpaque) -> Option<Val> {
         let ty = *self.local_types.get(index)?;
-        read_slot(&self.registers()?, &self.local_slot(index)?, ty, self.instance.store_id())
+        read_slot(&self.registers()?, &self.local_slot(index)?, ty, || Arc::new(KnownFuncrefs::of(store)))
     }
 
     /// See [`DebugFrame::set_local`].
@@ -188,14 +193,18 @@ impl<'a> FrameView<'a> {
     }
 
     /// See [`DebugFrame::locals`].
-    pub(crate) fn locals(&self) -> Vec<Option<Val>> {
-        (0..self.local_types.len()).map(|i| self.local(i)).collect()
+    pub(crate) fn locals(&self, store: &StoreOpaque) -> Vec<Option<Val>> {
+        let known = std::cell::OnceCell::new();
+        let funcrefs = || known.get_or_init(|| Arc::new(KnownFuncrefs::of(store))).clone();
+        (0..self.local_types.len())
+            .map(|i| read_slot(&self.registers()?, &self.local_slot(i)?, self.local_types[i], funcrefs))
+            .collect()
     }
 
     /// See [`DebugFrame::stack`].
-    pub(crate) fn stack(&self, index: usize) -> Option<Val> {
+    pub(crate) fn stack(&self, index: usize, store: &StoreOpaque) -> Option<Val> {
         let ty = *self.stack_types.get(index)?;
-        read_slot(&self.registers()?, &self.stack_slot(index)?, ty, self.instance.store_id())
+        read_slot(&self.registers()?, &self.stack_slot(index)?, ty, || Arc::new(KnownFuncrefs::of(store)))
     }
 
     /// See [`DebugFrame::set_stack`].
@@ -238,7 +247,8 @@ impl<'a> FrameView<'a> {
     }
 
     /// See [`DebugFrame::callers`].
-    pub(crate) fn callers(&self) -> Vec<CallerFrame> {
+    pub(crate) fn callers(&self, store: &StoreOpaque) -> Vec<CallerFrame> {
+        let funcrefs = Arc::new(KnownFuncrefs::of(store));
         let (Some(mut regs), Storage::Guard { info, .. }) = (self.registers(), &self.storage) else { return vec![] };
         let mut info = info.clone();
         let mut frames = Vec::new();
@@ -264,7 +274,7 @@ impl<'a> FrameView<'a> {
                     .map(|i| caller_info.local_at_call(offset - start, i))
                     .collect(),
                 regs: regs.clone(),
-                store: self.instance.store_id(),
+                funcrefs: funcrefs.clone(),
             });
             info = caller_info;
         }
@@ -282,13 +292,13 @@ pub struct CallerFrame {
     pub local_types: Vec<ValType>,
     slots: Vec<Slot>,
     regs: Registers,
-    store: StoreId,
+    funcrefs: Arc<KnownFuncrefs>,
 }
 
 impl CallerFrame {
     /// Local `index` at the call; `None` if unavailable there.
     pub fn local(&self, index: usize) -> Option<Val> {
-        read_slot(&self.regs, self.slots.get(index)?, *self.local_types.get(index)?, self.store)
+        read_slot(&self.regs, self.slots.get(index)?, *self.local_types.get(index)?, || self.funcrefs.clone())
     }
 
     /// All locals, `None` where unavailable.
@@ -324,7 +334,7 @@ impl<'a, T> DebugFrame<'a, T> {
     /// Local `index`; `None` if there is no such local or its value is
     /// unavailable here (the program never reads it again).
     pub fn local(&self, index: usize) -> Option<Val> {
-        self.view.local(index)
+        self.view.local(index, self.store.opaque())
     }
 
     /// Change local `index`. Refused (with the reason) where the local has
@@ -336,12 +346,12 @@ impl<'a, T> DebugFrame<'a, T> {
 
     /// All locals, `None` where unavailable.
     pub fn locals(&self) -> Vec<Option<Val>> {
-        self.view.locals()
+        self.view.locals(self.store.opaque())
     }
 
     /// Operand-stack value `index` (0 = bottom).
     pub fn stack(&self, index: usize) -> Option<Val> {
-        self.view.stack(index)
+        self.view.stack(index, self.store.opaque())
     }
 
     /// Change operand-stack value `index` (see [`Self::set_local`] for
@@ -358,7 +368,7 @@ impl<'a, T> DebugFrame<'a, T> {
     /// The calling frames, innermost first, with their locals at their call
     /// sites (read-only), as far as the stack stays in this module's code.
     pub fn callers(&self) -> Vec<CallerFrame> {
-        self.view.callers()
+        self.view.callers(self.store.opaque())
     }
 
     /// The stopped instance (to read or write its globals and memory, with

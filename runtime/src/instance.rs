@@ -15,7 +15,7 @@ use crate::func::Func;
 use crate::global::GlobalData;
 use crate::memory::MemoryData;
 use crate::module::Module;
-use crate::store::{self, AsContext, AsContextMut, StoreContextMut, StoreId, StoreOpaque};
+use crate::store::{self, AsContext, AsContextMut, StoreContextMut, StoreOpaque};
 use crate::table::TableData;
 use crate::vm::VMFuncRef;
 use crate::vm_box::VmBox;
@@ -75,6 +75,12 @@ impl InstanceData {
         unsafe { *self.cells[1 + offset as usize / 8].get() as *const VMFuncRef }
     }
 
+    /// `[start, end)` of the addresses of this instance's defined funcrefs.
+    pub(crate) fn funcref_span(&self) -> (usize, usize) {
+        let start = self.funcrefs.as_ptr() as *const UnsafeCell<VMFuncRef> as usize;
+        (start, start + self.funcrefs.len() * std::mem::size_of::<UnsafeCell<VMFuncRef>>())
+    }
+
     /// Point the defined functions' funcrefs at a copy of the module's code
     /// starting at `base` (the shared code, or a legacy clone).
     pub(crate) fn set_code_base(&self, base: *const u8) {
@@ -128,10 +134,6 @@ struct Imports {
 }
 
 impl Instance {
-    pub(crate) fn store_id(&self) -> StoreId {
-        self.store
-    }
-
     /// Instantiate `module` in `store`, with `imports` given in the
     /// module's import order.
     ///

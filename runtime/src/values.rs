@@ -109,15 +109,24 @@ impl Val {
     /// # Safety
     /// A non-null funcref cell must point at a live `VMFuncRef` of that store.
     pub(crate) unsafe fn from_raw(raw: u64, ty: ValType, store: StoreId) -> Val {
-        match ty {
+        match Val::from_plain_raw(raw, ty) {
+            Some(v) => v,
+            // SAFETY: the caller's contract.
+            None => Val::FuncRef(unsafe { Func::from_raw(raw as usize as *const _, store) }),
+        }
+    }
+
+    /// Decode an 8-byte cell of any type but funcref (`None` for a funcref,
+    /// whose bits are a pointer only a caller that knows it can follow).
+    pub(crate) fn from_plain_raw(raw: u64, ty: ValType) -> Option<Val> {
+        Some(match ty {
             ValType::I32 => Val::I32(raw as u32 as i32),
             ValType::I64 => Val::I64(raw as i64),
             ValType::F32 => Val::F32(raw as u32),
             ValType::F64 => Val::F64(raw),
-            // SAFETY: the caller's contract.
-            ValType::FuncRef => Val::FuncRef(unsafe { Func::from_raw(raw as usize as *const _, store) }),
+            ValType::FuncRef => return None,
             ValType::ExternRef => Val::ExternRef(raw.checked_sub(1).map(|v| ExternRef(v as u32))),
-        }
+        })
     }
 }
 

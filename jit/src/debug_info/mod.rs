@@ -14,6 +14,15 @@
 //! A local is then found by its SSA value at the point ([`reaching`]) and
 //! that value's location there: a register, a frame slot, a constant the
 //! code folded in, or nothing if the program never reads it again.
+//!
+//! Points in cold blocks (blocks that end in a trap, such as the path to an
+//! `unreachable`, and the exit guard's keep block) show constants only:
+//! Cranelift records no code offsets for cold instructions, so its value
+//! ranges say nothing true about them (a range that ends where the hot code
+//! ends is stretched over all the cold code). Little is lost: past a trap's
+//! block nothing reads a local again, so in such a block locals are dead
+//! anyway, apart from values the block itself still uses (a call's
+//! arguments before the call).
 
 mod copies;
 pub(crate) mod reaching;
@@ -104,6 +113,8 @@ pub struct FunctionDebugInfo {
     calls: HashMap<u32, PointRecord>,
     /// Owner local of each value that is some local's definition.
     owners: HashMap<Value, u32>,
+    /// Blocks Cranelift emits out of line (see the module doc).
+    cold: HashSet<Block>,
     constants: HashMap<Value, u64>,
     locations: HashMap<Value, Vec<ValueLocRange>>,
     saved: Vec<SavedReg>,
@@ -144,12 +155,14 @@ impl FunctionDebugInfo {
             .filter_map(|(wasm_offset, point)| described.call_returns.get(&wasm_offset).map(|ret| (*ret, point)))
             .collect();
         let frame_size = copies::frame_size(&code);
+        let cold = func.layout.blocks().filter(|b| func.is_effectively_cold(*b)).collect();
         FunctionDebugInfo {
             reaching,
             sites: recording.sites,
             site_pcs,
             calls,
             owners,
+            cold,
             constants,
             locations,
             saved: unwind::saved_registers(&described.unwind),
@@ -188,7 +201,7 @@ impl FunctionDebugInfo {
         let Some(Reaching::Value(v)) = self.reaching.before(point.block, point.at, local) else { return Slot::Dead };
         let v = self.real(v);
         let shared = point.stack.iter().any(|s| self.real(*s) == v);
-        self.slot(v, pc, shared)
+        self.slot(v, point, pc, shared)
     }
 
     /// The operand stack at breakable point `site`, bottom first.
@@ -205,13 +218,14 @@ impl FunctionDebugInfo {
                 let local = !point.exit && self.owners.get(&v).is_some_and(|&l| {
                     self.reaching.before(point.block, point.at, l) == Some(Reaching::Value(v))
                 });
-                self.slot(v, *pc, twice || local)
+                self.slot(v, point, *pc, twice || local)
             })
             .collect()
     }
 
-    fn slot(&self, v: Value, pc: u32, shared: bool) -> Slot {
-        let located = self.locations.get(&v).and_then(|ranges| {
+    fn slot(&self, v: Value, point: &PointRecord, pc: u32, shared: bool) -> Slot {
+        let ranges = self.locations.get(&v).filter(|_| !self.cold.contains(&point.block));
+        let located = ranges.and_then(|ranges| {
             ranges.iter().find(|r| r.start <= pc && pc < r.end).and_then(|r| location(&r.loc))
         });
         match (located, self.constants.get(&v)) {

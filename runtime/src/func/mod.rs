@@ -3,6 +3,7 @@
 //! into the store that owns it.
 
 mod host;
+pub(crate) mod known;
 mod typed;
 mod wrap;
 
