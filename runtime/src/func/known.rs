@@ -36,7 +36,7 @@ impl KnownFuncrefs {
     /// Whether `addr` is the address of one of the store's funcrefs.
     fn contains(&self, addr: usize) -> bool {
         self.hosts.contains(&addr)
-            || self.arrays.iter().any(|&(start, end)| (start..end).contains(&addr) && (addr - start) % size_of::<VMFuncRef>() == 0)
+            || self.arrays.iter().any(|&(start, end)| (start..end).contains(&addr) && (addr - start).is_multiple_of(size_of::<VMFuncRef>()))
     }
 
     /// The funcref value held in the raw cell `raw`: `Some(None)` for null,
