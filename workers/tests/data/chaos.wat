@@ -1,4 +1,4 @@
-;; The chaos test's kernels (workers/tests/chaos.rs computes the same in Rust).
+;; The chaos test's kernels (workers/tests/chaos/kernels.rs computes the same in Rust).
 ;; Each takes one i32 and returns one i32, so `dispatch` can reach any of them
 ;; through `call_indirect`. Bytes 0..256 of memory are scratch the kernels
 ;; never touch (the debugger writes there); `checksum` works at 1024 and up.
