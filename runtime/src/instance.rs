@@ -13,6 +13,7 @@ use crate::debug::DebugState;
 use crate::error::{Error, Result, Trap};
 use crate::func::Func;
 use crate::global::GlobalData;
+use crate::limits::Limit;
 use crate::memory::MemoryData;
 use crate::module::Module;
 use crate::store::{self, AsContext, AsContextMut, StoreContextMut, StoreId, StoreOpaque};
@@ -311,7 +312,9 @@ fn check_limits(store: &StoreOpaque, module: &Module, imports: &Imports) -> Resu
     let memories = &info.memories[imports.memories.len()..];
     let tables = &info.tables[imports.tables.len()..];
     let limits = &store.limits;
-    limits.counts(store.instances.len() + 1, store.memories.len() + memories.len(), store.tables.len() + tables.len())?;
+    limits.count(Limit::Instances, store.instances.len() + 1)?;
+    limits.count(Limit::Memories, store.memories.len() + memories.len())?;
+    limits.count(Limit::Tables, store.tables.len() + tables.len())?;
     memories.iter().try_for_each(|ty| limits.memory_size(crate::memory::initial_bytes(ty)))?;
     tables.iter().try_for_each(|ty| limits.table_elements(ty.min as usize))?;
     Ok(())

@@ -151,11 +151,15 @@ impl StoreLimits {
         within(Limit::TableElements, elements, self.table_elements.unwrap_or(usize::MAX))
     }
 
-    /// Whether a store may hold `instances` instances, `memories` memories
-    /// and `tables` tables.
-    pub(crate) fn counts(&self, instances: usize, memories: usize, tables: usize) -> Result<(), LimitExceeded> {
-        within(Limit::Instances, instances, self.instances)?;
-        within(Limit::Memories, memories, self.memories)?;
-        within(Limit::Tables, tables, self.tables)
+    /// Whether a store may hold `count` of what `limit` counts
+    /// (instances, memories or tables).
+    pub(crate) fn count(&self, limit: Limit, count: usize) -> Result<(), LimitExceeded> {
+        let allowed = match limit {
+            Limit::Instances => self.instances,
+            Limit::Memories => self.memories,
+            Limit::Tables => self.tables,
+            Limit::MemorySize | Limit::TableElements => unreachable!("{limit} is not a count"),
+        };
+        within(limit, count, allowed)
     }
 }

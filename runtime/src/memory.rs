@@ -122,7 +122,7 @@ impl Memory {
     pub fn new(mut store: impl AsContextMut, ty: MemoryType) -> Result<Memory> {
         let mut store = store.as_context_mut();
         let store = store.opaque_mut();
-        store.limits.counts(store.instances.len(), store.memories.len() + 1, store.tables.len())?;
+        store.limits.count(crate::Limit::Memories, store.memories.len() + 1)?;
         store.limits.memory_size(initial_bytes(&ty))?;
         let index = store::push(&mut store.memories, MemoryData::new(ty)?)?;
         Ok(Memory { store: store.id, index })

@@ -89,7 +89,7 @@ impl Table {
         let mut store = store.as_context_mut();
         let store = store.opaque_mut();
         let raw = init.checked_raw(store, ty.element, "table")?;
-        store.limits.counts(store.instances.len(), store.memories.len(), store.tables.len() + 1)?;
+        store.limits.count(crate::Limit::Tables, store.tables.len() + 1)?;
         store.limits.table_elements(ty.min as usize)?;
         let index = store::push(&mut store.tables, TableData::new(ty, raw)?)?;
         Ok(Table { store: store.id, index })

@@ -108,3 +108,18 @@ fn memories_made_by_the_host_count_and_are_limited_too() {
     assert_eq!(exceeded(error), LimitExceeded { limit: Limit::Memories, requested: 2, allowed: 1 });
     assert_eq!(store.limits(), StoreLimitsBuilder::new().memories(1).memory_size(PAGE).build());
 }
+
+#[test]
+fn limits_set_later_leave_what_exists_and_count_each_kind_apart() {
+    let engine = Engine::default();
+    let module = program(&engine, 1);
+    let mut store = Store::new(&engine, ());
+    let first = Instance::new(&mut store, &module, &[]).unwrap();
+    Instance::new(&mut store, &module, &[]).unwrap();
+    store.limiter(StoreLimitsBuilder::new().instances(1).memory_size(PAGE).build());
+    // Two instances already exceed the new count: new memories are still
+    // judged by the memory limits alone, and the existing instances run.
+    Memory::new(&mut store, MemoryType { min: 1, max: None }).expect("a memory is no instance");
+    assert_eq!(call(&mut store, first, "grow", Some(1)), -1, "growth is judged by the new limit");
+    assert_eq!(exceeded(Instance::new(&mut store, &module, &[]).unwrap_err()).limit, Limit::Instances);
+}
