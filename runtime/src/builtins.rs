@@ -45,7 +45,7 @@ fn table_index(store: &StoreOpaque, instance: u32, table: u32) -> usize {
 unsafe extern "C" fn memory_grow(vmctx: *mut u8, mem: u32, delta: u32) -> i32 {
     let (store, instance) = context(vmctx);
     let index = memory_index(store, instance, mem);
-    store.memories[index].grow(delta as u64).map_or(-1, |old| old as i32)
+    store.grow_memory(index, delta as u64).map_or(-1, |old| old as i32)
 }
 
 unsafe extern "C" fn memory_fill(vmctx: *mut u8, mem: u32, dst: u32, val: u32, len: u32) -> u32 {
@@ -104,7 +104,7 @@ unsafe extern "C" fn data_drop(vmctx: *mut u8, data: u32) {
 unsafe extern "C" fn table_grow(vmctx: *mut u8, table: u32, init: u64, delta: u32) -> i32 {
     let (store, instance) = context(vmctx);
     let index = table_index(store, instance, table);
-    store.tables[index].grow(delta, init).map_or(-1, |old| old as i32)
+    store.grow_table(index, delta, init).map_or(-1, |old| old as i32)
 }
 
 unsafe extern "C" fn table_fill(vmctx: *mut u8, table: u32, dst: u32, val: u64, len: u32) -> u32 {

@@ -182,24 +182,30 @@ impl DebugTable {
     /// Ask the running code to stop at its next breakable point: every entry
     /// armed until the stop is taken (see [`Self::take_pause`]).
     pub(crate) fn request_pause(&self) {
+        // Flag and entries change under the lock, so a stop taking a pause
+        // meanwhile cannot restore the entries between the two and leave
+        // every entry armed with no pause to explain the stops.
+        let _arming = self.arming.lock();
         self.pause.store(true, Ordering::Release);
-        let arming = self.arming.lock();
         self.fill(|_| true);
-        drop(arming);
     }
 
     /// Consume a pause request, restoring the entries.
     pub(crate) fn take_pause(&self) -> bool {
+        let arming = self.arming.lock();
         let paused = self.pause.swap(false, Ordering::Acquire);
         if paused {
-            self.restore(&self.arming.lock());
+            self.restore(&arming);
         }
         paused
     }
 
-    /// Entries = breakpoints and watches only.
+    /// Entries = breakpoints and watches, or every entry while a pause is
+    /// pending: a pause asked of a stopped instance must survive the watch
+    /// change its resume makes (the end of a step disarms what it watched).
     fn restore(&self, arming: &Arming) {
-        self.fill(|func| self.watches(&arming.watch, func));
+        let paused = self.pause.load(Ordering::Acquire);
+        self.fill(|func| paused || self.watches(&arming.watch, func));
         for id in &arming.breakpoints {
             self.store(*id, true);
         }

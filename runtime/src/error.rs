@@ -59,6 +59,10 @@ pub enum Error {
     /// Arguments or values of the wrong type or count.
     #[error("type mismatch: {0}")]
     Type(String),
+    /// Instantiating or creating a memory or table would exceed one of the
+    /// store's limits ([`crate::Store::limiter`]); the store is unchanged.
+    #[error(transparent)]
+    LimitExceeded(crate::limits::LimitExceeded),
     /// The system refused memory (a reservation, a mapping).
     #[error("resource exhausted: {0}")]
     Resource(String),
@@ -82,6 +86,12 @@ impl From<onecopy_jit::CompileError> for Error {
             onecopy_jit::CompileError::Arena(exhausted) => Error::CodeArenaExhausted(exhausted),
             other => Error::Compile(other),
         }
+    }
+}
+
+impl From<crate::limits::LimitExceeded> for Error {
+    fn from(e: crate::limits::LimitExceeded) -> Error {
+        Error::LimitExceeded(e)
     }
 }
 

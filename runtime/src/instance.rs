@@ -13,6 +13,7 @@ use crate::debug::DebugState;
 use crate::error::{Error, Result, Trap};
 use crate::func::Func;
 use crate::global::GlobalData;
+use crate::limits::Limit;
 use crate::memory::MemoryData;
 use crate::module::Module;
 use crate::store::{self, AsContext, AsContextMut, StoreContextMut, StoreOpaque};
@@ -306,10 +307,26 @@ fn check_imports(store: &StoreOpaque, module: &Module, imports: &[Extern]) -> Re
     Ok(sorted)
 }
 
+/// Whether the instance fits the store's limits, checked before anything is
+/// created so that a refused instantiation leaves the store as it was.
+fn check_limits(store: &StoreOpaque, module: &Module, imports: &Imports) -> Result<()> {
+    let info = module.info();
+    let memories = &info.memories[imports.memories.len()..];
+    let tables = &info.tables[imports.tables.len()..];
+    let limits = &store.limits;
+    limits.count(Limit::Instances, store.instances.len() + 1)?;
+    limits.count(Limit::Memories, store.memories.len() + memories.len())?;
+    limits.count(Limit::Tables, store.tables.len() + tables.len())?;
+    memories.iter().try_for_each(|ty| limits.memory_size(crate::memory::initial_bytes(ty)))?;
+    tables.iter().try_for_each(|ty| limits.table_elements(ty.min as usize))?;
+    Ok(())
+}
+
 /// Create the instance's own memories, tables and globals and its vmctx,
 /// and add it to the store (`raw` is the store's pointer for its vmctx).
 fn allocate(store: &mut StoreOpaque, raw: *mut StoreOpaque, module: &Module, imports: Imports) -> Result<Instance> {
     let info = module.info();
+    check_limits(store, module, &imports)?;
     let mut memories = imports.memories;
     for ty in &info.memories[memories.len()..] {
         memories.push(store::push(&mut store.memories, MemoryData::new(*ty)?)?);

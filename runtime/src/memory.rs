@@ -71,7 +71,7 @@ impl MemoryData {
         unsafe { (*self.def.get()).length as usize }
     }
 
-    fn pages(&self) -> u64 {
+    pub(crate) fn pages(&self) -> u64 {
         self.len() as u64 / PAGE_SIZE
     }
 
@@ -122,6 +122,8 @@ impl Memory {
     pub fn new(mut store: impl AsContextMut, ty: MemoryType) -> Result<Memory> {
         let mut store = store.as_context_mut();
         let store = store.opaque_mut();
+        store.limits.count(crate::Limit::Memories, store.memories.len() + 1)?;
+        store.limits.memory_size(initial_bytes(&ty))?;
         let index = store::push(&mut store.memories, MemoryData::new(ty)?)?;
         Ok(Memory { store: store.id, index })
     }
@@ -142,12 +144,12 @@ impl Memory {
     }
 
     /// Grow by `delta` pages; `Ok(Some(old_pages))`, or `Ok(None)` when the
-    /// maximum (or wasm32's 4 GiB) would be exceeded.
+    /// maximum (or wasm32's 4 GiB, or the store's limit) would be exceeded.
     pub fn grow(&self, mut store: impl AsContextMut, delta: u64) -> Result<Option<u64>> {
         let mut store = store.as_context_mut();
         let store = store.opaque_mut();
         let index = self.index_in(store)?;
-        Ok(store.memories[index as usize].grow(delta))
+        Ok(store.grow_memory(index as usize, delta))
     }
 
     /// The memory's bytes, borrowed from the store (no wasm runs while the
@@ -194,6 +196,11 @@ impl Memory {
         dst.ok_or_else(|| out_of_bounds(offset, buf.len()))?.copy_from_slice(buf);
         Ok(())
     }
+}
+
+/// Bytes of a memory of type `ty` when created (saturating: too many is too many).
+pub(crate) fn initial_bytes(ty: &MemoryType) -> usize {
+    usize::try_from(ty.min.saturating_mul(PAGE_SIZE)).unwrap_or(usize::MAX)
 }
 
 fn out_of_bounds(offset: usize, len: usize) -> Error {

@@ -89,6 +89,8 @@ impl Table {
         let mut store = store.as_context_mut();
         let store = store.opaque_mut();
         let raw = init.checked_raw(store, ty.element, "table")?;
+        store.limits.count(crate::Limit::Tables, store.tables.len() + 1)?;
+        store.limits.table_elements(ty.min as usize)?;
         let index = store::push(&mut store.tables, TableData::new(ty, raw)?)?;
         Ok(Table { store: store.id, index })
     }
@@ -124,12 +126,12 @@ impl Table {
     }
 
     /// Grow by `delta` elements set to `init`; the old size, or `None` if
-    /// the maximum would be exceeded.
+    /// the maximum (or the store's limit) would be exceeded.
     pub fn grow(&self, mut store: impl AsContextMut, delta: u32, init: Val) -> Result<Option<u32>> {
         let mut store = store.as_context_mut();
         let store = store.opaque_mut();
         let index = self.index_in(store)? as usize;
         let raw = init.checked_raw(store, store.tables[index].element(), "table")?;
-        Ok(store.tables[index].grow(delta, raw))
+        Ok(store.grow_table(index, delta, raw))
     }
 }

@@ -97,7 +97,7 @@ fn classify(e: &Error) -> Option<&'static str> {
         Error::Link(_) | Error::NotFound(_) | Error::Type(_) => "link error",
         Error::Trap(trap) if trap.kind == TrapKind::Fault => return None,
         Error::Trap(_) => "trap",
-        Error::Resource(_) => "resource",
+        Error::Resource(_) | Error::LimitExceeded(_) => "resource",
         Error::CodeArenaExhausted(_) => "arena full",
         Error::WrongStore(_) | Error::Host(_) => return None,
     })

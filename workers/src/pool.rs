@@ -9,7 +9,7 @@ use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{select, Receiver, Sender};
-use onecopy_runtime::{Error, Instance, Linker, Module, Store, Trap};
+use onecopy_runtime::{Error, Instance, Linker, Module, Store, StoreLimits, Trap};
 
 use crate::call::{invoke, CallHandle, Job, Target};
 use crate::error::{panic_message, CallError, PoolError};
@@ -56,6 +56,10 @@ pub struct PoolConfig<T = ()> {
     pub on_instance: Option<InstanceHook<T>>,
     /// Called on a worker whose call trapped.
     pub on_trap: Option<TrapHook>,
+    /// Each worker's store limits (its memories' and tables' sizes, how
+    /// many it may hold), so one worker's wasm cannot take the host's
+    /// memory. Default (`None`): the store's defaults.
+    pub limits: Option<StoreLimits>,
 }
 
 impl<T> Clone for PoolConfig<T> {
@@ -68,6 +72,7 @@ impl<T> Clone for PoolConfig<T> {
             linker: self.linker.clone(),
             on_instance: self.on_instance.clone(),
             on_trap: self.on_trap.clone(),
+            limits: self.limits,
         }
     }
 }
@@ -98,6 +103,7 @@ impl<T: 'static> PoolConfig<T> {
             linker: None,
             on_instance: None,
             on_trap: None,
+            limits: None,
         }
     }
 
@@ -126,6 +132,14 @@ impl<T: 'static> PoolConfig<T> {
         self
     }
 
+    /// Give every worker's store `limits` ([`Store::limiter`]): a module
+    /// whose memory starts over them fails to start the pool, and growing
+    /// past them returns -1 on that worker.
+    pub fn limits(mut self, limits: StoreLimits) -> PoolConfig<T> {
+        self.limits = Some(limits);
+        self
+    }
+
     /// Set [`PoolConfig::on_trap`].
     pub fn on_trap(mut self, hook: impl Fn(usize, &Trap) + Send + Sync + 'static) -> PoolConfig<T> {
         self.on_trap = Some(Arc::new(hook));
@@ -142,6 +156,7 @@ impl<T> fmt::Debug for PoolConfig<T> {
             .field("linker", &self.linker.as_ref().map(|_| "<factory>"))
             .field("on_instance", &self.on_instance.as_ref().map(|_| "<hook>"))
             .field("on_trap", &self.on_trap.as_ref().map(|_| "<hook>"))
+            .field("limits", &self.limits)
             .finish()
     }
 }
@@ -208,6 +223,7 @@ impl<T: 'static> WorkerPool<T> {
                 data: config.data.clone(),
                 linker: config.linker.clone(),
                 on_instance: config.on_instance.clone(),
+                limits: config.limits,
                 own: own_rx,
                 shared: shared_rx.clone(),
                 ready: ready_tx.clone(),
@@ -376,6 +392,7 @@ struct WorkerStart<T> {
     data: DataFactory<T>,
     linker: Option<LinkerFactory<T>>,
     on_instance: Option<InstanceHook<T>>,
+    limits: Option<StoreLimits>,
     own: Receiver<Job<T>>,
     shared: Receiver<Job<T>>,
     ready: Sender<(usize, Result<(), PoolError>)>,
@@ -388,6 +405,9 @@ impl<T: 'static> WorkerStart<T> {
         let _span = tracing::info_span!("worker", worker = index).entered();
         let started = catch_unwind(AssertUnwindSafe(|| {
             let mut store = Store::new(self.module.engine(), (self.data)(index)?);
+            if let Some(limits) = self.limits {
+                store.limiter(limits);
+            }
             let linker = match &self.linker {
                 Some(factory) => factory(index, &self.module)?,
                 None => Linker::new(self.module.engine()),

@@ -2,8 +2,11 @@
 //! one worker, stepping, pause-all, traps, globals and memory, through the
 //! coordinator's session.
 
+mod common;
+
 use std::time::Duration;
 
+use common::sites;
 use onecopy_runtime::{Config, Engine, Module, StopReason};
 use onecopy_workers::{DebugSession, GlobalRef, PoolConfig, Resume, Value, Who, WorkerPool};
 
@@ -19,11 +22,6 @@ fn setup(workers: usize) -> (Engine, Module, WorkerPool, DebugSession) {
     let config = PoolConfig::new(workers).on_instance(session.hook()).on_trap(session.trap_hook());
     let pool = WorkerPool::new(&module, config).unwrap();
     (engine, module, pool, session)
-}
-
-/// Wasm offsets of the sites of `func`, in order.
-fn sites(module: &Module, func: u32) -> Vec<u32> {
-    module.sites().iter().filter(|s| s.func == func).map(|s| s.wasm_offset).collect()
 }
 
 #[test]

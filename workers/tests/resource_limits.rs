@@ -1,10 +1,11 @@
 //! Exhaustion on workers: unbounded recursion on worker threads whose
 //! stacks are smaller than the engine's wasm stack limit traps as a stack
 //! overflow (the worker lives on and serves the next call), and growing a
-//! memory or table past its maximum gives -1 and changes nothing.
+//! memory or table past its maximum, or past the pool's per-worker store
+//! limits, gives -1 and changes nothing.
 
-use onecopy_workers::runtime::{Config, Engine, Module, TrapKind};
-use onecopy_workers::{CallError, PoolConfig, Target, Value, WorkerPool};
+use onecopy_workers::runtime::{Config, Engine, Error, Limit, LimitExceeded, Module, StoreLimitsBuilder, TrapKind, PAGE_SIZE};
+use onecopy_workers::{CallError, PoolConfig, PoolError, Target, Value, WorkerPool};
 
 const PROGRAM: &str = r#"(module
   (func $down (export "down") (param i32) (result i32)
@@ -17,9 +18,12 @@ const PROGRAM: &str = r#"(module
   (func (export "grow_table") (param i32) (result i32) (table.grow (ref.null func) (local.get 0)))
   (func (export "table_size") (result i32) (table.size)))"#;
 
+fn module(engine: &Engine) -> Module {
+    Module::new(engine, wat::parse_str(PROGRAM).expect("valid text")).expect("compiles")
+}
+
 fn pool(stack: usize, engine: &Engine) -> WorkerPool {
-    let module = Module::new(engine, wat::parse_str(PROGRAM).expect("valid text")).expect("compiles");
-    WorkerPool::new(&module, PoolConfig::new(2).stack_size(stack)).expect("pool starts")
+    WorkerPool::new(&module(engine), PoolConfig::new(2).stack_size(stack)).expect("pool starts")
 }
 
 fn call(pool: &WorkerPool, export: &str, args: Vec<Value>) -> Result<Vec<Value>, CallError> {
@@ -59,4 +63,34 @@ fn growing_past_the_maximum_gives_minus_one() {
     assert_eq!(call(&pool, "grow_table", i32s(3)).unwrap(), i32s(2));
     assert_eq!(call(&pool, "grow_table", i32s(-1)).unwrap(), i32s(-1));
     assert_eq!(call(&pool, "table_size", vec![]).unwrap(), i32s(5));
+}
+
+#[test]
+fn each_worker_grows_only_within_the_pools_store_limits() {
+    let engine = Engine::default();
+    let limits = StoreLimitsBuilder::new().memory_size(2 * PAGE_SIZE as usize).table_elements(3).build();
+    let pool = WorkerPool::new(&module(&engine), PoolConfig::new(2).limits(limits)).expect("pool starts");
+    let i32s = |v: i32| vec![Value::I32(v)];
+    for worker in [0, 1] {
+        let call = |export: &str, args| pool.call(Target::Worker(worker), export, args).wait().unwrap();
+        assert_eq!(call("grow_memory", i32s(2)), i32s(-1), "worker {worker}: 3 pages is over the limit of 2");
+        assert_eq!(call("grow_memory", i32s(1)), i32s(1));
+        assert_eq!(call("grow_memory", i32s(1)), i32s(-1));
+        assert_eq!(call("memory_pages", vec![]), i32s(2));
+        assert_eq!(call("grow_table", i32s(2)), i32s(-1));
+        assert_eq!(call("grow_table", i32s(1)), i32s(2));
+        assert_eq!(call("table_size", vec![]), i32s(3));
+    }
+}
+
+#[test]
+fn a_memory_starting_over_the_limit_fails_to_start_the_pool() {
+    let engine = Engine::default();
+    let config = PoolConfig::new(2).limits(StoreLimitsBuilder::new().memory_size(PAGE_SIZE as usize / 2).build());
+    match WorkerPool::new(&module(&engine), config) {
+        Err(PoolError::Instantiate { worker: 0, source: Error::LimitExceeded(e) }) => {
+            assert_eq!(e, LimitExceeded { limit: Limit::MemorySize, requested: PAGE_SIZE as usize, allowed: PAGE_SIZE as usize / 2 })
+        }
+        other => panic!("expected worker 0 to fail on the memory limit, got {other:?}"),
+    }
 }

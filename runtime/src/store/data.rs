@@ -7,6 +7,7 @@ use crate::engine::Engine;
 use crate::func::HostFuncRecord;
 use crate::global::GlobalData;
 use crate::instance::InstanceData;
+use crate::limits::StoreLimits;
 use crate::memory::MemoryData;
 use crate::table::TableData;
 
@@ -24,6 +25,8 @@ pub(crate) struct StoreOpaque {
     /// this store (by the address of its shared definition), so
     /// instantiating with one linker many times adds it once.
     pub host_func_records: HashMap<usize, u32>,
+    /// What the store may hold and grow to ([`crate::Store::limiter`]).
+    pub limits: StoreLimits,
 }
 
 impl StoreOpaque {
@@ -37,7 +40,33 @@ impl StoreOpaque {
             globals: Vec::new(),
             host_funcs: Vec::new(),
             host_func_records: HashMap::new(),
+            limits: StoreLimits::default(),
         }
+    }
+
+    /// Grow memory `index` by `delta` pages within the store's limits: the
+    /// old size in pages, or `None` (nothing changed) past a limit or the
+    /// memory's maximum. What `memory.grow` and `Memory::grow` do.
+    pub(crate) fn grow_memory(&mut self, index: usize, delta: u64) -> Option<u64> {
+        let memory = &mut self.memories[index];
+        let bytes = memory.pages().checked_add(delta)?.checked_mul(crate::memory::PAGE_SIZE)?;
+        if let Err(e) = self.limits.memory_size(usize::try_from(bytes).ok()?) {
+            tracing::debug!(%e, delta, "memory.grow refused");
+            return None;
+        }
+        memory.grow(delta)
+    }
+
+    /// Grow table `index` by `delta` cells set to `init` within the store's
+    /// limits: the old size, or `None` (nothing changed).
+    pub(crate) fn grow_table(&mut self, index: usize, delta: u32, init: u64) -> Option<u32> {
+        let table = &mut self.tables[index];
+        let elements = table.len().checked_add(delta)?;
+        if let Err(e) = self.limits.table_elements(elements as usize) {
+            tracing::debug!(%e, delta, "table.grow refused");
+            return None;
+        }
+        table.grow(delta, init)
     }
 }
 

@@ -109,6 +109,21 @@ impl<T> Store<T> {
         unsafe { &(*self.inner.as_ptr()).opaque.engine }
     }
 
+    /// Limit what this store may hold and grow to, as Wasmtime's
+    /// `Store::limiter` with its `StoreLimits` does (here the limits live
+    /// in the store itself, not in its data). Applies to later
+    /// instantiations and growth; what exists already stays.
+    pub fn limiter(&mut self, limits: crate::StoreLimits) {
+        // SAFETY: as in `data_mut`.
+        unsafe { (*self.inner.as_ptr()).opaque.limits = limits };
+    }
+
+    /// The store's limits (see [`Self::limiter`]).
+    pub fn limits(&self) -> crate::StoreLimits {
+        // SAFETY: as in `data`.
+        unsafe { (*self.inner.as_ptr()).opaque.limits }
+    }
+
     /// Drop everything the store holds and give back the user data.
     pub fn into_data(self) -> T {
         let inner = self.inner;
