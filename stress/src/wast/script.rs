@@ -263,8 +263,13 @@ fn unsupported(e: &Error) -> Option<String> {
     Some(head.rsplit(": ").next().unwrap_or(head).trim().to_string())
 }
 
-/// Wordings that do not name the feature they lack.
-const UNNAMED: [(&str, &str); 1] = [("multiple memories", "multi-memory")];
+/// Wordings that do not name the feature they lack (or not as a user
+/// would look it up).
+const UNNAMED: [(&str, &str); 3] = [
+    ("multiple memories", "multi-memory"),
+    ("threads must be enabled for shared memories", "threads proposal: shared memory"),
+    ("threads support is not enabled", "threads proposal: atomics"),
+];
 
 /// A trap's wording matches the script's when it contains it (the scripts
 /// give prefixes), or when the script's is the kind's wording plus a detail
