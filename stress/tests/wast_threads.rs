@@ -39,7 +39,7 @@ fn assert_passes(name: &str, flags: &[&str], passed: u64) {
 
 #[test]
 fn threads_instantiate_and_call_one_registered_module() {
-    assert_passes("threads-shared-calls.wast", &[], 27);
+    assert_passes("threads-shared-calls.wast", &[], 29);
 }
 
 #[test]

@@ -57,3 +57,8 @@
 (wait $b)
 (wait $solo)
 (assert_return (invoke $counter "get") (i32.const 122))
+
+;; A thread never waited for still runs, its calls answered, before the
+;; script ends.
+(thread $late (shared (module $counter))
+  (assert_return (invoke $counter "add" (i32.const 5) (i32.const 6)) (i32.const 11)))
