@@ -2,10 +2,11 @@
 
 mod expect;
 mod isolate;
+mod remote;
 mod report;
 mod script;
+mod threads;
 
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -148,15 +149,7 @@ fn run_directives(path: &Path, options: Options, report: &mut FileReport) -> Res
     lexer.allow_confusing_unicode(true);
     let buffer = ParseBuffer::new_with_lexer(lexer).map_err(located)?;
     let script = parser::parse::<Wast>(&buffer).map_err(located)?;
-    let mut state = Script::new(options)?;
-    for directive in script.directives {
-        let line = directive.span().linecol_in(&text).0 + 1;
-        // A panic in the runtime fails this directive; the rest still run.
-        let check = catch_unwind(AssertUnwindSafe(|| state.run(directive, line)))
-            .unwrap_or_else(|payload| Err(Verdict::Fail(panic_message(payload.as_ref()))));
-        report.record(line, check);
-    }
-    report.handler_calls = state.handler_calls();
+    threads::run(&text, script.directives, Script::new(options)?, report);
     Ok(())
 }
 

@@ -70,6 +70,24 @@ impl FileReport {
             Err(Verdict::Skip(feature)) => self.skips.push(Skip { line, feature }),
         }
     }
+
+    /// Count what the script thread `name` found as this script's own, its
+    /// failures named for the thread.
+    pub fn merge_thread(&mut self, name: &str, thread: FileReport) {
+        self.passed += thread.passed;
+        let named = |f: Failure| Failure { line: f.line, message: format!("thread ${name}: {}", f.message) };
+        self.failures.extend(thread.failures.into_iter().map(named));
+        self.skips.extend(thread.skips);
+        self.add_handler_calls(thread.handler_calls);
+    }
+
+    /// Add the debug handler's calls in one script context (`None`: not stepping).
+    pub fn add_handler_calls(&mut self, calls: Option<u64>) {
+        self.handler_calls = match (self.handler_calls, calls) {
+            (Some(a), Some(b)) => Some(a + b),
+            (a, b) => a.or(b),
+        };
+    }
 }
 
 impl Serialize for FileReport {

@@ -9,17 +9,44 @@ use wast::token::Id;
 use wast::{QuoteWat, WastDirective, WastExecute, WastInvoke, WastRet, Wat};
 
 use super::expect;
+use super::remote::{Inbox, Remote, Request, Unshareable};
 use super::report::{fail, Check, Verdict};
+use super::Options;
 use crate::values::show_all;
+
+/// An instance a script context can use: one of its own store, or one that
+/// another script thread owns and shared with it.
+#[derive(Clone)]
+enum Target {
+    Local(Instance),
+    Remote(Remote),
+}
 
 /// A module the script defined: its instance, or why there is none (a skip
 /// for an unsupported feature, or the failure), which every directive that
 /// uses the module then reports again.
-type Slot = Result<Instance, Verdict>;
+type Slot = Result<Target, Verdict>;
 
-/// A script's state: the engine, the store every instance of the script
-/// lives in, the linker with `spectest` and registered instances, the last
-/// module and the named ones.
+/// What running something gave: the outer error is a script problem (no
+/// such module or export, a skipped module); the inner one is the run's own
+/// outcome (a trap, a link error).
+pub type Outcome = Result<Result<Vec<Val>, Error>, Verdict>;
+
+/// What a script thread starts from: the parent's engine and module
+/// definitions (compiled code holds no state, so sharing it cannot be
+/// observed; Wasmtime's runner shares them too) and the one named instance
+/// the `thread` directive shares, as a [`Remote`] (or why it has none).
+pub struct Seed {
+    engine: Engine,
+    options: Options,
+    definitions: HashMap<Option<String>, Module>,
+    shared: Option<(String, Slot)>,
+}
+
+/// A script context's state (the file's, or one script thread's): the
+/// engine, the store every instance of the context lives in, the linker
+/// with `spectest` and registered instances, the last module and the named
+/// ones.
 pub struct Script {
     engine: Engine,
     store: Store<()>,
@@ -32,18 +59,40 @@ pub struct Script {
     /// instance of the script (shared by their handlers; instances stay on
     /// this thread).
     handler_calls: Option<Rc<Cell<u64>>>,
-    /// Single-step every instance.
-    step: bool,
-    /// Register each named module's instance under its name (Wasmtime's convention).
-    wasmtime_compat: bool,
+    /// Imports no instance of this store can have: items of a [`Remote`]
+    /// registered here that only exist in the owner's store.
+    unshareable: HashMap<(String, String), Unshareable>,
+    /// Stepping, and Wasmtime's convention of registering each named
+    /// module's instance under its name.
+    options: Options,
 }
 
 impl Script {
     /// A fresh script state for `options`: `debug` compiles with breakpoint
     /// guards, `step` single-steps every instance it creates, `legacy` gives
     /// every instance a breakpoint in legacy (cloned) debug code.
-    pub fn new(options: super::Options) -> anyhow::Result<Script> {
+    pub fn new(options: Options) -> anyhow::Result<Script> {
         let engine = Engine::new(&Config::default().debug(options.debug).legacy(options.legacy))?;
+        Script::in_engine(engine, options)
+    }
+
+    /// A script thread's state: an empty store of its own (the parent's
+    /// stays on the parent's thread) that sees the seed's shared instance
+    /// under its name.
+    pub fn from_seed(seed: Seed) -> anyhow::Result<Script> {
+        let mut script = Script::in_engine(seed.engine, seed.options)?;
+        script.definitions = seed.definitions;
+        if let Some((name, slot)) = seed.shared {
+            if let (true, Ok(target)) = (script.options.wasmtime_compat, &slot) {
+                // Wasmtime's thread sees the module under its name as the parent did.
+                script.register(&name, target)?;
+            }
+            script.named.insert(name, slot);
+        }
+        Ok(script)
+    }
+
+    fn in_engine(engine: Engine, options: Options) -> anyhow::Result<Script> {
         let mut store = Store::new(&engine, ());
         let mut linker = Linker::new(&engine);
         crate::spectest::define(&mut store, &mut linker)?;
@@ -56,9 +105,38 @@ impl Script {
             named: HashMap::new(),
             definitions: HashMap::new(),
             handler_calls,
-            step: options.step,
-            wasmtime_compat: options.wasmtime_compat,
+            unshareable: HashMap::new(),
+            options,
         })
+    }
+
+    /// The seed of a script thread that shares the named instance `shared`
+    /// (if any); the thread's requests for it will reach `inbox`, which this
+    /// thread must answer ([`Script::answer`]) until the thread ends.
+    pub fn share(&self, shared: Option<Id>, inbox: &Inbox) -> Result<Seed, Verdict> {
+        let shared = match shared {
+            None => None,
+            Some(id) => {
+                let slot = match self.slot(Some(id))? {
+                    Ok(Target::Local(instance)) => Remote::new(&self.store, *instance, inbox)
+                        .map(Target::Remote)
+                        .map_err(|e| Verdict::Fail(format!("cannot share ${}: {e}", id.name()))),
+                    other => other.clone(),
+                };
+                Some((id.name().to_string(), slot))
+            }
+        };
+        Ok(Seed { engine: self.engine.clone(), options: self.options, definitions: self.definitions.clone(), shared })
+    }
+
+    /// Answer a script thread's request for an instance of this context.
+    pub fn answer(&mut self, request: Request) {
+        request.answer(&mut self.store);
+    }
+
+    /// Answer every request that has reached `inbox` so far.
+    pub fn answer_pending(&mut self, inbox: &Inbox) {
+        inbox.answer_pending(&mut self.store);
     }
 
     /// How often the stepping handler ran, if the script steps.
@@ -69,18 +147,27 @@ impl Script {
     /// Instantiate `module` through the linker; when stepping, the new
     /// instance stops at every breakable point from then on, and in legacy
     /// mode it gets a breakpoint (and so a clone) at the module's first one
-    /// (its start function, run inside instantiation, is neither).
-    fn instantiate(&mut self, module: &Module) -> Result<Instance, Error> {
+    /// (its start function, run inside instantiation, is neither). Importing
+    /// what only another thread's store holds is a skip.
+    fn instantiate(&mut self, module: &Module) -> Result<Result<Instance, Error>, Verdict> {
+        let imports = module.imports();
+        if let Some(what) = imports.into_iter().find_map(|i| self.unshareable.get(&(i.module, i.name))) {
+            return Err(Verdict::Skip(format!("threads: importing another thread's {what}")));
+        }
+        Ok(self.instantiate_linked(module))
+    }
+
+    fn instantiate_linked(&mut self, module: &Module) -> Result<Instance, Error> {
         let instance = self.linker.instantiate(&mut self.store, module)?;
         if let Some(calls) = &self.handler_calls {
             let calls = calls.clone();
-            let action = if self.step { DebugAction::Step } else { DebugAction::Continue };
+            let action = if self.options.step { DebugAction::Step } else { DebugAction::Continue };
             let debug = instance.debug(&mut self.store)?;
             debug.set_handler(move |_| {
                 calls.set(calls.get() + 1);
                 action
             });
-            if self.step {
+            if self.options.step {
                 debug.set_stepping(true);
             } else if let Some(site) = module.sites().first() {
                 debug.set_breakpoint(site.func, site.wasm_offset)?;
@@ -89,13 +176,27 @@ impl Script {
         Ok(instance)
     }
 
+    /// Make `target`'s exports importable under `name`.
+    fn register(&mut self, name: &str, target: &Target) -> Result<(), Error> {
+        self.unshareable.retain(|(module, _), _| module != name);
+        match target {
+            Target::Local(instance) => self.linker.instance(&self.store, name, *instance).map(drop),
+            Target::Remote(remote) => {
+                for (item, what) in remote.define(&mut self.store, &mut self.linker, name)? {
+                    self.unshareable.insert((name.to_string(), item), what);
+                }
+                Ok(())
+            }
+        }
+    }
+
     /// Run one directive, found at `line`.
     pub fn run(&mut self, directive: WastDirective, line: usize) -> Check {
         match directive {
             WastDirective::Module(mut module) => {
                 let name = module.name();
                 let compiled = self.compile(&encode(&mut module)?);
-                let slot = compiled.and_then(|m| self.instantiate(&m).map_err(|e| failure("instantiation", &e)));
+                let slot = compiled.and_then(|m| self.instantiate_target(&m));
                 self.set_current(name, later_uses(&slot, line));
                 slot.map(drop)
             }
@@ -108,13 +209,13 @@ impl Script {
             WastDirective::ModuleInstance { instance, module, .. } => {
                 let key = module.map(|id| id.name().to_string());
                 let Some(definition) = self.definitions.get(&key).cloned() else { return fail("unknown module definition") };
-                let slot = self.instantiate(&definition).map_err(|e| failure("instantiation", &e));
+                let slot = self.instantiate_target(&definition);
                 self.set_current(instance, later_uses(&slot, line));
                 slot.map(drop)
             }
             WastDirective::Register { name, module, .. } => {
-                let instance = *ready(self.slot(module)?)?;
-                self.linker.instance(&self.store, name, instance).map(drop).or_else(|e| fail(format!("register: {e}")))
+                let target = ready(self.slot(module)?)?.clone();
+                self.register(name, &target).or_else(|e| fail(format!("register: {e}")))
             }
             WastDirective::Invoke(invoke) => self.invoke(&invoke)?.map(drop).or_else(|e| fail(format!("invoke: {e}"))),
             WastDirective::AssertReturn { exec, results, .. } => match self.execute(exec)? {
@@ -133,7 +234,7 @@ impl Script {
             | WastDirective::AssertMalformed { mut module, message, .. } => self.expect_rejected(&mut module, message),
             WastDirective::AssertUnlinkable { mut module, message, .. } => {
                 let compiled = self.compile(&wat_bytes(&mut module)?)?;
-                match self.instantiate(&compiled) {
+                match self.instantiate(&compiled)? {
                     Ok(_) => fail(format!("expected link error `{message}`, instantiation succeeded")),
                     Err(e) if e.trap().is_none() && e.to_string().contains(message) => Ok(()),
                     Err(e) => fail(format!("expected link error `{message}`, got: {e}")),
@@ -141,7 +242,8 @@ impl Script {
             }
             WastDirective::AssertException { .. } => Err(Verdict::Skip("exceptions".into())),
             WastDirective::AssertSuspension { .. } => Err(Verdict::Skip("stack switching".into())),
-            WastDirective::Thread(_) | WastDirective::Wait { .. } => Err(Verdict::Skip("threads".into())),
+            // They need the thread that runs the script's directives (threads.rs).
+            WastDirective::Thread(_) | WastDirective::Wait { .. } => fail("thread directives run in the directive loop"),
             WastDirective::AssertInvalidCustom { .. } | WastDirective::AssertMalformedCustom { .. } => {
                 Err(Verdict::Skip("custom section validation".into()))
             }
@@ -168,11 +270,16 @@ impl Script {
         }
     }
 
+    /// A module directive's instance, or why there is none.
+    fn instantiate_target(&mut self, module: &Module) -> Slot {
+        self.instantiate(module)?.map(Target::Local).map_err(|e| failure("instantiation", &e))
+    }
+
     fn set_current(&mut self, name: Option<Id>, slot: Slot) {
-        if let (true, Some(id), Ok(instance)) = (self.wasmtime_compat, name, &slot) {
+        if let (true, Some(id), Ok(target)) = (self.options.wasmtime_compat, name, &slot) {
             // Later modules import it by its name, as after `(register "name")`;
             // a later module of the same name shadows it.
-            if let Err(e) = self.linker.instance(&self.store, id.name(), *instance) {
+            if let Err(e) = self.register(id.name(), &target.clone()) {
                 tracing::warn!("cannot make module ${} importable: {e}", id.name());
             }
         }
@@ -191,33 +298,45 @@ impl Script {
         slot.ok_or_else(|| Verdict::Fail(format!("no module {}", name.map_or("defined yet", |id| id.name()))))
     }
 
-    /// Call an export. The outer error is a script problem (no such module or
-    /// export, a skipped module); the inner one is the call's own outcome.
-    fn invoke(&mut self, invoke: &WastInvoke) -> Result<Result<Vec<Val>, Error>, Verdict> {
-        let instance = *ready(self.slot(invoke.module)?)?;
-        let Some(func) = instance.get_func(&self.store, invoke.name) else { return fail(format!("no export `{}`", invoke.name)) };
+    /// Call an export, of this store's instance or on its owner's thread.
+    fn invoke(&mut self, invoke: &WastInvoke) -> Outcome {
+        let target = ready(self.slot(invoke.module)?)?.clone();
         let args = invoke.args.iter().map(expect::arg).collect::<Result<Vec<_>, _>>().map_err(Verdict::Fail)?;
-        let ty = func.ty(&self.store).map_err(|e| Verdict::Fail(e.to_string()))?;
-        let mut results: Vec<Val> = ty.results.iter().map(|t| Val::default_for(*t)).collect();
-        Ok(func.call(&mut self.store, &args, &mut results).map(|()| results))
+        match target {
+            Target::Local(instance) => call_export(&mut self.store, instance, invoke.name, &args),
+            Target::Remote(remote) => remote.call(invoke.name, &args),
+        }
     }
 
     /// What an assertion checks: a call, a global's value, or instantiating a
     /// module (no values).
-    fn execute(&mut self, exec: WastExecute) -> Result<Result<Vec<Val>, Error>, Verdict> {
+    fn execute(&mut self, exec: WastExecute) -> Outcome {
         match exec {
             WastExecute::Invoke(invoke) => self.invoke(&invoke),
-            WastExecute::Get { module, global, .. } => {
-                let instance = *ready(self.slot(module)?)?;
-                let Some(g) = instance.get_global(&self.store, global) else { return fail(format!("no global `{global}`")) };
-                Ok(g.get(&self.store).map(|v| vec![v]))
-            }
+            WastExecute::Get { module, global, .. } => match ready(self.slot(module)?)? {
+                Target::Local(instance) => get_global(&self.store, *instance, global),
+                Target::Remote(remote) => remote.get(global),
+            },
             WastExecute::Wat(mut module) => {
                 let compiled = self.compile(&wat_bytes(&mut module)?)?;
-                Ok(self.instantiate(&compiled).map(|_| Vec::new()))
+                Ok(self.instantiate(&compiled)?.map(|_| Vec::new()))
             }
         }
     }
+}
+
+/// Call the export `name` of `instance` (of `store`) with `args`.
+pub fn call_export(store: &mut Store<()>, instance: Instance, name: &str, args: &[Val]) -> Outcome {
+    let Some(func) = instance.get_func(&*store, name) else { return fail(format!("no export `{name}`")) };
+    let ty = func.ty(&*store).map_err(|e| Verdict::Fail(e.to_string()))?;
+    let mut results: Vec<Val> = ty.results.iter().map(|t| Val::default_for(*t)).collect();
+    Ok(func.call(store, args, &mut results).map(|()| results))
+}
+
+/// The value of the exported global `name` of `instance` (of `store`).
+pub fn get_global(store: &Store<()>, instance: Instance, name: &str) -> Outcome {
+    let Some(global) = instance.get_global(store, name) else { return fail(format!("no global `{name}`")) };
+    Ok(global.get(store).map(|v| vec![v]))
 }
 
 /// What directives that use a module get: its instance, the same skip, or a
@@ -230,7 +349,7 @@ fn later_uses(slot: &Slot, line: usize) -> Slot {
 }
 
 /// The instance in `slot`, or why there is none.
-fn ready(slot: &Slot) -> Result<&Instance, Verdict> {
+fn ready(slot: &Slot) -> Result<&Target, Verdict> {
     slot.as_ref().map_err(Clone::clone)
 }
 
@@ -263,8 +382,13 @@ fn unsupported(e: &Error) -> Option<String> {
     Some(head.rsplit(": ").next().unwrap_or(head).trim().to_string())
 }
 
-/// Wordings that do not name the feature they lack.
-const UNNAMED: [(&str, &str); 1] = [("multiple memories", "multi-memory")];
+/// Wordings that do not name the feature they lack (or not as a user
+/// would look it up).
+const UNNAMED: [(&str, &str); 3] = [
+    ("multiple memories", "multi-memory"),
+    ("threads must be enabled for shared memories", "threads proposal: shared memory"),
+    ("threads support is not enabled", "threads proposal: atomics"),
+];
 
 /// A trap's wording matches the script's when it contains it (the scripts
 /// give prefixes), or when the script's is the kind's wording plus a detail
