@@ -31,7 +31,9 @@ pub(crate) struct FunctionCode {
     /// Code ranges and the wasm offsets they came from.
     pub srclocs: Vec<(u32, u32, u32)>,
     /// Breakable points (debug code only).
-    pub sites: Vec<LocalSite>,
+    pub sites: Vec<SiteRecord>,
+    /// The operand-stack types its sites name.
+    pub stacks: Vec<Box<[crate::types::ValType]>>,
     /// Types of the wasm locals, parameters first.
     pub locals: Vec<crate::types::ValType>,
     /// Where legacy debug code's sites are.
@@ -47,6 +49,38 @@ pub(crate) struct FunctionCode {
     /// A hash of `bytes`, to check that a recompile for `debug_info`
     /// produced this very code.
     pub hash: u64,
+}
+
+/// A breakable point as the module's tables need it (what only the
+/// function's compile needs of it, its guard's displacement and pointer,
+/// is dropped: big modules keep a million of these until linking).
+pub(crate) struct SiteRecord {
+    /// Byte offset in the module binary.
+    pub wasm_offset: u32,
+    /// Entry, instruction or exit.
+    pub kind: crate::translate::SiteKind,
+    /// Its operand-stack types: an index in the function's `stacks`.
+    pub stack: u32,
+}
+
+/// The function's sites as records, with their operand-stack types
+/// interned: most sites share a few stacks (the empty one above all), and
+/// a heap allocation per site would cost a large module tens of MB.
+fn site_records(sites: Vec<LocalSite>) -> (Vec<SiteRecord>, Vec<Box<[crate::types::ValType]>>) {
+    let mut ids: HashMap<Vec<crate::types::ValType>, u32> = HashMap::new();
+    let mut stacks = Vec::new();
+    // Collected into a fresh vector: an in-place collect would keep the
+    // larger `LocalSite` allocation.
+    let mut records = Vec::with_capacity(sites.len());
+    for site in sites {
+        let next = ids.len() as u32;
+        let stack = *ids.entry(site.stack).or_insert_with_key(|types| {
+            stacks.push(types.clone().into_boxed_slice());
+            next
+        });
+        records.push(SiteRecord { wasm_offset: site.wasm_offset, kind: site.kind, stack });
+    }
+    (records, stacks)
 }
 
 /// What a recompile for `debug_info` gives besides the code.
@@ -256,12 +290,14 @@ pub(crate) fn compile_function(
         call_returns,
         block_starts,
     });
+    let (sites, stacks) = site_records(sites);
     let code = FunctionCode {
         bytes,
         calls,
         traps,
         srclocs,
         sites,
+        stacks,
         locals: local_types,
         patches,
         guards,
@@ -269,7 +305,30 @@ pub(crate) fn compile_function(
         keep,
         hash,
     };
-    Ok((code, described))
+    Ok((code.shrunk(), described))
+}
+
+impl FunctionCode {
+    /// Without the spare capacity its vectors grew: every function's code
+    /// and tables stay alive until the module is linked, so slack summed
+    /// over a large module's functions is a large part of its compile's
+    /// peak memory (debug code has a site, a guard and their records per
+    /// statement).
+    fn shrunk(mut self) -> FunctionCode {
+        self.bytes.shrink_to_fit();
+        self.calls.shrink_to_fit();
+        self.traps.shrink_to_fit();
+        self.srclocs.shrink_to_fit();
+        self.guards.shrink_to_fit();
+        self.table_locs.shrink_to_fit();
+        self
+    }
+
+    /// Drop the code bytes once they are linked (the linked copy is the
+    /// one that counts from then on).
+    pub(crate) fn release_bytes(&mut self) {
+        self.bytes = Vec::new();
+    }
 }
 
 /// The function's signature, name and stack limit.

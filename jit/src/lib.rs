@@ -153,8 +153,9 @@ pub struct Site {
     pub code_offset: u32,
     /// Entry, instruction or exit.
     pub kind: SiteKind,
-    /// Types of the operand-stack values visible at the site.
-    pub stack: Vec<ValType>,
+    /// Its operand-stack types, an index in the module's interned stacks
+    /// (see [`CompiledModule::site_stack`]).
+    pub stack: u32,
 }
 
 /// A trap site in a module's code.
@@ -189,6 +190,8 @@ pub struct CompiledModule {
     pub sites: Vec<Site>,
     /// First site id of each defined function (index - imported functions).
     pub site_base: Vec<u32>,
+    /// The distinct operand stacks of the sites (see [`Self::site_stack`]).
+    pub stacks: Vec<Box<[ValType]>>,
     /// Types of each defined function's wasm locals, parameters first.
     pub func_locals: Vec<Vec<ValType>>,
     /// Whether the code carries breakpoint guards (or legacy sites).
@@ -237,6 +240,11 @@ impl CompiledModule {
         let Some(&start) = self.site_base.get(i) else { return &[] };
         let end = self.site_base.get(i + 1).map_or(self.sites.len() as u32, |e| *e);
         &self.sites[start as usize..end as usize]
+    }
+
+    /// The types of the operand-stack values visible at `site`.
+    pub fn site_stack(&self, site: &Site) -> &[ValType] {
+        self.stacks.get(site.stack as usize).map_or(&[], |s| s)
     }
 
     /// The site ids of each defined function, in order.
@@ -302,19 +310,26 @@ impl Compiler {
                 message: "debug code supports function bodies of up to 512 MiB in all".into(),
             });
         }
-        let funcs = compile::compile_all(&env, wasm)?;
+        let mut funcs = compile::compile_all(&env, wasm)?;
         let (mut linked, legacy) = link_module(&env, &funcs)?;
+        // From here on only the functions' tables are needed: each is moved
+        // into the module's as it is read, so the two are never all alive
+        // at once (a large part of a big module's peak compile memory).
+        funcs.iter_mut().for_each(compile::FunctionCode::release_bytes);
+        let mut guard_loads = Vec::new();
         let debug_code = env.table.clone().map(|table| {
             // The trap tail starts on the page after the code.
             let tail = linked.bytes.len().next_multiple_of(arena.page_size()) as u32;
-            let guards = link::link_guards(&funcs, &mut linked, tail);
+            let mut guards = link::link_guards(&mut funcs, &mut linked, tail);
+            guard_loads = std::mem::take(&mut guards.loads);
             DebugCode::new(guards, table, &funcs, wasm, self)
         });
         let debug_code = debug_code.transpose()?;
         let tail = debug_code.as_ref().map_or(0, |d| d.resume.len());
         let code = arena.allocate_with_tail(&linked.bytes, tail)?;
-        let maps = link::CodeMaps::new(info.imported_funcs, &funcs, &linked);
-        tracing::debug!(bytes = code.len(), funcs = funcs.len(), sites = maps.sites.len(), "compiled module");
+        let maps = link::CodeMaps::new(info.imported_funcs, &mut funcs, &linked, &guard_loads);
+        drop(guard_loads);
+        tracing::debug!(bytes = code.len(), funcs = funcs.len(), sites = maps.sites.len(), traps = maps.traps.len(), srclocs = maps.srclocs.len(), "compiled module");
         let env::ModuleEnv { layout, type_ids, .. } = env;
         Ok(Arc::new(CompiledModule {
             info,
@@ -326,6 +341,7 @@ impl Compiler {
             srclocs: maps.srclocs,
             sites: maps.sites,
             site_base: maps.site_base,
+            stacks: maps.stacks,
             func_locals: funcs.into_iter().map(|f| f.locals).collect(),
             debug: self.config.debug,
             legacy,

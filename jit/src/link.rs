@@ -24,7 +24,9 @@ pub(crate) struct LinkedCode {
 /// Lay functions out 16-byte aligned, then `stub` (code that is no wasm
 /// function, called by the index given with it), and resolve the calls.
 pub(crate) fn link(funcs: &[FunctionCode], imported: u32, stub: Option<(u32, &StubCode)>) -> Result<LinkedCode, CompileError> {
-    let mut bytes = Vec::new();
+    // Sized up front: the biggest allocation of a compile, never regrown.
+    let size = funcs.iter().map(|f| f.bytes.len().next_multiple_of(16)).sum::<usize>() + stub.map_or(0, |(_, s)| s.bytes.len());
+    let mut bytes = Vec::with_capacity(size);
     let mut place = |code: &[u8]| {
         bytes.resize(bytes.len().next_multiple_of(16), 0);
         let start = bytes.len() as u32;
@@ -73,24 +75,35 @@ pub(crate) struct LinkedGuards {
     pub stops: Vec<(u32, u32)>,
     /// (exit site id, where its table pointer is at its branch), by id.
     pub table_loc: Vec<(u32, crate::debug_info::Location)>,
+    /// Code offset where site k's guard starts (its load), by site id.
+    pub loads: Vec<u32>,
     /// Bytes of every guard's hot path.
     pub hot_bytes: u64,
 }
 
 /// Point every branch guard's `jne` at its byte of the trap tail, which
 /// follows the code at offset `tail` (site k branches to `tail + k`), and
-/// list where every guard stops, resumes and has its table pointer.
-pub(crate) fn link_guards(funcs: &[FunctionCode], linked: &mut LinkedCode, tail: u32) -> LinkedGuards {
-    let mut out = LinkedGuards { resume: Vec::new(), stops: Vec::new(), table_loc: Vec::new(), hot_bytes: 0 };
-    for (f, start) in funcs.iter().zip(&linked.starts) {
+/// list where every guard stops, resumes, starts and has its table pointer
+/// (the functions' guard lists are moved out: this is all that is kept).
+pub(crate) fn link_guards(funcs: &mut [FunctionCode], linked: &mut LinkedCode, tail: u32) -> LinkedGuards {
+    let sites = funcs.iter().map(|f| f.guards.len()).sum();
+    let mut out = LinkedGuards {
+        resume: Vec::with_capacity(sites),
+        stops: Vec::with_capacity(sites),
+        table_loc: Vec::new(),
+        loads: Vec::with_capacity(sites),
+        hot_bytes: 0,
+    };
+    for (f, start) in funcs.iter_mut().zip(&linked.starts) {
         let first = out.resume.len() as u32;
-        for g in &f.guards {
+        for g in std::mem::take(&mut f.guards) {
             let site = out.resume.len() as u32;
             match &g.branch {
                 Some(branch) => crate::guard_code::link(&mut linked.bytes, branch, *start, tail + site, f.keep.map(|k| start + k)),
                 None => out.stops.push((start + g.stop, site)),
             }
             out.resume.push(start + g.resume);
+            out.loads.push(start + g.load);
             out.hot_bytes += u64::from(g.hot_bytes());
         }
         out.table_loc.extend(f.table_locs.iter().map(|(k, loc)| (first + k, *loc)));
@@ -109,34 +122,55 @@ pub(crate) struct CodeMaps {
     pub sites: Vec<Site>,
     /// First site id of each function.
     pub site_base: Vec<u32>,
+    /// The sites' distinct operand stacks, which `Site::stack` indexes.
+    pub stacks: Vec<Box<[crate::types::ValType]>>,
 }
 
 impl CodeMaps {
-    /// The maps of `funcs` (the first being function `imported`) as linked in `linked`.
-    pub(crate) fn new(imported: u32, funcs: &[FunctionCode], linked: &LinkedCode) -> CodeMaps {
-        let mut traps = linked.stub_traps.clone();
-        let mut srclocs = Vec::new();
-        let mut sites = Vec::new();
+    /// The maps of `funcs` (the first being function `imported`) as linked
+    /// in `linked`, moving each function's traps, code ranges and sites out
+    /// of it (they are freed function by function as the maps fill);
+    /// `guard_loads` gives guarded debug code's sites their code offsets.
+    pub(crate) fn new(imported: u32, funcs: &mut [FunctionCode], linked: &LinkedCode, guard_loads: &[u32]) -> CodeMaps {
+        let mut traps = Vec::with_capacity(linked.stub_traps.len() + funcs.iter().map(|f| f.traps.len()).sum::<usize>());
+        traps.extend_from_slice(&linked.stub_traps);
+        let mut srclocs = Vec::with_capacity(funcs.iter().map(|f| f.srclocs.len()).sum());
+        let mut sites = Vec::with_capacity(funcs.iter().map(|f| f.sites.len()).sum());
         let mut site_base = Vec::with_capacity(funcs.len());
-        for (i, (f, start)) in funcs.iter().zip(&linked.starts).enumerate() {
+        let mut stack_ids: HashMap<Box<[crate::types::ValType]>, u32> = HashMap::new();
+        let mut stacks = Vec::new();
+        for (i, (f, start)) in funcs.iter_mut().zip(&linked.starts).enumerate() {
             let func = imported + i as u32;
-            traps.extend(f.traps.iter().map(|(offset, code, wasm_offset)| TrapSite {
+            traps.extend(std::mem::take(&mut f.traps).into_iter().map(|(offset, code, wasm_offset)| TrapSite {
                 code_offset: start + offset,
-                kind: TrapKind::from_code(*code),
-                wasm_offset: *wasm_offset,
+                kind: TrapKind::from_code(code),
+                wasm_offset,
             }));
-            srclocs.extend(f.srclocs.iter().map(|(s, e, loc)| (start + s, start + e, *loc)));
             site_base.push(sites.len() as u32);
+            let f_srclocs = std::mem::take(&mut f.srclocs);
             // First code of each wasm offset, so each site's lookup is O(1),
-            // not a scan of the function's code ranges.
-            let mut first_code = HashMap::new();
-            for (s, _, loc) in &f.srclocs {
-                first_code.entry(*loc).or_insert(*s);
-            }
-            for (k, site) in f.sites.iter().enumerate() {
-                // A guard starts at its load; legacy sites at their first code.
-                let code_offset = match f.guards.get(k) {
-                    Some(g) => start + g.load,
+            // not a scan of the function's code ranges (legacy sites only:
+            // a guard starts at its load).
+            let first_code: HashMap<u32, u32> = if guard_loads.is_empty() {
+                f_srclocs.iter().rev().map(|(s, _, loc)| (*loc, *s)).collect()
+            } else {
+                HashMap::new()
+            };
+            srclocs.extend(f_srclocs.into_iter().map(|(s, e, loc)| (start + s, start + e, loc)));
+            // The function's stack numbers, as module-wide ones.
+            let local_stacks: Vec<u32> = std::mem::take(&mut f.stacks)
+                .into_iter()
+                .map(|types| {
+                    let next = stack_ids.len() as u32;
+                    *stack_ids.entry(types).or_insert_with_key(|types| {
+                        stacks.push(types.clone());
+                        next
+                    })
+                })
+                .collect();
+            for site in std::mem::take(&mut f.sites) {
+                let code_offset = match guard_loads.get(sites.len()) {
+                    Some(load) => *load,
                     None => first_code.get(&site.wasm_offset).map_or(*start, |s| start + s),
                 };
                 sites.push(Site {
@@ -145,11 +179,11 @@ impl CodeMaps {
                     wasm_offset: site.wasm_offset,
                     code_offset,
                     kind: site.kind,
-                    stack: site.stack.clone(),
+                    stack: local_stacks[site.stack as usize],
                 });
             }
         }
         traps.sort_by_key(|t| t.code_offset);
-        CodeMaps { traps, srclocs, sites, site_base }
+        CodeMaps { traps, srclocs, sites, site_base, stacks }
     }
 }

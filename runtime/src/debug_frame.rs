@@ -149,7 +149,7 @@ impl<'a> FrameView<'a> {
         Ok(FrameView {
             site,
             local_types: &module.func_locals[defined],
-            stack_types: &site.stack,
+            stack_types: module.site_stack(site),
             reason,
             storage: Storage::Guard { regs, info, local_site },
             module,
