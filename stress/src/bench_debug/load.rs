@@ -37,7 +37,8 @@ const KERNEL_CHUNK: i32 = 100_000;
 const POLL: Duration = Duration::from_millis(1);
 
 /// What a phase measures.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
 enum Phase {
     /// The stopping workers hit the breakpoint in a loop.
     Breakpoint,
@@ -78,13 +79,33 @@ struct RoundTrip {
     max: f64,
 }
 
-/// Kernel workers' throughput in `work` iterations per second.
+/// Kernel workers' throughput in `work` iterations per second (of wall
+/// time, or of this process's CPU time).
 #[derive(Debug, Serialize)]
 struct KernelRate {
     /// No breakpoint set, the stopping workers idle.
     quiet: f64,
     /// The stopping workers hitting the breakpoint.
     breakpoint: f64,
+}
+
+/// One phase as it went, to see the machine's noise between phases.
+#[derive(Debug, Serialize)]
+struct PhaseReport {
+    phase: Phase,
+    seconds: f64,
+    kernel_iterations_per_second: f64,
+    /// This process's CPU seconds per second of the phase (at most the cores).
+    cpu_share: f64,
+    stops: u64,
+}
+
+/// Kernel iterations and time over the phases of one kind.
+#[derive(Debug, Default, Clone, Copy)]
+struct Tally {
+    iterations: u64,
+    seconds: f64,
+    cpu_seconds: f64,
 }
 
 /// The report of the load mode.
@@ -105,13 +126,24 @@ struct LoadReport {
     /// Workers whose jobs all ended without error.
     workers_finished: usize,
     events_per_second: f64,
+    /// With no kernel workers: this process's CPU time per stop (worker,
+    /// coordinator, signals and wake-ups), what a round trip costs apart
+    /// from waiting to be scheduled.
+    cpu_us_per_stop: Option<f64>,
     /// Summed over the breakpoint phases.
     breakpoint_seconds: f64,
     kernel_iterations_per_second: Option<KernelRate>,
+    /// Per CPU second of the whole process: the stops' own CPU time counts
+    /// against the kernel, while what other processes on the machine take
+    /// (which moves between phases on a shared machine) does not.
+    kernel_iterations_per_cpu_second: Option<KernelRate>,
     /// Quiet throughput over breakpoint throughput (above 1: slowed by the stops).
     kernel_slowdown: Option<f64>,
+    /// The same per CPU second.
+    kernel_slowdown_per_cpu: Option<f64>,
     rounds: u32,
     phase_ms: u64,
+    phases: Vec<PhaseReport>,
     load_average_1m: Option<f64>,
     command: String,
 }
@@ -134,8 +166,9 @@ struct Run<'a> {
     trips: Vec<Duration>,
     seen: Vec<bool>,
     served: Served,
-    /// Kernel iterations and seconds per kind of phase: quiet, breakpoint.
-    kernel: [(u64, f64); 2],
+    /// Per kind of phase: quiet, breakpoint.
+    kernel: [Tally; 2],
+    phases: Vec<PhaseReport>,
 }
 
 /// Run the load mode.
@@ -154,7 +187,8 @@ pub(super) fn main(args: &DebugBenchArgs) -> Result<()> {
         trips: Vec::new(),
         seen: vec![false; stopping],
         served: Served::default(),
-        kernel: [(0, 0.0); 2],
+        kernel: [Tally::default(); 2],
+        phases: Vec::new(),
     };
     // Let every kernel worker get going before anything is counted.
     std::thread::sleep(Duration::from_millis(args.phase_ms.min(100)));
@@ -216,16 +250,27 @@ fn stopping_job(pool: &WorkerPool, worker: usize, flags: Arc<Flags>) -> CallHand
 impl Run<'_> {
     /// Run one phase of `length`, counting the kernel workers' iterations.
     fn phase(&mut self, phase: Phase, length: Duration) -> Result<()> {
-        let start = Instant::now();
+        let (start, cpu_start) = (Instant::now(), process_cpu()?);
         let before = self.flags.kernel_iterations.load(Ordering::Relaxed);
+        let stops_before = self.served.stops;
         match phase {
             Phase::Quiet => std::thread::sleep(length),
             Phase::Breakpoint => self.serve(length)?,
         }
         let iterations = self.flags.kernel_iterations.load(Ordering::Relaxed) - before;
-        let slot = &mut self.kernel[usize::from(phase == Phase::Breakpoint)];
-        slot.0 += iterations;
-        slot.1 += start.elapsed().as_secs_f64();
+        let seconds = start.elapsed().as_secs_f64();
+        let cpu_seconds = (process_cpu()? - cpu_start).as_secs_f64();
+        let tally = &mut self.kernel[usize::from(phase == Phase::Breakpoint)];
+        tally.iterations += iterations;
+        tally.seconds += seconds;
+        tally.cpu_seconds += cpu_seconds;
+        self.phases.push(PhaseReport {
+            phase,
+            seconds,
+            kernel_iterations_per_second: iterations as f64 / seconds,
+            cpu_share: cpu_seconds / seconds,
+            stops: self.served.stops - stops_before,
+        });
         Ok(())
     }
 
@@ -290,10 +335,15 @@ impl Run<'_> {
     /// The report, with `finished` workers whose jobs all ended well.
     fn report(&mut self, args: &DebugBenchArgs, finished: usize) -> LoadReport {
         self.trips.sort_unstable();
-        let rate = |(iterations, seconds): (u64, f64)| iterations as f64 / seconds;
         let kernel_workers = args.workers - self.stoppers.len();
-        let kernel = (kernel_workers > 0)
-            .then(|| KernelRate { quiet: rate(self.kernel[0]), breakpoint: rate(self.kernel[1]) });
+        let [quiet, breakpoint] = self.kernel;
+        let rate = |per: fn(&Tally) -> f64| {
+            (kernel_workers > 0).then(|| KernelRate {
+                quiet: quiet.iterations as f64 / per(&quiet),
+                breakpoint: breakpoint.iterations as f64 / per(&breakpoint),
+            })
+        };
+        let (kernel, per_cpu) = (rate(|t| t.seconds), rate(|t| t.cpu_seconds));
         LoadReport {
             workers: args.workers,
             stopping_workers: self.stoppers.len(),
@@ -311,11 +361,16 @@ impl Run<'_> {
             stopping_workers_seen: self.seen.iter().filter(|s| **s).count(),
             workers_finished: finished,
             events_per_second: self.served.stops as f64 / self.served.seconds,
+            cpu_us_per_stop: (kernel_workers == 0 && self.served.stops > 0)
+                .then(|| breakpoint.cpu_seconds * 1e6 / self.served.stops as f64),
             breakpoint_seconds: self.served.seconds,
-            kernel_slowdown: kernel.as_ref().map(|k| k.quiet / k.breakpoint),
+            kernel_slowdown: kernel.as_ref().map(KernelRate::slowdown),
+            kernel_slowdown_per_cpu: per_cpu.as_ref().map(KernelRate::slowdown),
             kernel_iterations_per_second: kernel,
+            kernel_iterations_per_cpu_second: per_cpu,
             rounds: args.rounds,
             phase_ms: args.phase_ms,
+            phases: std::mem::take(&mut self.phases),
             load_average_1m: load_average(),
             command: format!(
                 "cargo run --release --bin onecopy -- bench debug --load --workers {} --stopping {} --rounds {} --phase-ms {}",
@@ -323,6 +378,22 @@ impl Run<'_> {
             ),
         }
     }
+}
+
+impl KernelRate {
+    /// Quiet over breakpoint: above 1, the stops slowed the kernel.
+    fn slowdown(&self) -> f64 {
+        self.quiet / self.breakpoint
+    }
+}
+
+/// CPU time this process (every thread) has used so far.
+fn process_cpu() -> Result<Duration> {
+    let mut now = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: `now` is a valid, writable timespec for the call's duration.
+    let status = unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut now) };
+    ensure!(status == 0, "clock_gettime(CLOCK_PROCESS_CPUTIME_ID): {}", std::io::Error::last_os_error());
+    Ok(Duration::new(u64::try_from(now.tv_sec)?, u32::try_from(now.tv_nsec)?))
 }
 
 /// The machine's one-minute load average, where `/proc` tells it: how
@@ -342,11 +413,15 @@ fn print_table(r: &LoadReport) {
     println!("{:<28} {:>10.1} {:>10.1} {:>10.1} {:>10.1}", format!("round trip, us ({})", r.round_trips), t.median, t.p90, t.p99, t.max);
     println!("{:<28} {:>10}", "stops handled (resumed)", format!("{} ({})", r.stops, r.resumed));
     println!("{:<28} {:>10.0}", "events per second", r.events_per_second);
+    if let Some(cpu) = r.cpu_us_per_stop {
+        println!("{:<28} {:>10.1}", "CPU us per stop", cpu);
+    }
     match &r.kernel_iterations_per_second {
         Some(k) => {
-            println!("{:<28} {:>10.1}", "kernel Miter/s, no bp", k.quiet / 1e6);
-            println!("{:<28} {:>10.1}", "kernel Miter/s, bp hit", k.breakpoint / 1e6);
-            println!("{:<28} {:>10.3}", "kernel slowdown", r.kernel_slowdown.unwrap_or(f64::NAN));
+            let cpu = r.kernel_iterations_per_cpu_second.as_ref().unwrap_or(k);
+            println!("{:<28} {:>10} {:>10} {:>10}", "kernel Miter/s", "no bp", "bp hit", "slowdown");
+            println!("{:<28} {:>10.1} {:>10.1} {:>10.3}", "  per wall second", k.quiet / 1e6, k.breakpoint / 1e6, k.slowdown());
+            println!("{:<28} {:>10.1} {:>10.1} {:>10.3}", "  per process CPU second", cpu.quiet / 1e6, cpu.breakpoint / 1e6, cpu.slowdown());
         }
         None => println!("{:<28} {:>10}", "kernel", "no kernel workers"),
     }
