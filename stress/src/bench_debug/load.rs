@@ -177,7 +177,7 @@ pub(super) fn main(args: &DebugBenchArgs) -> Result<()> {
     ensure!(stopping <= args.workers, "--stopping {stopping} is more than --workers {}", args.workers);
     let (pool, mut session, entry) = debugged_pool(args.workers)?;
     let flags = Arc::new(Flags::default());
-    let kernels: Vec<CallHandle<u64>> = (stopping..args.workers).map(|w| kernel_job(&pool, w, flags.clone())).collect();
+    let kernels: Vec<CallHandle<()>> = (stopping..args.workers).map(|w| kernel_job(&pool, w, flags.clone())).collect();
     let mut run = Run {
         pool: &pool,
         session: &mut session,
@@ -190,19 +190,11 @@ pub(super) fn main(args: &DebugBenchArgs) -> Result<()> {
         kernel: [Tally::default(); 2],
         phases: Vec::new(),
     };
-    // Let every kernel worker get going before anything is counted.
-    std::thread::sleep(Duration::from_millis(args.phase_ms.min(100)));
-    let bar = progress::bar(u64::from(args.rounds) * 2, "phases");
-    for round in 0..args.rounds {
-        let order = if round % 2 == 0 { [Phase::Quiet, Phase::Breakpoint] } else { [Phase::Breakpoint, Phase::Quiet] };
-        for phase in order {
-            bar.set_message(format!("round {}: {phase:?}", round + 1));
-            run.phase(phase, Duration::from_millis(args.phase_ms))?;
-            bar.inc(1);
-        }
-    }
-    bar.finish_and_clear();
+    let phases = run.phases_of(args);
+    // Set before looking at the outcome: kernel workers left looping would
+    // hold up the pool's shutdown on an error.
     flags.finished.store(true, Ordering::Release);
+    phases?;
     // A stopping worker that trapped, panicked or went away failed its
     // phase's `job.wait()` already: all of them finished to get here.
     let mut finished = run.seen.len();
@@ -221,17 +213,15 @@ pub(super) fn main(args: &DebugBenchArgs) -> Result<()> {
     Ok(())
 }
 
-/// Worker `worker` calls `work` until the run is over; returns its iterations.
-fn kernel_job(pool: &WorkerPool, worker: usize, flags: Arc<Flags>) -> CallHandle<u64> {
+/// Worker `worker` calls `work` until the run is over.
+fn kernel_job(pool: &WorkerPool, worker: usize, flags: Arc<Flags>) -> CallHandle<()> {
     pool.run(Target::Worker(worker), move |_, store, instance| {
         let work = instance.get_typed_func::<(i32,), i32>(&*store, "work").map_err(CallError::from)?;
-        let mut iterations = 0;
         while !flags.finished.load(Ordering::Acquire) {
             work.call(&mut *store, (KERNEL_CHUNK,)).map_err(CallError::from)?;
             flags.kernel_iterations.fetch_add(KERNEL_CHUNK as u64, Ordering::Relaxed);
-            iterations += KERNEL_CHUNK as u64;
         }
-        Ok(iterations)
+        Ok(())
     })
 }
 
@@ -248,6 +238,23 @@ fn stopping_job(pool: &WorkerPool, worker: usize, flags: Arc<Flags>) -> CallHand
 }
 
 impl Run<'_> {
+    /// All rounds, after a short warm-up, with a progress bar.
+    fn phases_of(&mut self, args: &DebugBenchArgs) -> Result<()> {
+        // Let every kernel worker get going before anything is counted.
+        std::thread::sleep(Duration::from_millis(args.phase_ms.min(100)));
+        let bar = progress::bar(u64::from(args.rounds) * 2, "phases");
+        for round in 0..args.rounds {
+            let order = if round % 2 == 0 { [Phase::Quiet, Phase::Breakpoint] } else { [Phase::Breakpoint, Phase::Quiet] };
+            for phase in order {
+                bar.set_message(format!("round {}: {phase:?}", round + 1));
+                self.phase(phase, Duration::from_millis(args.phase_ms))?;
+                bar.inc(1);
+            }
+        }
+        bar.finish_and_clear();
+        Ok(())
+    }
+
     /// Run one phase of `length`, counting the kernel workers' iterations.
     fn phase(&mut self, phase: Phase, length: Duration) -> Result<()> {
         let (start, cpu_start) = (Instant::now(), process_cpu()?);
