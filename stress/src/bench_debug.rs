@@ -46,6 +46,11 @@ pub struct DebugBenchArgs {
     /// With `--load`: length of each phase in milliseconds.
     #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u64).range(1..))]
     pub phase_ms: u64,
+    /// With `--load`: the kernel workers' nice value (0-19). Run once with
+    /// 19 to see how much of the round trip's tail is the scheduler: the
+    /// debugger's threads then win every core they wake up for.
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(i32).range(0..=19))]
+    pub kernel_nice: i32,
 }
 
 /// `tick` (function 0) is where the breakpoint sits; `spin(n)` calls it n

@@ -143,6 +143,7 @@ struct LoadReport {
     kernel_slowdown_per_cpu: Option<f64>,
     rounds: u32,
     phase_ms: u64,
+    kernel_nice: i32,
     phases: Vec<PhaseReport>,
     load_average_1m: Option<f64>,
     command: String,
@@ -177,7 +178,8 @@ pub(super) fn main(args: &DebugBenchArgs) -> Result<()> {
     ensure!(stopping <= args.workers, "--stopping {stopping} is more than --workers {}", args.workers);
     let (pool, mut session, entry) = debugged_pool(args.workers)?;
     let flags = Arc::new(Flags::default());
-    let kernels: Vec<CallHandle<()>> = (stopping..args.workers).map(|w| kernel_job(&pool, w, flags.clone())).collect();
+    let kernels: Vec<CallHandle<()>> =
+        (stopping..args.workers).map(|w| kernel_job(&pool, w, args.kernel_nice, flags.clone())).collect();
     let mut run = Run {
         pool: &pool,
         session: &mut session,
@@ -213,9 +215,12 @@ pub(super) fn main(args: &DebugBenchArgs) -> Result<()> {
     Ok(())
 }
 
-/// Worker `worker` calls `work` until the run is over.
-fn kernel_job(pool: &WorkerPool, worker: usize, flags: Arc<Flags>) -> CallHandle<()> {
+/// Worker `worker`, at nice value `nice`, calls `work` until the run is over.
+fn kernel_job(pool: &WorkerPool, worker: usize, nice: i32, flags: Arc<Flags>) -> CallHandle<()> {
     pool.run(Target::Worker(worker), move |_, store, instance| {
+        if nice != 0 {
+            set_thread_nice(nice).map_err(|e| CallError::Wasm(format!("setpriority: {e}")))?;
+        }
         let work = instance.get_typed_func::<(i32,), i32>(&*store, "work").map_err(CallError::from)?;
         while !flags.finished.load(Ordering::Acquire) {
             work.call(&mut *store, (KERNEL_CHUNK,)).map_err(CallError::from)?;
@@ -377,11 +382,12 @@ impl Run<'_> {
             kernel_iterations_per_cpu_second: per_cpu,
             rounds: args.rounds,
             phase_ms: args.phase_ms,
+            kernel_nice: args.kernel_nice,
             phases: std::mem::take(&mut self.phases),
             load_average_1m: load_average(),
             command: format!(
-                "cargo run --release --bin onecopy -- bench debug --load --workers {} --stopping {} --rounds {} --phase-ms {}",
-                args.workers, args.stopping, args.rounds, args.phase_ms
+                "cargo run --release --bin onecopy -- bench debug --load --workers {} --stopping {} --rounds {} --phase-ms {} --kernel-nice {}",
+                args.workers, args.stopping, args.rounds, args.phase_ms, args.kernel_nice
             ),
         }
     }
@@ -392,6 +398,18 @@ impl KernelRate {
     fn slowdown(&self) -> f64 {
         self.quiet / self.breakpoint
     }
+}
+
+/// Give the calling thread nice value `nice` (raising it needs no privilege;
+/// the pool's thread keeps it, which is fine for a pool that ends with the run).
+fn set_thread_nice(nice: i32) -> std::io::Result<()> {
+    // SAFETY: gettid has no preconditions.
+    let tid = unsafe { libc::gettid() };
+    // On Linux a nice value belongs to a thread, and PRIO_PROCESS with a
+    // thread id sets that one thread's.
+    // SAFETY: plain system call on our own thread id; no memory is passed.
+    let status = unsafe { libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, nice) };
+    if status == 0 { Ok(()) } else { Err(std::io::Error::last_os_error()) }
 }
 
 /// CPU time this process (every thread) has used so far.
@@ -414,6 +432,9 @@ fn print_table(r: &LoadReport) {
         "{} workers on one debug-compiled module: {} hit a breakpoint in a loop, {} run a kernel; {} rounds of {} ms phases",
         r.workers, r.stopping_workers, r.kernel_workers, r.rounds, r.phase_ms
     );
+    if r.kernel_nice != 0 {
+        println!("kernel workers at nice {}", r.kernel_nice);
+    }
     println!("round trip = {}", r.round_trip_definition);
     let t = &r.round_trip_us;
     println!("{:<28} {:>10} {:>10} {:>10} {:>10}", "", "median", "p90", "p99", "max");
