@@ -18,6 +18,7 @@ use parking_lot::Mutex;
 
 use crate::command::{FrameValue, GlobalRef, Reply, Request, Resume};
 use crate::event::DebugEvent;
+use crate::mailbox;
 use crate::stop::{self, Stop};
 use crate::Value;
 
@@ -54,12 +55,12 @@ const REPLY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// One debug session over the workers of a pool.
 pub struct DebugSession {
-    stops: Receiver<Stop>,
-    stops_tx: Sender<Stop>,
+    stops: mailbox::Receiver<Stop>,
+    stops_tx: mailbox::Sender<Stop>,
     remotes: Arc<Mutex<HashMap<usize, DebugRemote>>>,
     module: Arc<Mutex<Option<Module>>>,
     detached: Arc<AtomicBool>,
-    stopped: HashMap<usize, Sender<Request>>,
+    stopped: HashMap<usize, mailbox::Sender<Request>>,
     pending: VecDeque<Stop>,
     traps: Receiver<(usize, Trap)>,
     traps_tx: Sender<(usize, Trap)>,
@@ -74,7 +75,7 @@ impl Default for DebugSession {
 impl DebugSession {
     /// A session no worker has joined yet; give [`Self::hook`] to the pool.
     pub fn new() -> DebugSession {
-        let (stops_tx, stops) = crossbeam_channel::unbounded();
+        let (stops_tx, stops) = mailbox::channel();
         let (traps_tx, traps) = crossbeam_channel::unbounded();
         DebugSession {
             traps,

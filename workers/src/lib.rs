@@ -44,6 +44,7 @@ mod command;
 mod coordinator;
 mod error;
 mod event;
+mod mailbox;
 mod pool;
 mod stop;
 mod value;

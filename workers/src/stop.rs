@@ -7,11 +7,12 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
+use crossbeam_channel::RecvTimeoutError;
 use onecopy_runtime::{DebugAction, DebugFrame, Debugger, Val, ValType};
 
 use crate::command::{FrameValue, GlobalRef, Request, Resume};
 use crate::event::DebugEvent;
+use crate::mailbox::{self, Receiver, Sender};
 use crate::Value;
 
 /// A stop as it reaches the coordinator: the event and where to send requests.
@@ -38,7 +39,7 @@ pub(crate) fn install<T: 'static>(worker: usize, debug: &Debugger<'_, T>, stops:
             kind: frame.reason,
         };
         let _span = tracing::debug_span!("stopped", worker, func = event.func, offset = event.wasm_offset).entered();
-        let (requests_tx, requests) = crossbeam_channel::unbounded();
+        let (requests_tx, requests) = mailbox::channel();
         if stops.send((event, requests_tx)).is_err() {
             return detach(frame);
         }
