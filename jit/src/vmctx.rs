@@ -27,6 +27,16 @@ pub mod header {
 /// Offset of the stack limit inside `VMLimits`.
 pub const LIMITS_STACK_LIMIT: i32 = 0;
 
+/// Offset inside `VMLimits` of the probe pointer that [`crate::Interrupts::Probe`]
+/// checks load through: readable memory normally, a PROT_NONE page once the
+/// thread's running call is interrupted.
+pub const LIMITS_PROBE: i32 = 8;
+
+/// Offset inside `VMLimits` of the `u32` interrupt flag that
+/// [`crate::Interrupts::Flag`] checks test: non-zero once the thread's
+/// running call is interrupted.
+pub const LIMITS_INTERRUPT: i32 = 16;
+
 /// Layout of a `VMFuncRef` (what a funcref value points at).
 pub mod funcref {
     /// `*const u8`: machine code with the wasm calling convention.

@@ -10,6 +10,7 @@ mod calls;
 mod control;
 mod convert;
 mod guard;
+mod interrupt;
 mod locals;
 mod memory;
 mod numeric;
@@ -30,6 +31,7 @@ use crate::CompileError;
 pub(crate) use control::ControlFrame;
 pub(crate) use guard::{Guards, KEEP_TAG};
 pub use guard::SiteKind;
+pub use interrupt::Interrupts;
 
 /// A breakable point found while translating one function.
 #[derive(Debug, Clone, PartialEq, Eq)]
