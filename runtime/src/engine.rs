@@ -75,6 +75,23 @@ impl Config {
         self
     }
 
+    /// Compile an interrupt check into every function entry and loop
+    /// header (default: on), so that [`crate::InterruptHandle::interrupt`]
+    /// and [`crate::Store::set_deadline`] can stop a call that runs too
+    /// long. Off: calls run until they return or trap, and cost nothing
+    /// for it.
+    pub fn interruptible(mut self, on: bool) -> Config {
+        self.compile.interrupts = if on { onecopy_jit::Interrupts::default() } else { onecopy_jit::Interrupts::Off };
+        self
+    }
+
+    /// Which interrupt check [`Config::interruptible`] compiles in (the
+    /// alternatives are there to measure them against each other).
+    pub fn interrupt_check(mut self, check: onecopy_jit::Interrupts) -> Config {
+        self.compile.interrupts = check;
+        self
+    }
+
     /// How much native stack wasm may use below the host's entry point.
     pub fn max_wasm_stack(mut self, bytes: usize) -> Config {
         self.max_wasm_stack = bytes;
@@ -133,6 +150,8 @@ pub(crate) struct EngineInner {
     pub types: TypeRegistry,
     stubs: Mutex<StubCache>,
     pub modules: std::sync::atomic::AtomicUsize,
+    /// Interrupts calls whose deadline passes.
+    pub timer: Arc<crate::deadline::Timer>,
     _arena_range: crate::signals::CodeRangeRegistration,
 }
 
@@ -147,6 +166,9 @@ impl Engine {
     /// Build an engine (reserves the code arena's address space).
     pub fn new(config: &Config) -> Result<Engine> {
         let compiler = Compiler::new(config.compile.clone())?;
+        if config.compile.interrupts == onecopy_jit::Interrupts::Probe && crate::interrupt::fault_page().is_null() {
+            return Err(Error::Resource("no fault page for the interrupt probe".into()));
+        }
         let arena = CodeArena::new(config.arena_cap).map_err(|e| Error::Resource(format!("code arena: {e}")))?;
         let (start, end) = arena.range();
         let range = crate::signals::register_code_range(start, end)
@@ -159,6 +181,7 @@ impl Engine {
                 types: TypeRegistry::default(),
                 stubs: Mutex::new(StubCache::default()),
                 modules: Default::default(),
+                timer: Default::default(),
                 _arena_range: range,
             }),
         })

@@ -24,6 +24,8 @@ pub(crate) struct StoreOpaque {
     /// this store (by the address of its shared definition), so
     /// instantiating with one linker many times adds it once.
     pub host_func_records: HashMap<usize, u32>,
+    /// How long each outermost call may run (see `Store::set_deadline`).
+    pub deadline: Option<std::time::Duration>,
 }
 
 impl StoreOpaque {
@@ -37,6 +39,7 @@ impl StoreOpaque {
             globals: Vec::new(),
             host_funcs: Vec::new(),
             host_func_records: HashMap::new(),
+            deadline: None,
         }
     }
 }
