@@ -142,7 +142,6 @@ pub(crate) fn compile_function(
         tx.declare_locals(body)?;
         let ty = env.info.func_type(func_index);
         tx.open_function_frame(ty.results.clone());
-        tx.interrupt_check();
         if env.config.debug {
             let reader = body.get_operators_reader()?;
             tx.offset = reader.original_position() as usize;

@@ -27,10 +27,10 @@ pub mod header {
 /// Offset of the stack limit inside `VMLimits`.
 pub const LIMITS_STACK_LIMIT: i32 = 0;
 
-/// Offset inside `VMLimits` of the probe pointer that [`crate::Interrupts::Probe`]
-/// checks load through: readable memory normally, a PROT_NONE page once the
-/// thread's running call is interrupted.
-pub const LIMITS_PROBE: i32 = 8;
+/// Offset inside `VMLimits` of the address of the thread's probe page, which
+/// [`crate::Interrupts::Probe`] checks read: readable, PROT_NONE while the
+/// thread's running call is interrupted. Fixed for the thread's life.
+pub const LIMITS_PROBE_PAGE: i32 = 8;
 
 /// Offset inside `VMLimits` of the `u32` interrupt flag that
 /// [`crate::Interrupts::Flag`] checks test: non-zero once the thread's

@@ -98,8 +98,10 @@ pub(crate) fn enter_wasm(max_stack: usize, deadline: Option<Deadline>, body: imp
     // SAFETY: `body` only calls into compiled code; nothing with a destructor
     // is live in its frame across that call.
     let result = unsafe { signals::call_guarded(|| (body.take().expect("called once"))()) };
+    // Resolved before the call ends: that clears the interrupt.
+    let result = result.map_err(|signal| resolve(limits, signal));
     drop(restore);
-    result.map_err(resolve)
+    result
 }
 
 /// Undoes `enter_wasm`'s changes to the thread's limits when dropped, and
@@ -121,15 +123,20 @@ impl Drop for Restore<'_> {
             self.limits.interrupt.end_call();
         }
         self.limits.depth.store(self.limits.depth.load(Relaxed) - 1, Relaxed);
-        self.limits.stack_limit.store(self.saved, Relaxed);
+        self.limits.restore_stack_limit(self.saved);
     }
 }
 
-fn resolve(signal: signals::TrapSignal) -> Error {
+fn resolve(limits: &VMLimits, signal: signals::TrapSignal) -> Error {
     let location = crate::code_registry::lookup(signal.pc);
     // Signal 0: a debugger aborted the call at a stop (see debug_stop.rs).
     let aborted = (signal.signal == 0).then_some(TrapKind::DebugAbort);
-    let kind = aborted.or_else(|| location.as_ref().and_then(|l| l.trap)).unwrap_or(TrapKind::Fault);
+    let mut kind = aborted.or_else(|| location.as_ref().and_then(|l| l.trap)).unwrap_or(TrapKind::Fault);
+    // An interrupt moves the stack limit above the stack, so that the next
+    // function entry traps (see `interrupt.rs`).
+    if kind == TrapKind::StackOverflow && limits.interrupt.is_interrupted() {
+        kind = TrapKind::Interrupt;
+    }
     if kind == TrapKind::Host {
         if let Some(error) = take_host_error() {
             return error;

@@ -81,13 +81,13 @@ impl Config {
     /// long. Off: calls run until they return or trap, and cost nothing
     /// for it.
     pub fn interruptible(mut self, on: bool) -> Config {
-        self.compile.interrupts = if on { onecopy_jit::Interrupts::default() } else { onecopy_jit::Interrupts::Off };
+        self.compile.interrupts = if on { crate::Interrupts::default() } else { crate::Interrupts::Off };
         self
     }
 
     /// Which interrupt check [`Config::interruptible`] compiles in (the
     /// alternatives are there to measure them against each other).
-    pub fn interrupt_check(mut self, check: onecopy_jit::Interrupts) -> Config {
+    pub fn interrupt_check(mut self, check: crate::Interrupts) -> Config {
         self.compile.interrupts = check;
         self
     }
@@ -166,9 +166,6 @@ impl Engine {
     /// Build an engine (reserves the code arena's address space).
     pub fn new(config: &Config) -> Result<Engine> {
         let compiler = Compiler::new(config.compile.clone())?;
-        if config.compile.interrupts == onecopy_jit::Interrupts::Probe && crate::interrupt::fault_page().is_null() {
-            return Err(Error::Resource("no fault page for the interrupt probe".into()));
-        }
         let arena = CodeArena::new(config.arena_cap).map_err(|e| Error::Resource(format!("code arena: {e}")))?;
         let (start, end) = arena.range();
         let range = crate::signals::register_code_range(start, end)

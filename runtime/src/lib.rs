@@ -65,7 +65,7 @@ pub use memory::{Memory, PAGE_SIZE};
 pub use module::{ExternType, ImportType, Module};
 pub use store::{AsContext, AsContextMut, Store, StoreContext, StoreContextMut};
 pub use onecopy_jit::{
-    Breakable, CodeArenaExhausted, CompileError, FuncType, GlobalType, MemoryType, OptLevel, Regalloc, Site, SiteKind, TableType, ValType,
+    Breakable, CodeArenaExhausted, CompileError, FuncType, GlobalType, Interrupts, MemoryType, OptLevel, Regalloc, Site, SiteKind, TableType, ValType,
 };
 pub use table::Table;
 pub use values::{ExternRef, Val};

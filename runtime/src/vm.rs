@@ -68,7 +68,7 @@ const _: () = {
     assert!(std::mem::offset_of!(VMLimits, stack_limit) == vmctx::LIMITS_STACK_LIMIT as usize);
     use crate::interrupt::InterruptState;
     let interrupt = std::mem::offset_of!(VMLimits, interrupt);
-    assert!(interrupt + std::mem::offset_of!(InterruptState, probe) == vmctx::LIMITS_PROBE as usize);
+    assert!(interrupt + std::mem::offset_of!(InterruptState, probe_page) == vmctx::LIMITS_PROBE_PAGE as usize);
     assert!(interrupt + std::mem::offset_of!(InterruptState, flag) == vmctx::LIMITS_INTERRUPT as usize);
 };
 

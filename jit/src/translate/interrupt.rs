@@ -1,34 +1,38 @@
 //! The interrupt check: how a host thread stops wasm that runs too long.
 //!
-//! Every function entry and every loop header checks whether the running
-//! thread's call was interrupted: any wasm execution that does not end
-//! passes one of them again and again (a loop's back edge, or a call), and
-//! straight-line code between them is bounded by the function's size. The
-//! state checked is per thread (`VMLimits`, reached through the vmctx like
-//! the stack limit), so one store flips every instance the thread runs.
+//! Any wasm execution that does not end passes a loop header or a function
+//! entry again and again; straight-line code between them is bounded by the
+//! function's size. The state checked is per thread (`VMLimits`, reached
+//! through the vmctx like the stack limit), so one store stops every
+//! instance the thread runs.
 //!
-//! Two checks, measured against each other (`onecopy bench guard` reports
-//! both; see the report in issue 12):
+//! Function entries need no code of their own: every function that calls
+//! (the only ones that can recurse) checks the stack limit in its prologue,
+//! and the interrupter also moves the thread's stack limit above every
+//! stack, so the next prologue traps; the runtime reports that trap as
+//! [`TrapKind::Interrupt`] when the thread is interrupted.
 //!
-//! - [`Interrupts::Probe`], branch-free: load the probe pointer, then load
-//!   through it. The pointer normally points at readable memory; the
-//!   interrupter swaps in a PROT_NONE page, so the second load faults and
-//!   its trap record makes the fault an [`TrapKind::Interrupt`] trap.
-//!   `mov rL, [vmctx+16]; mov rP, [rL+8]; movzx r, byte [rP]`.
+//! Loop headers get the check, in one of two forms:
+//!
+//! - [`Interrupts::Probe`], one load and no branch: read a byte of the
+//!   thread's probe page, which the interrupter makes PROT_NONE; the
+//!   fault's trap record makes it an interrupt. `movzx r, byte [rP]`, the
+//!   page's address `rP` loaded once at the function's entry.
 //! - [`Interrupts::Flag`], Wasmtime's epoch check in shape: load a flag and
-//!   trap if it is set. `mov rL, [vmctx+16]; mov r, [rL+16]; test; jne`.
+//!   trap if it is set: `mov r, dword [rL+16]; test r, r; jne <trap>`, the
+//!   limits pointer `rL` loaded once at the function's entry.
 //!
-//! The word that changes (the probe pointer, the flag) is read with an
-//! `atomic_load`: with `opt_level` speed, Cranelift's alias analysis would
-//! otherwise take a plain load in a store-free loop as redundant with the
-//! one at the function's entry and remove it, and the loop would never see
-//! the interrupt. On x86-64 the atomic load is the same plain `mov`.
+//! The loop's load is an `atomic_load`: with `opt_level` speed, Cranelift's
+//! alias analysis would take a plain load in a store-free inner loop as
+//! redundant with the one in its outer loop's header and remove it. On
+//! x86-64 the atomic load is the same plain `mov`.
 
-use cranelift_codegen::ir::{types, InstBuilder, MemFlagsData};
+use cranelift_codegen::cursor::{Cursor, FuncCursor};
+use cranelift_codegen::ir::{types, InstBuilder, MemFlagsData, Value};
 
 use super::FuncTranslator;
 use crate::trap::TrapKind;
-use crate::vmctx::{header, LIMITS_INTERRUPT, LIMITS_PROBE};
+use crate::vmctx::{header, LIMITS_INTERRUPT, LIMITS_PROBE_PAGE};
 
 /// Which interrupt check compiled code carries at function entries and
 /// loop headers.
@@ -36,7 +40,7 @@ use crate::vmctx::{header, LIMITS_INTERRUPT, LIMITS_PROBE};
 pub enum Interrupts {
     /// No check: a call runs until it returns or traps by itself.
     Off,
-    /// Two loads, no branch: the second faults once interrupted (default).
+    /// One load, no branch, that faults once interrupted (default).
     #[default]
     Probe,
     /// A load, a test and a branch to a trap.
@@ -44,24 +48,37 @@ pub enum Interrupts {
 }
 
 impl FuncTranslator<'_, '_> {
-    /// Emit the configured interrupt check here.
+    /// Emit the configured interrupt check at a loop header.
     pub(crate) fn interrupt_check(&mut self) {
-        let word = match self.env.config.interrupts {
+        let (field, ty) = match self.env.config.interrupts {
             Interrupts::Off => return,
-            Interrupts::Probe => LIMITS_PROBE,
-            Interrupts::Flag => LIMITS_INTERRUPT,
+            Interrupts::Probe => (0, types::I8),
+            Interrupts::Flag => (LIMITS_INTERRUPT, types::I32),
         };
-        let limits = self.vmctx_load(header::LIMITS);
-        let at = self.b.ins().iadd_imm_s(limits, i64::from(word));
-        if self.env.config.interrupts == Interrupts::Probe {
-            let probe = self.b.ins().atomic_load(types::I64, MemFlagsData::trusted(), at);
-            // The trap code makes the load an effect Cranelift keeps though
-            // nothing reads its value, and records the trap site.
-            let faults = MemFlagsData::new().with_trap_code(Some(TrapKind::Interrupt.code()));
-            self.b.ins().load(types::I8, faults, probe, 0);
-        } else {
-            let flag = self.b.ins().atomic_load(types::I32, MemFlagsData::trusted(), at);
-            self.trap_if(flag, TrapKind::Interrupt);
+        let base = self.interrupt_base();
+        let at = if field == 0 { base } else { self.b.ins().iadd_imm_s(base, i64::from(field)) };
+        // The trap code records the trap site of a faulting probe.
+        let faults = MemFlagsData::new().with_trap_code(Some(TrapKind::Interrupt.code()));
+        let value = self.b.ins().atomic_load(ty, faults, at);
+        if self.env.config.interrupts == Interrupts::Flag {
+            self.trap_if(value, TrapKind::Interrupt);
         }
+    }
+
+    /// What the checks load through (the probe page, or the limits),
+    /// loaded once in the entry block, which dominates every loop.
+    fn interrupt_base(&mut self) -> Value {
+        if let Some(base) = self.interrupt_base {
+            return base;
+        }
+        let entry = self.b.func.layout.entry_block().expect("the entry block exists");
+        let readonly = MemFlagsData::trusted().with_readonly();
+        let mut pos = FuncCursor::new(self.b.func).at_first_insertion_point(entry);
+        let mut base = pos.ins().load(types::I64, readonly, self.vmctx, header::LIMITS);
+        if self.env.config.interrupts == Interrupts::Probe {
+            base = pos.ins().load(types::I64, readonly, base, LIMITS_PROBE_PAGE);
+        }
+        self.interrupt_base = Some(base);
+        base
     }
 }

@@ -81,6 +81,8 @@ pub(crate) struct FuncTranslator<'a, 'f> {
     pub owners: std::collections::HashMap<Value, u32>,
     /// What `debug_info` asked to be recorded, if anything.
     pub record: Option<crate::debug_info::Recording>,
+    /// What interrupt checks load through, once loaded (see `interrupt.rs`).
+    pub interrupt_base: Option<Value>,
 }
 
 impl<'a, 'f> FuncTranslator<'a, 'f> {
@@ -115,6 +117,7 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
             guards,
             owners: std::collections::HashMap::new(),
             record: record.then(crate::debug_info::Recording::default),
+            interrupt_base: None,
         }
     }
 
