@@ -114,8 +114,8 @@ fn deadline_stops_runaway_debug_code() {
 #[test]
 fn interrupting_an_idle_worker_is_a_no_op() {
     let (pool, _) = pool(false);
-    assert_eq!(pool.interrupt(0).unwrap(), false);
-    assert_eq!(pool.interrupt(1).unwrap(), false);
+    assert!(!pool.interrupt(0).unwrap());
+    assert!(!pool.interrupt(1).unwrap());
     // Nothing was kept for the next call.
     assert_serves_next_call(&pool, 0);
     let fib = pool.call(Target::Worker(0), "fib", vec![Value::I32(20)]).wait_timeout(HANG);
