@@ -78,8 +78,9 @@ impl Config {
     /// Compile an interrupt check into every function entry and loop
     /// header (default: on), so that [`crate::InterruptHandle::interrupt`]
     /// and [`crate::Store::set_deadline`] can stop a call that runs too
-    /// long. Off: calls run until they return or trap, and cost nothing
-    /// for it.
+    /// long. Off: loops carry no check and cost nothing for it, and an
+    /// interrupt only stops a call at the entry of a function that calls
+    /// (its prologue's stack check is there anyway).
     pub fn interruptible(mut self, on: bool) -> Config {
         self.compile.interrupts = if on { crate::Interrupts::default() } else { crate::Interrupts::Off };
         self

@@ -150,7 +150,9 @@ impl VMLimits {
 /// Get one on the thread to be interrupted, with [`InterruptHandle::current`]
 /// or [`crate::Store::interrupt_handle`]; it stays valid after that thread
 /// has ended (interrupting is then a no-op). Code compiled with
-/// [`crate::Config::interruptible`]`(false)` has no checks and ignores it.
+/// [`crate::Config::interruptible`]`(false)` has no loop checks: it stops
+/// only at the next entry of a function that calls (whose prologue checks
+/// the stack limit), and a loop without calls runs on.
 #[derive(Clone)]
 pub struct InterruptHandle {
     limits: Arc<VMLimits>,

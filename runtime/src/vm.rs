@@ -42,10 +42,10 @@ pub(crate) struct VMTableDef {
 
 /// Per-thread limits every instance created on the thread points at.
 ///
-/// Shared (an `Arc`) only so that an [`crate::InterruptHandle`] can reach
-/// `interrupt` from other threads; the other fields are the owning
-/// thread's alone (atomics only so the struct is `Sync`; relaxed accesses
-/// are plain moves).
+/// Shared (an `Arc`) so that an [`crate::InterruptHandle`] can reach it
+/// from other threads: an interrupter writes `interrupt` and `stack_limit`
+/// (see `interrupt.rs`); `depth` is the owning thread's alone (an atomic
+/// only so the struct is `Sync`; relaxed accesses are plain moves).
 #[repr(C)]
 #[derive(Debug, Default)]
 pub(crate) struct VMLimits {

@@ -112,9 +112,8 @@ impl<T> Store<T> {
     /// Give each call from the host into this store's wasm at most
     /// `deadline` to run (`None`, the default: no limit). A call still
     /// running then returns [`crate::TrapKind::Interrupt`] at its next
-    /// function entry or loop header (code compiled with
-    /// [`crate::Config::interruptible`]`(false)` is never stopped); the
-    /// store stays usable. The time counts from the call's entry, while
+    /// function entry or loop header (see [`crate::Config::interruptible`]
+    /// for code compiled without loop checks); the store stays usable. The time counts from the call's entry, while
     /// stopped in a debugger too; a call that wasm makes back into the host
     /// and from there into wasm runs under its outer call's deadline.
     pub fn set_deadline(&mut self, deadline: Option<std::time::Duration>) {
