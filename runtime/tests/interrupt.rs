@@ -112,3 +112,12 @@ fn interrupting_an_idle_thread_does_nothing() {
     let orphan = std::thread::spawn(InterruptHandle::current).join().unwrap();
     assert!(!orphan.interrupt());
 }
+
+#[test]
+fn without_loop_checks_a_call_still_stops_at_a_function_entry() {
+    let (mut store, i) = instance(&Config::new().interruptible(false));
+    let fib = i.get_typed_func::<(i32,), i32>(&store, "fib").unwrap();
+    let kind = with_watchdog(store.interrupt_handle(), || trap_kind(fib.call(&mut store, (60,))));
+    assert_eq!(kind, TrapKind::Interrupt);
+    assert_eq!(fib.call(&mut store, (20,)).unwrap(), 6765);
+}
