@@ -35,7 +35,7 @@ pub use arena::{ArenaStats, CodeAllocation, CodeArena, CodeArenaExhausted};
 pub use debug_table::DebugTableLayout;
 pub use describe::DebugCode;
 pub use module_info::ModuleInfo;
-pub use translate::SiteKind;
+pub use translate::{Interrupts, SiteKind};
 pub use trap::TrapKind;
 pub use type_registry::TypeRegistry;
 pub use types::{FuncType, GlobalType, MemoryType, TableType, ValType};
@@ -87,6 +87,8 @@ pub struct CompileConfig {
     /// calls at breakable points, cloned per debugged instance) instead of
     /// breakpoint guards. For comparison only.
     pub legacy: bool,
+    /// Which interrupt check function entries and loop headers get, if any.
+    pub interrupts: Interrupts,
 }
 
 impl Default for CompileConfig {
@@ -98,6 +100,7 @@ impl Default for CompileConfig {
             parallel: true,
             breakable: Breakable::Statements,
             legacy: false,
+            interrupts: Interrupts::default(),
         }
     }
 }

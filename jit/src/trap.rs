@@ -35,12 +35,15 @@ pub enum TrapKind {
     /// A breakpoint guard's load, which faults only when its site is armed:
     /// the runtime turns that fault into a debug stop, never a trap.
     DebugStop,
+    /// The call was interrupted (by the host, or its deadline passed) at a
+    /// function entry or loop header; the instance stays usable.
+    Interrupt,
     /// A fault that no trap site explains (a bug, reported rather than crashing).
     Fault,
 }
 
 impl TrapKind {
-    const USER: [TrapKind; 9] = [
+    const USER: [TrapKind; 10] = [
         TrapKind::Unreachable,
         TrapKind::TableOutOfBounds,
         TrapKind::IndirectCallToNull,
@@ -50,6 +53,7 @@ impl TrapKind {
         TrapKind::Host,
         TrapKind::DebugAbort,
         TrapKind::DebugStop,
+        TrapKind::Interrupt,
     ];
 
     /// The Cranelift trap code compiled code uses for this kind.
@@ -102,6 +106,7 @@ impl fmt::Display for TrapKind {
             TrapKind::Host => "host function error",
             TrapKind::DebugAbort => "aborted by the debugger",
             TrapKind::DebugStop => "breakpoint guard (a debug stop, not a trap)",
+            TrapKind::Interrupt => "interrupted",
             TrapKind::Fault => "unexpected fault in compiled code",
         })
     }

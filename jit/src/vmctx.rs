@@ -27,6 +27,16 @@ pub mod header {
 /// Offset of the stack limit inside `VMLimits`.
 pub const LIMITS_STACK_LIMIT: i32 = 0;
 
+/// Offset inside `VMLimits` of the address of the thread's probe page, which
+/// [`crate::Interrupts::Probe`] checks read: readable, PROT_NONE while the
+/// thread's running call is interrupted. Fixed for the thread's life.
+pub const LIMITS_PROBE_PAGE: i32 = 8;
+
+/// Offset inside `VMLimits` of the `u32` interrupt flag that
+/// [`crate::Interrupts::Flag`] checks test: non-zero once the thread's
+/// running call is interrupted.
+pub const LIMITS_INTERRUPT: i32 = 16;
+
 /// Layout of a `VMFuncRef` (what a funcref value points at).
 pub mod funcref {
     /// `*const u8`: machine code with the wasm calling convention.

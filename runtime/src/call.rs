@@ -2,10 +2,15 @@
 //! turning a caught fault into a [`Trap`].
 
 use std::cell::{Cell, RefCell};
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
+use std::time::Duration;
 
 use onecopy_jit::TrapKind;
 
+use crate::deadline::{DeadlineKey, Timer};
 use crate::error::{Error, Trap};
+use crate::interrupt::InterruptHandle;
 use crate::signals;
 use crate::vm::VMLimits;
 
@@ -64,44 +69,74 @@ pub(crate) fn take_host_error() -> Option<Error> {
     HOST_ERROR.with(|e| e.borrow_mut().take())
 }
 
+/// A deadline for the call being entered: the engine's timer and how long
+/// the call may run (see [`crate::Store::set_deadline`]).
+pub(crate) type Deadline = (Arc<Timer>, Duration);
+
 /// Run `body` (which calls compiled code) with this thread's stack limit set
-/// and faults in compiled code turned into `Err`.
-pub(crate) fn enter_wasm(max_stack: usize, body: impl FnOnce()) -> Result<(), Error> {
+/// and faults in compiled code turned into `Err`. An outermost call is one
+/// an interrupt can aim at, and `deadline` (ignored for nested calls)
+/// interrupts it when it runs too long.
+pub(crate) fn enter_wasm(max_stack: usize, deadline: Option<Deadline>, body: impl FnOnce()) -> Result<(), Error> {
     // SAFETY: the limits live as long as this thread.
     let limits: &VMLimits = unsafe { &*crate::vm::thread_limits() };
-    let outermost = limits.depth.get() == 0;
-    let saved = limits.stack_limit.get();
+    let depth = limits.depth.load(Relaxed);
+    let outermost = depth == 0;
+    let saved = limits.stack_limit.load(Relaxed);
     if outermost {
-        limits.stack_limit.set(stack_limit(signals::stack_pointer(), max_stack));
+        limits.stack_limit.store(stack_limit(signals::stack_pointer(), max_stack), Relaxed);
     }
-    limits.depth.set(limits.depth.get() + 1);
-    // Restores the limits however the call ends, a panic included.
-    let _restore = Restore { limits, saved };
+    limits.depth.store(depth + 1, Relaxed);
+    let call = outermost.then(|| limits.interrupt.begin_call());
+    // From here on, however the call ends (a panic included).
+    let mut restore = Restore { limits, saved, outermost, deadline: None };
+    if let (Some(call), Some((timer, after))) = (call, deadline) {
+        let key = timer.schedule(after, InterruptHandle::current(), call)?;
+        restore.deadline = Some((timer, key));
+    }
     let mut body = Some(body);
     // SAFETY: `body` only calls into compiled code; nothing with a destructor
     // is live in its frame across that call.
     let result = unsafe { signals::call_guarded(|| (body.take().expect("called once"))()) };
-    result.map_err(resolve)
+    // Resolved before the call ends: that clears the interrupt.
+    let result = result.map_err(|signal| resolve(limits, signal));
+    drop(restore);
+    result
 }
 
-/// Undoes `enter_wasm`'s changes to the thread's limits when dropped.
+/// Undoes `enter_wasm`'s changes to the thread's limits when dropped, and
+/// ends an outermost call: its deadline is cancelled and no interrupt
+/// outlives it.
 struct Restore<'a> {
     limits: &'a VMLimits,
     saved: usize,
+    outermost: bool,
+    deadline: Option<(Arc<Timer>, DeadlineKey)>,
 }
 
 impl Drop for Restore<'_> {
     fn drop(&mut self) {
-        self.limits.depth.set(self.limits.depth.get() - 1);
-        self.limits.stack_limit.set(self.saved);
+        if let Some((timer, key)) = self.deadline.take() {
+            timer.cancel(key);
+        }
+        if self.outermost {
+            self.limits.interrupt.end_call();
+        }
+        self.limits.depth.store(self.limits.depth.load(Relaxed) - 1, Relaxed);
+        self.limits.restore_stack_limit(self.saved);
     }
 }
 
-fn resolve(signal: signals::TrapSignal) -> Error {
+fn resolve(limits: &VMLimits, signal: signals::TrapSignal) -> Error {
     let location = crate::code_registry::lookup(signal.pc);
     // Signal 0: a debugger aborted the call at a stop (see debug_stop.rs).
     let aborted = (signal.signal == 0).then_some(TrapKind::DebugAbort);
-    let kind = aborted.or_else(|| location.as_ref().and_then(|l| l.trap)).unwrap_or(TrapKind::Fault);
+    let mut kind = aborted.or_else(|| location.as_ref().and_then(|l| l.trap)).unwrap_or(TrapKind::Fault);
+    // An interrupt moves the stack limit above the stack, so that the next
+    // function entry traps (see `interrupt.rs`).
+    if kind == TrapKind::StackOverflow && limits.interrupt.is_interrupted() {
+        kind = TrapKind::Interrupt;
+    }
     if kind == TrapKind::Host {
         if let Some(error) = take_host_error() {
             return error;

@@ -75,6 +75,24 @@ impl Config {
         self
     }
 
+    /// Compile an interrupt check into every function entry and loop
+    /// header (default: on), so that [`crate::InterruptHandle::interrupt`]
+    /// and [`crate::Store::set_deadline`] can stop a call that runs too
+    /// long. Off: loops carry no check and cost nothing for it, and an
+    /// interrupt only stops a call at the entry of a function that calls
+    /// (its prologue's stack check is there anyway).
+    pub fn interruptible(mut self, on: bool) -> Config {
+        self.compile.interrupts = if on { crate::Interrupts::default() } else { crate::Interrupts::Off };
+        self
+    }
+
+    /// Which interrupt check [`Config::interruptible`] compiles in (the
+    /// alternatives are there to measure them against each other).
+    pub fn interrupt_check(mut self, check: crate::Interrupts) -> Config {
+        self.compile.interrupts = check;
+        self
+    }
+
     /// How much native stack wasm may use below the host's entry point.
     pub fn max_wasm_stack(mut self, bytes: usize) -> Config {
         self.max_wasm_stack = bytes;
@@ -133,6 +151,8 @@ pub(crate) struct EngineInner {
     pub types: TypeRegistry,
     stubs: Mutex<StubCache>,
     pub modules: std::sync::atomic::AtomicUsize,
+    /// Interrupts calls whose deadline passes.
+    pub timer: Arc<crate::deadline::Timer>,
     _arena_range: crate::signals::CodeRangeRegistration,
 }
 
@@ -159,6 +179,7 @@ impl Engine {
                 types: TypeRegistry::default(),
                 stubs: Mutex::new(StubCache::default()),
                 modules: Default::default(),
+                timer: Default::default(),
                 _arena_range: range,
             }),
         })

@@ -72,7 +72,7 @@ pub(crate) fn sync(inner: &InstanceData) -> Result<()> {
     retired.extend(old);
     // Frames may still be running in an old clone until wasm returns to the host.
     // SAFETY: the limits live as long as this thread.
-    if unsafe { (*crate::vm::thread_limits()).depth.get() } == 0 {
+    if unsafe { (*crate::vm::thread_limits()).depth.load(std::sync::atomic::Ordering::Relaxed) } == 0 {
         retired.clear();
     }
     Ok(())

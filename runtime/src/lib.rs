@@ -32,11 +32,13 @@ pub mod debug;
 mod debug_frame;
 mod debug_stop;
 mod debug_table;
+mod deadline;
 mod engine;
 mod error;
 mod func;
 mod global;
 mod instance;
+mod interrupt;
 mod legacy;
 mod limits;
 mod linker;
@@ -59,12 +61,13 @@ pub use func::{Func, IntoFunc, TypedFunc, WasmParams, WasmResults, WasmRet, Wasm
 pub use global::Global;
 pub use instance::Instance;
 pub use limits::{Limit, LimitExceeded, StoreLimits, StoreLimitsBuilder};
+pub use interrupt::InterruptHandle;
 pub use linker::{Extern, Linker};
 pub use memory::{Memory, PAGE_SIZE};
 pub use module::{ExternType, ImportType, Module};
 pub use store::{AsContext, AsContextMut, Store, StoreContext, StoreContextMut};
 pub use onecopy_jit::{
-    Breakable, CodeArenaExhausted, CompileError, FuncType, GlobalType, MemoryType, OptLevel, Regalloc, Site, SiteKind, TableType, ValType,
+    Breakable, CodeArenaExhausted, CompileError, FuncType, GlobalType, Interrupts, MemoryType, OptLevel, Regalloc, Site, SiteKind, TableType, ValType,
 };
 pub use table::Table;
 pub use values::{ExternRef, Val};

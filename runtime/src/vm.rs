@@ -2,7 +2,8 @@
 //! `onecopy_jit::vmctx` for the offsets; the asserts below keep the two in
 //! step).
 
-use std::cell::Cell;
+use std::sync::atomic::{AtomicU32, AtomicUsize};
+use std::sync::Arc;
 
 use onecopy_jit::vmctx;
 
@@ -40,13 +41,20 @@ pub(crate) struct VMTableDef {
 }
 
 /// Per-thread limits every instance created on the thread points at.
+///
+/// Shared (an `Arc`) so that an [`crate::InterruptHandle`] can reach it
+/// from other threads: an interrupter writes `interrupt` and `stack_limit`
+/// (see `interrupt.rs`); `depth` is the owning thread's alone (an atomic
+/// only so the struct is `Sync`; relaxed accesses are plain moves).
 #[repr(C)]
 #[derive(Debug, Default)]
 pub(crate) struct VMLimits {
     /// Lowest stack address wasm may use; checked in every prologue.
-    pub stack_limit: Cell<usize>,
+    pub stack_limit: AtomicUsize,
+    /// What compiled code's interrupt checks read.
+    pub interrupt: crate::interrupt::InterruptState,
     /// How many host-to-wasm entries are active on this thread.
-    pub depth: Cell<u32>,
+    pub depth: AtomicU32,
 }
 
 const _: () = {
@@ -58,13 +66,22 @@ const _: () = {
     assert!(std::mem::offset_of!(VMTableDef, base) == vmctx::table::BASE as usize);
     assert!(std::mem::offset_of!(VMTableDef, length) == vmctx::table::LENGTH as usize);
     assert!(std::mem::offset_of!(VMLimits, stack_limit) == vmctx::LIMITS_STACK_LIMIT as usize);
+    use crate::interrupt::InterruptState;
+    let interrupt = std::mem::offset_of!(VMLimits, interrupt);
+    assert!(interrupt + std::mem::offset_of!(InterruptState, probe_page) == vmctx::LIMITS_PROBE_PAGE as usize);
+    assert!(interrupt + std::mem::offset_of!(InterruptState, flag) == vmctx::LIMITS_INTERRUPT as usize);
 };
 
 thread_local! {
-    static LIMITS: VMLimits = VMLimits::default();
+    static LIMITS: Arc<VMLimits> = Arc::default();
 }
 
 /// This thread's limits (stable for the thread's lifetime).
 pub(crate) fn thread_limits() -> *const VMLimits {
-    LIMITS.with(|l| l as *const VMLimits)
+    LIMITS.with(Arc::as_ptr)
+}
+
+/// This thread's limits, kept alive past the thread (for interrupt handles).
+pub(crate) fn thread_limits_arc() -> Arc<VMLimits> {
+    LIMITS.with(Arc::clone)
 }

@@ -4,7 +4,8 @@
 //!
 //! - time, side by side, in (a) normal code, (b) debug code with no
 //!   breakpoint, (c) debug code with a breakpoint in an unrelated function,
-//!   (d) debug code with a never-hit breakpoint in the running function
+//!   (d) debug code with a never-hit breakpoint in the running function,
+//!   and (e) normal code without interrupt checks, for what those cost
 //!   (`timing`);
 //! - instructions executed by (b) over (a), under callgrind (`instructions`,
 //!   one child process per run, `child`), when valgrind is installed;
@@ -131,6 +132,7 @@ impl GuardArgs {
 pub fn main(args: &GuardArgs) -> Result<()> {
     let kernels = Kernels::load()?;
     let plain = Module::new(&Engine::new(&Config::new())?, &kernels.wasm).context("cannot compile the kernels")?;
+    let unchecked = Module::new(&Engine::new(&Config::new().interruptible(false))?, &kernels.wasm).context("cannot compile the kernels")?;
     let debug = Module::new(&Engine::new(&Config::new().debug(true))?, &kernels.wasm).context("cannot compile the kernels")?;
     let valgrind = instructions::valgrind(args.no_instructions);
     let kernel_count = Kernel::ALL.len() as u64;
@@ -150,7 +152,8 @@ pub fn main(args: &GuardArgs) -> Result<()> {
     let mut rows = Vec::new();
     for (i, kernel) in Kernel::ALL.into_iter().enumerate() {
         let arg = args.timed(kernel);
-        let timed = timing::measure(&kernels, &plain, &debug, kernel, arg, args.rounds, &progress)?;
+        let modules = timing::Modules { plain: &plain, unchecked: &unchecked, debug: &debug };
+        let timed = timing::measure(&kernels, &modules, kernel, arg, args.rounds, &progress)?;
         rows.push(KernelRow::new(kernel.name(), arg, timed, counted.as_ref().map(|c| c[i])));
     }
     progress.finish_and_clear();

@@ -9,7 +9,7 @@ use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{select, Receiver, Sender};
-use onecopy_runtime::{Error, Instance, Linker, Module, Store, StoreLimits, Trap};
+use onecopy_runtime::{Error, Instance, InterruptHandle, Linker, Module, Store, StoreLimits, Trap};
 
 use crate::call::{invoke, CallHandle, Job, Target};
 use crate::error::{panic_message, CallError, PoolError};
@@ -191,6 +191,8 @@ pub struct WorkerPool<T: 'static = ()> {
     /// The queue all workers read ([`Target::Any`]).
     shared: Option<Sender<Job<T>>>,
     threads: Vec<(usize, JoinHandle<()>)>,
+    /// Each worker thread's interrupt handle, by index.
+    interrupts: Vec<InterruptHandle>,
     workers: usize,
     on_trap: Option<TrapHook>,
 }
@@ -206,12 +208,13 @@ impl<T: 'static> WorkerPool<T> {
             return Err(PoolError::NoWorkers);
         }
         let (shared_tx, shared_rx) = crossbeam_channel::unbounded::<Job<T>>();
-        let (ready_tx, ready_rx) = crossbeam_channel::unbounded::<(usize, Result<(), PoolError>)>();
+        let (ready_tx, ready_rx) = crossbeam_channel::unbounded::<(usize, Result<InterruptHandle, PoolError>)>();
         let mut pool = WorkerPool {
             module: module.clone(),
             queues: Vec::with_capacity(config.workers),
             shared: Some(shared_tx),
             threads: Vec::with_capacity(config.workers),
+            interrupts: Vec::with_capacity(config.workers),
             workers: config.workers,
             on_trap: config.on_trap.clone(),
         };
@@ -245,11 +248,13 @@ impl<T: 'static> WorkerPool<T> {
         }
         drop((ready_tx, shared_rx));
         let mut ready = vec![false; config.workers];
+        let mut handles: Vec<Option<InterruptHandle>> = vec![None; config.workers];
         let mut failures = Vec::new();
         for (index, outcome) in ready_rx.iter() {
             ready[index] = true;
-            if let Err(e) = outcome {
-                failures.push((index, e));
+            match outcome {
+                Ok(handle) => handles[index] = Some(handle),
+                Err(e) => failures.push((index, e)),
             }
         }
         // A worker that ended without a word (it cannot, short of a bug).
@@ -261,6 +266,7 @@ impl<T: 'static> WorkerPool<T> {
             pool.close(DROP_TIMEOUT);
             return Err(error);
         }
+        pool.interrupts = handles.into_iter().flatten().collect();
         tracing::debug!(workers = pool.workers, "worker pool ready");
         Ok(pool)
     }
@@ -278,11 +284,47 @@ impl<T: 'static> WorkerPool<T> {
     /// Call export `export` with `args` on `target`. Returns at once; the
     /// handle gives the results, or the trap or error.
     pub fn call(&self, target: Target, export: &str, args: Vec<Value>) -> CallHandle {
+        self.call_within(target, export, args, None)
+    }
+
+    /// Like [`call`](Self::call), but the call is interrupted once it has
+    /// run for `deadline` (counted from its start on the worker, not from
+    /// now): it then fails with a [`onecopy_runtime::TrapKind::Interrupt`]
+    /// trap and the worker serves its next call as usual. Calls without a
+    /// deadline of their own run under the worker store's
+    /// ([`Store::set_deadline`], none by default).
+    pub fn call_with_deadline(&self, target: Target, export: &str, args: Vec<Value>, deadline: Duration) -> CallHandle {
+        self.call_within(target, export, args, Some(deadline))
+    }
+
+    /// Interrupt worker `worker`'s running call: it fails with a
+    /// [`onecopy_runtime::TrapKind::Interrupt`] trap at its next function
+    /// entry or loop header, and the worker goes on with its queue, its
+    /// instance as the call left it. Returns whether a call was running; an
+    /// idle worker is left alone (nothing is kept for its next call), and
+    /// so is a worker between two calls or running a [`run`](Self::run)
+    /// closure outside wasm. A worker stopped in a debugger stops at its
+    /// next check after it resumes.
+    pub fn interrupt(&self, worker: usize) -> Result<bool, CallError> {
+        let handle = self.interrupts.get(worker).ok_or(CallError::NoSuchWorker { worker, workers: self.workers })?;
+        Ok(handle.interrupt())
+    }
+
+    fn call_within(&self, target: Target, export: &str, args: Vec<Value>, deadline: Option<Duration>) -> CallHandle {
         let export = export.to_string();
         let on_trap = self.on_trap.clone();
         self.run(target, move |worker, store, instance| {
             let _span = tracing::debug_span!("call", worker, export = %export).entered();
-            let result = invoke(store, instance, &export, &args);
+            let result = match deadline {
+                Some(deadline) => {
+                    let before = store.deadline();
+                    store.set_deadline(Some(deadline));
+                    let result = invoke(store, instance, &export, &args);
+                    store.set_deadline(before);
+                    result
+                }
+                None => invoke(store, instance, &export, &args),
+            };
             if let Err(error) = &result {
                 tracing::debug!(%error, "call failed");
                 if let (Some(hook), CallError::Trap(trap)) = (&on_trap, error) {
@@ -395,7 +437,7 @@ struct WorkerStart<T> {
     limits: Option<StoreLimits>,
     own: Receiver<Job<T>>,
     shared: Receiver<Job<T>>,
-    ready: Sender<(usize, Result<(), PoolError>)>,
+    ready: Sender<(usize, Result<InterruptHandle, PoolError>)>,
 }
 
 impl<T: 'static> WorkerStart<T> {
@@ -432,7 +474,7 @@ impl<T: 'static> WorkerStart<T> {
                 return;
             }
         };
-        let _ = self.ready.send((index, Ok(())));
+        let _ = self.ready.send((index, Ok(InterruptHandle::current())));
         drop(self.ready);
         tracing::debug!("worker ready");
         serve(index, &mut store, instance, &self.own, &self.shared);

@@ -106,6 +106,7 @@ impl FuncTranslator<'_, '_> {
         let entry = args(self.peek_n(params.len()));
         self.b.ins().jump(header, &entry);
         self.b.switch_to_block(header);
+        self.interrupt_check();
         self.pop_n(params.len());
         for (v, ty) in self.b.block_params(header).to_vec().into_iter().zip(&params) {
             self.push(v, *ty);

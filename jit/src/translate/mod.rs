@@ -10,6 +10,7 @@ mod calls;
 mod control;
 mod convert;
 mod guard;
+mod interrupt;
 mod locals;
 mod memory;
 mod numeric;
@@ -30,6 +31,7 @@ use crate::CompileError;
 pub(crate) use control::ControlFrame;
 pub(crate) use guard::{Guards, KEEP_TAG};
 pub use guard::SiteKind;
+pub use interrupt::Interrupts;
 
 /// A breakable point found while translating one function.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,6 +81,8 @@ pub(crate) struct FuncTranslator<'a, 'f> {
     pub owners: std::collections::HashMap<Value, u32>,
     /// What `debug_info` asked to be recorded, if anything.
     pub record: Option<crate::debug_info::Recording>,
+    /// What interrupt checks load through, once loaded (see `interrupt.rs`).
+    pub interrupt_base: Option<Value>,
 }
 
 impl<'a, 'f> FuncTranslator<'a, 'f> {
@@ -113,6 +117,7 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
             guards,
             owners: std::collections::HashMap::new(),
             record: record.then(crate::debug_info::Recording::default),
+            interrupt_base: None,
         }
     }
 

@@ -50,7 +50,7 @@ impl fmt::Debug for Func {
 
 /// What entering a function takes, read out of the store before the call.
 enum Entry {
-    Wasm { vmctx: *mut u8, code: *const u8, trampoline: *const u8, max_stack: usize },
+    Wasm { vmctx: *mut u8, code: *const u8, trampoline: *const u8, max_stack: usize, deadline: Option<crate::call::Deadline> },
     Host { record: *const host::VMHostFunc, callback: host::HostCallback },
 }
 
@@ -195,7 +195,8 @@ impl Func {
                     // SAFETY: the instance's own funcref, live with the store.
                     let funcref = unsafe { &*data.funcref(index) };
                     let trampoline = data.module.trampoline(data.module.info().funcs[index as usize]);
-                    Entry::Wasm { vmctx: funcref.vmctx, code: funcref.code, trampoline, max_stack: opaque.engine.inner.config.max_wasm_stack }
+                    let deadline = opaque.deadline.map(|after| (opaque.engine.inner.timer.clone(), after));
+                    Entry::Wasm { vmctx: funcref.vmctx, code: funcref.code, trampoline, max_stack: opaque.engine.inner.config.max_wasm_stack, deadline }
                 }
                 FuncKind::Host(h) => {
                     let record = &opaque.host_funcs[h as usize];
@@ -205,13 +206,13 @@ impl Func {
         };
         let cells_ptr = cells.as_mut_ptr();
         match entry {
-            Entry::Wasm { vmctx, code, trampoline, max_stack } => {
+            Entry::Wasm { vmctx, code, trampoline, max_stack, deadline } => {
                 // SAFETY: the trampoline of the function's signature, which
                 // reads arguments from and writes results to `cells`, sized
                 // for them by the caller.
                 let trampoline: unsafe extern "C" fn(*mut u8, *mut u8, *const u8, *mut u64) = unsafe { std::mem::transmute(trampoline) };
                 // SAFETY: as above; `vmctx` and `code` belong to a live instance.
-                crate::call::enter_wasm(max_stack, || unsafe { trampoline(vmctx, vmctx, code, cells_ptr) })
+                crate::call::enter_wasm(max_stack, deadline, || unsafe { trampoline(vmctx, vmctx, code, cells_ptr) })
             }
             Entry::Host { record, callback } => {
                 // SAFETY: the record's own callback, with the record as its

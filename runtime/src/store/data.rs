@@ -27,6 +27,8 @@ pub(crate) struct StoreOpaque {
     pub host_func_records: HashMap<usize, u32>,
     /// What the store may hold and grow to ([`crate::Store::limiter`]).
     pub limits: StoreLimits,
+    /// How long each outermost call may run (see `Store::set_deadline`).
+    pub deadline: Option<std::time::Duration>,
 }
 
 impl StoreOpaque {
@@ -41,6 +43,7 @@ impl StoreOpaque {
             host_funcs: Vec::new(),
             host_func_records: HashMap::new(),
             limits: StoreLimits::default(),
+            deadline: None,
         }
     }
 

@@ -124,6 +124,31 @@ impl<T> Store<T> {
         unsafe { (*self.inner.as_ptr()).opaque.limits }
     }
 
+    /// Give each call from the host into this store's wasm at most
+    /// `deadline` to run (`None`, the default: no limit). A call still
+    /// running then returns [`crate::TrapKind::Interrupt`] at its next
+    /// function entry or loop header (see [`crate::Config::interruptible`]
+    /// for code compiled without loop checks); the store stays usable. The time counts from the call's entry, while
+    /// stopped in a debugger too; a call that wasm makes back into the host
+    /// and from there into wasm runs under its outer call's deadline.
+    pub fn set_deadline(&mut self, deadline: Option<std::time::Duration>) {
+        // SAFETY: as in `data_mut`.
+        unsafe { (*self.inner.as_ptr()).opaque.deadline = deadline };
+    }
+
+    /// The deadline [`Store::set_deadline`] set.
+    pub fn deadline(&self) -> Option<std::time::Duration> {
+        // SAFETY: as in `data`.
+        unsafe { (*self.inner.as_ptr()).opaque.deadline }
+    }
+
+    /// A handle that interrupts the call this store's thread is running
+    /// (stores stay on their thread, so that is this store's call, or one
+    /// of another store on the same thread).
+    pub fn interrupt_handle(&self) -> crate::InterruptHandle {
+        crate::InterruptHandle::current()
+    }
+
     /// Drop everything the store holds and give back the user data.
     pub fn into_data(self) -> T {
         let inner = self.inner;

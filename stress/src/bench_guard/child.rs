@@ -5,7 +5,7 @@
 
 use anyhow::{Context, Result};
 use clap::Args;
-use onecopy_runtime::{Config, Engine, Instance, Module, Store};
+use onecopy_runtime::{Config, Engine, Instance, Interrupts, Module, Store};
 use serde::{Deserialize, Serialize};
 
 use super::kernels::{Kernel, Kernels};
@@ -22,6 +22,33 @@ pub struct GuardOneArgs {
     /// The kernel's argument.
     #[arg(long, allow_hyphen_values = true)]
     pub arg: i32,
+    /// The interrupt check compiled in (to measure its cost against `off`).
+    #[arg(long, value_enum, default_value_t = InterruptCheck::Default)]
+    pub interrupts: InterruptCheck,
+}
+
+/// `--interrupts`: which interrupt check the kernels are compiled with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum InterruptCheck {
+    /// The engine's default.
+    Default,
+    /// No check.
+    Off,
+    /// The branch-free probe load.
+    Probe,
+    /// A flag, a test and a branch.
+    Flag,
+}
+
+impl InterruptCheck {
+    fn apply(self, config: Config) -> Config {
+        match self {
+            InterruptCheck::Default => config,
+            InterruptCheck::Off => config.interrupt_check(Interrupts::Off),
+            InterruptCheck::Probe => config.interrupt_check(Interrupts::Probe),
+            InterruptCheck::Flag => config.interrupt_check(Interrupts::Flag),
+        }
+    }
 }
 
 /// What the child prints: the kernel's result, which the parent compares
@@ -48,7 +75,7 @@ pub fn parse_result(stdout: &[u8]) -> Result<i32, String> {
 /// Compile the kernels on this thread, call one once, print its result.
 pub fn main(args: &GuardOneArgs) -> Result<()> {
     let kernels = Kernels::load()?;
-    let engine = Engine::new(&Config::new().debug(args.debug).parallel_compilation(false))?;
+    let engine = Engine::new(&args.interrupts.apply(Config::new().debug(args.debug).parallel_compilation(false)))?;
     let module = Module::new(&engine, &kernels.wasm).context("cannot compile the kernels")?;
     let mut store = Store::new(&engine, ());
     let instance = Instance::new(&mut store, &module, &[])?;

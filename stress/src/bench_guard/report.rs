@@ -20,6 +20,8 @@ pub struct KernelRow {
     pub unrelated_ratio: f64,
     /// (d) debug code with a never-hit breakpoint in the kernel, over (a).
     pub same_function_ratio: f64,
+    /// (a) over (e) normal code without interrupt checks: what the checks cost.
+    pub interrupts_ratio: f64,
     /// Instructions executed by idle debug code over normal code; `null`
     /// when not counted (see the report's `instructions`).
     pub idle_instructions_ratio: Option<f64>,
@@ -39,6 +41,7 @@ impl KernelRow {
             idle_ratio: ratio(timed.idle_ms),
             unrelated_ratio: ratio(timed.unrelated_ms),
             same_function_ratio: ratio(timed.same_function_ms),
+            interrupts_ratio: timed.nodebug_ms / timed.unchecked_ms,
             idle_instructions_ratio: counted.as_ref().map(Counted::ratio),
             instructions: counted,
         }
@@ -102,17 +105,18 @@ impl Report {
     /// The report as a table, ending with the command that reproduces it.
     pub fn print_table(&self) {
         println!(
-            "{:<9} {:>10} {:>11} {:>9} {:>17} {:>17} {:>17}",
-            "kernel", "arg", "nodebug ms", "(b) idle", "(c) unrelated bp", "(d) same-func bp", "(b) instructions"
+            "{:<9} {:>10} {:>11} {:>9} {:>17} {:>17} {:>17} {:>15}",
+            "kernel", "arg", "nodebug ms", "(b) idle", "(c) unrelated bp", "(d) same-func bp", "(b) instructions", "(a)/(e) checks"
         );
         for k in &self.kernels {
             let counted = k.instructions.map_or_else(|| "-".to_owned(), |c| format!("{:.2}x", c.ratio()));
             println!(
-                "{:<9} {:>10} {:>11.1} {:>8.2}x {:>16.2}x {:>16.2}x {:>17}",
-                k.name, k.arg, k.nodebug_ms, k.idle_ratio, k.unrelated_ratio, k.same_function_ratio, counted
+                "{:<9} {:>10} {:>11.1} {:>8.2}x {:>16.2}x {:>16.2}x {:>17} {:>14.3}x",
+                k.name, k.arg, k.nodebug_ms, k.idle_ratio, k.unrelated_ratio, k.same_function_ratio, counted, k.interrupts_ratio
             );
         }
-        println!("times: medians of {} rounds, the four configurations alternating in each round", self.rounds);
+        println!("times: medians of {} rounds, the five configurations alternating in each round", self.rounds);
+        println!("(a)/(e): normal code over normal code without interrupt checks (Config::interruptible(false))");
         if self.instructions == "measured" {
             let args: Vec<String> = self
                 .kernels

@@ -1,6 +1,6 @@
-//! The timed half of `onecopy bench guard`: one kernel in four
+//! The timed half of `onecopy bench guard`: one kernel in five
 //! configurations, alternating every round so that the machine's drift
-//! reaches all four alike, medians reported.
+//! reaches all five alike, medians reported.
 
 use std::cell::Cell;
 use std::rc::Rc;
@@ -12,9 +12,11 @@ use onecopy_runtime::{DebugAction, Instance, Module, Store, TypedFunc};
 
 use super::kernels::{Kernel, Kernels};
 
-/// The four configurations, in the order they run each round.
+/// The five configurations, in the order they run each round.
 #[derive(Debug, Clone, Copy)]
 enum Setup {
+    /// (e) normal code without interrupt checks.
+    Unchecked,
     /// (a) normal code.
     NoDebug,
     /// (b) debug code, no breakpoint.
@@ -25,7 +27,7 @@ enum Setup {
     SameFunction,
 }
 
-const SETUPS: [Setup; 4] = [Setup::NoDebug, Setup::Idle, Setup::Unrelated, Setup::SameFunction];
+const SETUPS: [Setup; 5] = [Setup::Unchecked, Setup::NoDebug, Setup::Idle, Setup::Unrelated, Setup::SameFunction];
 
 /// The number of timed runs of one kernel at `rounds` rounds.
 pub fn runs(rounds: u32) -> u64 {
@@ -43,6 +45,8 @@ pub struct Timed {
     pub unrelated_ms: f64,
     /// (d) a never-hit breakpoint in the kernel.
     pub same_function_ms: f64,
+    /// (e) normal code without interrupt checks.
+    pub unchecked_ms: f64,
 }
 
 /// One configuration's kernel, in a store and instance of its own, and the
@@ -59,7 +63,7 @@ fn prepare(kernels: &Kernels, module: &Module, setup: Setup, kernel: Kernel) -> 
     let instance = Instance::new(&mut store, module, &[])?;
     let debug = instance.debug(&mut store)?;
     match setup {
-        Setup::NoDebug | Setup::Idle => {}
+        Setup::Unchecked | Setup::NoDebug | Setup::Idle => {}
         Setup::Unrelated => {
             let entry = debug.sites(kernels.unrelated).first().context("`unrelated` has no breakable point")?.wasm_offset;
             debug.set_breakpoint(kernels.unrelated, entry)?;
@@ -78,15 +82,28 @@ fn prepare(kernels: &Kernels, module: &Module, setup: Setup, kernel: Kernel) -> 
     Ok(Prepared { store, call, stops })
 }
 
+/// The kernels' module compiled three ways.
+pub struct Modules<'a> {
+    /// Normal code.
+    pub plain: &'a Module,
+    /// Normal code without interrupt checks.
+    pub unchecked: &'a Module,
+    /// Debug code.
+    pub debug: &'a Module,
+}
+
 /// Time `kernel(arg)` in every configuration, `rounds` times each, one
 /// instance per configuration throughout (every configuration's memory
-/// has the same history, so all four must return the same result in
+/// has the same history, so all five must return the same result in
 /// each round: debug code computes what normal code does).
-pub fn measure(kernels: &Kernels, plain: &Module, debug: &Module, kernel: Kernel, arg: i32, rounds: u32, progress: &ProgressBar) -> Result<Timed> {
-    let mut prepared = SETUPS
-        .iter()
-        .map(|&setup| prepare(kernels, if matches!(setup, Setup::NoDebug) { plain } else { debug }, setup, kernel))
-        .collect::<Result<Vec<_>>>()?;
+pub fn measure(kernels: &Kernels, modules: &Modules<'_>, kernel: Kernel, arg: i32, rounds: u32, progress: &ProgressBar) -> Result<Timed> {
+    let module = |setup: Setup| match setup {
+        Setup::Unchecked => modules.unchecked,
+        Setup::NoDebug => modules.plain,
+        _ => modules.debug,
+    };
+    let mut prepared =
+        SETUPS.iter().map(|&setup| prepare(kernels, module(setup), setup, kernel)).collect::<Result<Vec<_>>>()?;
     let mut times: [Vec<f64>; SETUPS.len()] = Default::default();
     for round in 0..rounds {
         let mut results = Vec::new();
@@ -107,8 +124,8 @@ pub fn measure(kernels: &Kernels, plain: &Module, debug: &Module, kernel: Kernel
             bail!("{}: {setup:?} stopped {} times at a breakpoint that is never reached", kernel.name(), p.stops.get());
         }
     }
-    let [nodebug_ms, idle_ms, unrelated_ms, same_function_ms] = times.map(median);
-    Ok(Timed { nodebug_ms, idle_ms, unrelated_ms, same_function_ms })
+    let [unchecked_ms, nodebug_ms, idle_ms, unrelated_ms, same_function_ms] = times.map(median);
+    Ok(Timed { nodebug_ms, idle_ms, unrelated_ms, same_function_ms, unchecked_ms })
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
