@@ -17,6 +17,7 @@ mod env;
 pub mod guard_code;
 pub mod legacy;
 mod link;
+pub mod memory_guard;
 pub mod module_info;
 pub mod stubs;
 mod translate;
@@ -87,6 +88,11 @@ pub struct CompileConfig {
     /// calls at breakable points, cloned per debugged instance) instead of
     /// breakpoint guards. For comparison only.
     pub legacy: bool,
+    /// Leave out-of-bounds accesses to the MMU: the runtime reserves
+    /// [`memory_guard::RESERVATION_BYTES`] per memory, and only accesses
+    /// whose static offset passes the guard are checked explicitly. Off:
+    /// every access is checked against the current length.
+    pub memory_guard: bool,
 }
 
 impl Default for CompileConfig {
@@ -98,6 +104,7 @@ impl Default for CompileConfig {
             parallel: true,
             breakable: Breakable::Statements,
             legacy: false,
+            memory_guard: false,
         }
     }
 }

@@ -79,6 +79,8 @@ pub(crate) struct FuncTranslator<'a, 'f> {
     pub owners: std::collections::HashMap<Value, u32>,
     /// What `debug_info` asked to be recorded, if anything.
     pub record: Option<crate::debug_info::Recording>,
+    /// Each memory's base, loaded once in the entry block when first used.
+    pub heap_bases: memory::HeapBases,
 }
 
 impl<'a, 'f> FuncTranslator<'a, 'f> {
@@ -113,6 +115,7 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
             guards,
             owners: std::collections::HashMap::new(),
             record: record.then(crate::debug_info::Recording::default),
+            heap_bases: memory::HeapBases::default(),
         }
     }
 
