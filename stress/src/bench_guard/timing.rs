@@ -1,6 +1,6 @@
-//! The timed half of `onecopy bench guard`: one kernel in four
+//! The timed half of `onecopy bench guard`: one kernel in five
 //! configurations, alternating every round so that the machine's drift
-//! reaches all four alike, medians reported.
+//! reaches all five alike, medians reported.
 
 use std::cell::Cell;
 use std::rc::Rc;
@@ -12,11 +12,13 @@ use onecopy_runtime::{DebugAction, Instance, Module, Store, TypedFunc};
 
 use super::kernels::{Kernel, Kernels};
 
-/// The four configurations, in the order they run each round.
+/// The five configurations, in the order they run each round.
 #[derive(Debug, Clone, Copy)]
 enum Setup {
     /// (a) normal code.
     NoDebug,
+    /// (e) normal code with explicit bounds checks (no guard pages).
+    Explicit,
     /// (b) debug code, no breakpoint.
     Idle,
     /// (c) debug code, a breakpoint in a function that never runs.
@@ -25,7 +27,7 @@ enum Setup {
     SameFunction,
 }
 
-const SETUPS: [Setup; 4] = [Setup::NoDebug, Setup::Idle, Setup::Unrelated, Setup::SameFunction];
+const SETUPS: [Setup; 5] = [Setup::NoDebug, Setup::Explicit, Setup::Idle, Setup::Unrelated, Setup::SameFunction];
 
 /// The number of timed runs of one kernel at `rounds` rounds.
 pub fn runs(rounds: u32) -> u64 {
@@ -37,6 +39,8 @@ pub fn runs(rounds: u32) -> u64 {
 pub struct Timed {
     /// (a) normal code.
     pub nodebug_ms: f64,
+    /// (e) normal code with explicit bounds checks.
+    pub explicit_ms: f64,
     /// (b) idle debug code.
     pub idle_ms: f64,
     /// (c) a breakpoint elsewhere.
@@ -59,7 +63,7 @@ fn prepare(kernels: &Kernels, module: &Module, setup: Setup, kernel: Kernel) -> 
     let instance = Instance::new(&mut store, module, &[])?;
     let debug = instance.debug(&mut store)?;
     match setup {
-        Setup::NoDebug | Setup::Idle => {}
+        Setup::NoDebug | Setup::Explicit | Setup::Idle => {}
         Setup::Unrelated => {
             let entry = debug.sites(kernels.unrelated).first().context("`unrelated` has no breakable point")?.wasm_offset;
             debug.set_breakpoint(kernels.unrelated, entry)?;
@@ -78,14 +82,29 @@ fn prepare(kernels: &Kernels, module: &Module, setup: Setup, kernel: Kernel) -> 
     Ok(Prepared { store, call, stops })
 }
 
+/// The kernels compiled for each kind of code the configurations run.
+pub struct Modules<'a> {
+    /// Normal code (guard pages if the engine has them).
+    pub plain: &'a Module,
+    /// Normal code with explicit bounds checks.
+    pub explicit: &'a Module,
+    /// Debug code.
+    pub debug: &'a Module,
+}
+
 /// Time `kernel(arg)` in every configuration, `rounds` times each, one
 /// instance per configuration throughout (every configuration's memory
-/// has the same history, so all four must return the same result in
+/// has the same history, so all five must return the same result in
 /// each round: debug code computes what normal code does).
-pub fn measure(kernels: &Kernels, plain: &Module, debug: &Module, kernel: Kernel, arg: i32, rounds: u32, progress: &ProgressBar) -> Result<Timed> {
+pub fn measure(kernels: &Kernels, modules: &Modules<'_>, kernel: Kernel, arg: i32, rounds: u32, progress: &ProgressBar) -> Result<Timed> {
+    let module = |setup: Setup| match setup {
+        Setup::NoDebug => modules.plain,
+        Setup::Explicit => modules.explicit,
+        Setup::Idle | Setup::Unrelated | Setup::SameFunction => modules.debug,
+    };
     let mut prepared = SETUPS
         .iter()
-        .map(|&setup| prepare(kernels, if matches!(setup, Setup::NoDebug) { plain } else { debug }, setup, kernel))
+        .map(|&setup| prepare(kernels, module(setup), setup, kernel))
         .collect::<Result<Vec<_>>>()?;
     let mut times: [Vec<f64>; SETUPS.len()] = Default::default();
     for round in 0..rounds {
@@ -107,8 +126,8 @@ pub fn measure(kernels: &Kernels, plain: &Module, debug: &Module, kernel: Kernel
             bail!("{}: {setup:?} stopped {} times at a breakpoint that is never reached", kernel.name(), p.stops.get());
         }
     }
-    let [nodebug_ms, idle_ms, unrelated_ms, same_function_ms] = times.map(median);
-    Ok(Timed { nodebug_ms, idle_ms, unrelated_ms, same_function_ms })
+    let [nodebug_ms, explicit_ms, idle_ms, unrelated_ms, same_function_ms] = times.map(median);
+    Ok(Timed { nodebug_ms, explicit_ms, idle_ms, unrelated_ms, same_function_ms })
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
