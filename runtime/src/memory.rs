@@ -107,7 +107,13 @@ impl MemoryData {
     pub(crate) fn new(ty: MemoryType, guarded: bool) -> Result<MemoryData> {
         let max = ty.max.unwrap_or(MAX_PAGES).min(MAX_PAGES);
         let bytes = if guarded { RESERVATION_BYTES } else { (max * PAGE_SIZE).max(PAGE_SIZE) };
-        let reservation = Reservation::new(bytes as usize)?;
+        let reservation = Reservation::new(bytes as usize).map_err(|e| match e {
+            Error::Resource(why) if guarded => Error::Resource(format!(
+                "{why} (a guard-page memory: the 4 GiB index space and a 2 GiB guard; \
+                 Config::memory_guard(false) reserves only the maximum)"
+            )),
+            other => other,
+        })?;
         let def = VmBox::new(UnsafeCell::new(VMMemoryDef { base: reservation.base, length: 0 }));
         let mut memory = MemoryData { ty, _reservation: reservation, def };
         if memory.grow(ty.min).is_none() {
