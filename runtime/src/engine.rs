@@ -92,7 +92,10 @@ impl Config {
     ///
     /// Unset (the default), [`Engine::new`] picks guard pages on 64-bit
     /// x86-64 Linux if it can reserve one memory's worth of address space
-    /// there and then (a low `ulimit -v` cannot), explicit checks otherwise.
+    /// there and then, after its code arena (a low `ulimit -v` cannot),
+    /// explicit checks otherwise. One memory's worth is all it probes: an
+    /// embedder that runs many instances under an address-space limit
+    /// should choose explicitly.
     /// Set, the choice is the caller's; guard pages on a host without them
     /// make `Engine::new` fail. The choice is per engine: its modules'
     /// code assumes it, so a memory that cannot get its reservation later
@@ -175,13 +178,14 @@ pub struct Engine {
 impl Engine {
     /// Build an engine (reserves the code arena's address space).
     pub fn new(config: &Config) -> Result<Engine> {
-        let mut config = config.clone();
-        config.compile.memory_guard = crate::memory::guard_pages(config.memory_guard)?;
-        let compiler = Compiler::new(config.compile.clone())?;
         let arena = CodeArena::new(config.arena_cap).map_err(|e| Error::Resource(format!("code arena: {e}")))?;
         let (start, end) = arena.range();
         let range = crate::signals::register_code_range(start, end)
             .ok_or_else(|| Error::Resource("too many engines: no trap range slot left".into()))?;
+        // After the arena, so the probe sees the address space that is left.
+        let mut config = config.clone();
+        config.compile.memory_guard = crate::memory::guard_pages(config.memory_guard)?;
+        let compiler = Compiler::new(config.compile.clone())?;
         Ok(Engine {
             inner: Arc::new(EngineInner {
                 config,
