@@ -17,6 +17,7 @@ mod env;
 pub mod guard_code;
 pub mod legacy;
 mod link;
+pub mod memory_guard;
 pub mod module_info;
 pub mod stubs;
 mod translate;
@@ -89,6 +90,11 @@ pub struct CompileConfig {
     pub legacy: bool,
     /// Which interrupt check function entries and loop headers get, if any.
     pub interrupts: Interrupts,
+    /// Leave out-of-bounds accesses to the MMU: the runtime reserves
+    /// [`memory_guard::RESERVATION_BYTES`] per memory, and only accesses
+    /// whose static offset passes the guard are checked explicitly. Off:
+    /// every access is checked against the current length.
+    pub memory_guard: bool,
 }
 
 impl Default for CompileConfig {
@@ -101,6 +107,7 @@ impl Default for CompileConfig {
             breakable: Breakable::Statements,
             legacy: false,
             interrupts: Interrupts::default(),
+            memory_guard: false,
         }
     }
 }

@@ -128,7 +128,11 @@ impl DebugState {
 /// the function's abort trap if the handler aborts the call.
 pub(crate) fn guard_stop(regs: &mut SavedRegs) {
     let Some((module, id)) = crate::code_registry::debug_site(regs.stop_pc) else {
-        // A jump into non-executable JIT memory that is no breakable point.
+        // No breakable point's: a jump into non-executable JIT memory, or a
+        // guard-page memory's out-of-bounds access (every fault in JIT code
+        // comes here while a debugger is installed). Ended as the signal
+        // handler ends it, so the access's trap site makes it
+        // `MemoryOutOfBounds` (`call::resolve`).
         // SAFETY: nothing in this frame needs dropping.
         unsafe { crate::debug_stop::end_call(regs, EndCall::Fault) }
     };

@@ -17,11 +17,13 @@ pub struct Config {
     pub(crate) compile: CompileConfig,
     pub(crate) arena_cap: usize,
     pub(crate) max_wasm_stack: usize,
+    /// `None`: guard pages where the host can have them (see [`Config::memory_guard`]).
+    pub(crate) memory_guard: Option<bool>,
 }
 
 impl Default for Config {
     fn default() -> Self {
-        Config { compile: CompileConfig::default(), arena_cap: 2 << 30, max_wasm_stack: 512 << 10 }
+        Config { compile: CompileConfig::default(), arena_cap: 2 << 30, max_wasm_stack: 512 << 10, memory_guard: None }
     }
 }
 
@@ -90,6 +92,36 @@ impl Config {
     /// alternatives are there to measure them against each other).
     pub fn interrupt_check(mut self, check: crate::Interrupts) -> Config {
         self.compile.interrupts = check;
+        self
+    }
+
+    /// Guard-page memories (`true`) or explicit bounds checks (`false`).
+    ///
+    /// With guard pages every memory reserves
+    /// [`RESERVATION_BYTES`](onecopy_jit::memory_guard::RESERVATION_BYTES)
+    /// (6 GiB: the 4 GiB index space and a 2 GiB `PROT_NONE` guard) of
+    /// address space, whatever its maximum, commits only its current pages,
+    /// and compiled accesses carry no bounds check: the MMU catches an
+    /// out-of-bounds access and the signal handler reports it as
+    /// `MemoryOutOfBounds`. 256 workers with one memory each reserve
+    /// 1.5 TiB of the 128 TiB user address space. With explicit checks a
+    /// memory reserves only its maximum and every access compares its end
+    /// with the current length.
+    ///
+    /// Unset (the default), [`Engine::new`] picks guard pages on 64-bit
+    /// x86-64 Linux if it can reserve one memory's worth of address space
+    /// there and then, after its code arena (a low `ulimit -v` cannot),
+    /// explicit checks otherwise. One memory's worth is all it probes: an
+    /// embedder that runs many instances under an address-space limit
+    /// should choose explicitly.
+    /// Set, the choice is the caller's; guard pages on a host without them
+    /// make `Engine::new` fail. The choice is per engine: its modules'
+    /// code assumes it, so a memory that cannot get its reservation later
+    /// (address space exhausted) fails to be created with
+    /// [`Error::Resource`] rather than falling back. memory64 is not
+    /// supported at all (rejected at validation).
+    pub fn memory_guard(mut self, on: bool) -> Config {
+        self.memory_guard = Some(on);
         self
     }
 
@@ -166,14 +198,17 @@ pub struct Engine {
 impl Engine {
     /// Build an engine (reserves the code arena's address space).
     pub fn new(config: &Config) -> Result<Engine> {
-        let compiler = Compiler::new(config.compile.clone())?;
         let arena = CodeArena::new(config.arena_cap).map_err(|e| Error::Resource(format!("code arena: {e}")))?;
         let (start, end) = arena.range();
         let range = crate::signals::register_code_range(start, end)
             .ok_or_else(|| Error::Resource("too many engines: no trap range slot left".into()))?;
+        // After the arena, so the probe sees the address space that is left.
+        let mut config = config.clone();
+        config.compile.memory_guard = crate::memory::guard_pages(config.memory_guard)?;
+        let compiler = Compiler::new(config.compile.clone())?;
         Ok(Engine {
             inner: Arc::new(EngineInner {
-                config: config.clone(),
+                config,
                 compiler,
                 arena,
                 types: TypeRegistry::default(),
@@ -188,6 +223,12 @@ impl Engine {
     /// Whether modules are compiled with breakpoint guards.
     pub fn is_debug(&self) -> bool {
         self.inner.config.compile.debug
+    }
+
+    /// Whether memories of this engine's stores are guard-page memories
+    /// (see [`Config::memory_guard`]).
+    pub fn memory_guard(&self) -> bool {
+        self.inner.config.compile.memory_guard
     }
 
     /// The code arena's accounting.

@@ -329,7 +329,7 @@ fn allocate(store: &mut StoreOpaque, raw: *mut StoreOpaque, module: &Module, imp
     check_limits(store, module, &imports)?;
     let mut memories = imports.memories;
     for ty in &info.memories[memories.len()..] {
-        memories.push(store::push(&mut store.memories, MemoryData::new(*ty)?)?);
+        memories.push(store::push(&mut store.memories, MemoryData::new(*ty, store.engine.memory_guard())?)?);
     }
     let mut tables = imports.tables;
     for ty in &info.tables[tables.len()..] {

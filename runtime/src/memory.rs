@@ -1,11 +1,15 @@
-//! Linear memory: one mapping per memory that reserves the maximum size up
-//! front (so the base never moves) and makes pages accessible as it grows.
+//! Linear memory: one mapping per memory that reserves its space up front
+//! (so the base never moves) and makes pages accessible as it grows. The
+//! space is the maximum size with explicit bounds checks, or the whole
+//! guard-page reservation (`onecopy_jit::memory_guard`, 6 GiB) when the
+//! engine's code leaves out-of-bounds accesses to the MMU.
 //! A [`Memory`] is a handle into its store; the bytes are reached through
 //! the store ([`Memory::data`], [`Memory::read`], ...), so a borrow of the
 //! bytes is a borrow of the store and no wasm can run meanwhile.
 
 use std::cell::UnsafeCell;
 
+use onecopy_jit::memory_guard::RESERVATION_BYTES;
 use onecopy_jit::MemoryType;
 
 use crate::error::{Error, Result};
@@ -21,21 +25,58 @@ const MAX_PAGES: u64 = 65536;
 /// A memory's mapping and the definition compiled code reads.
 pub(crate) struct MemoryData {
     ty: MemoryType,
-    reserved: usize,
+    /// The address space, unmapped when the memory (and so its store) goes.
+    _reservation: Reservation,
     /// Stable address: compiled code holds a pointer to it.
     def: VmBox<UnsafeCell<VMMemoryDef>>,
 }
 
-impl MemoryData {
-    /// A zeroed memory of type `ty` (`ty.min` pages).
-    pub(crate) fn new(ty: MemoryType) -> Result<MemoryData> {
-        let max = ty.max.unwrap_or(MAX_PAGES).min(MAX_PAGES);
-        let reserved = (max * PAGE_SIZE).max(PAGE_SIZE) as usize;
+/// Whether this host can have guard-page memories at all: 64-bit x86-64
+/// Linux (the compiled accesses and the signal handler are x86-64's, and
+/// only a 64-bit address space has room for the reservations).
+const GUARD_PAGES_SUPPORTED: bool = cfg!(all(target_arch = "x86_64", target_pointer_width = "64", target_os = "linux"));
+
+/// Resolve [`crate::Config::memory_guard`] for a new engine: `Some(on)` is
+/// the caller's choice; `None` is guard pages if supported and one
+/// reservation can be had now (a process under a low `ulimit -v` cannot),
+/// else explicit checks.
+pub(crate) fn guard_pages(choice: Option<bool>) -> Result<bool> {
+    match choice {
+        Some(false) => Ok(false),
+        Some(true) if GUARD_PAGES_SUPPORTED => Ok(true),
+        Some(true) => Err(Error::Resource("guard-page memories need a 64-bit x86-64 Linux host".into())),
+        None if !GUARD_PAGES_SUPPORTED => Ok(false),
+        None => match Reservation::new(RESERVATION_BYTES as usize) {
+            Ok(_probe) => Ok(true),
+            Err(e) => {
+                tracing::info!(error = %e, "no room for guard-page memories: bounds checks are explicit");
+                Ok(false)
+            }
+        },
+    }
+}
+
+/// An inaccessible anonymous mapping, unmapped on drop.
+struct Reservation {
+    base: *mut u8,
+    bytes: usize,
+}
+
+// SAFETY: the mapping is plain address space owned by this value; which
+// thread maps, touches or unmaps it does not matter to the kernel.
+unsafe impl Send for Reservation {}
+// SAFETY: a `&Reservation` gives no access to the bytes (`MemoryData`
+// hands them out under the store's borrow rules).
+unsafe impl Sync for Reservation {}
+
+impl Reservation {
+    /// Reserve `bytes` of address space (no memory: `PROT_NONE`, `MAP_NORESERVE`).
+    fn new(bytes: usize) -> Result<Reservation> {
         // SAFETY: a fresh anonymous mapping; nothing else refers to it.
         let base = unsafe {
             libc::mmap(
                 std::ptr::null_mut(),
-                reserved,
+                bytes,
                 libc::PROT_NONE,
                 libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
                 -1,
@@ -43,10 +84,38 @@ impl MemoryData {
             )
         };
         if base == libc::MAP_FAILED {
-            return Err(Error::Resource(format!("reserve {reserved} bytes of linear memory: {}", std::io::Error::last_os_error())));
+            let error = std::io::Error::last_os_error();
+            return Err(Error::Resource(format!("reserve {bytes} bytes of address space for a linear memory: {error}")));
         }
-        let def = VmBox::new(UnsafeCell::new(VMMemoryDef { base: base.cast(), length: 0 }));
-        let mut memory = MemoryData { ty, reserved, def };
+        Ok(Reservation { base: base.cast(), bytes })
+    }
+}
+
+impl Drop for Reservation {
+    fn drop(&mut self) {
+        // SAFETY: the mapping was created by `new` with this size; its owner
+        // (a probe, or a memory whose store is being dropped) no longer
+        // lets code or slices refer to it.
+        unsafe { libc::munmap(self.base.cast(), self.bytes) };
+    }
+}
+
+impl MemoryData {
+    /// A zeroed memory of type `ty` (`ty.min` pages), reserving the
+    /// guard-page reservation if `guarded` (the engine's code relies on it)
+    /// or else its maximum size.
+    pub(crate) fn new(ty: MemoryType, guarded: bool) -> Result<MemoryData> {
+        let max = ty.max.unwrap_or(MAX_PAGES).min(MAX_PAGES);
+        let bytes = if guarded { RESERVATION_BYTES } else { (max * PAGE_SIZE).max(PAGE_SIZE) };
+        let reservation = Reservation::new(bytes as usize).map_err(|e| match e {
+            Error::Resource(why) if guarded => Error::Resource(format!(
+                "{why} (a guard-page memory: the 4 GiB index space and a 2 GiB guard; \
+                 Config::memory_guard(false) reserves only the maximum)"
+            )),
+            other => other,
+        })?;
+        let def = VmBox::new(UnsafeCell::new(VMMemoryDef { base: reservation.base, length: 0 }));
+        let mut memory = MemoryData { ty, _reservation: reservation, def };
         if memory.grow(ty.min).is_none() {
             return Err(Error::Resource(format!("linear memory of {} pages", ty.min)));
         }
@@ -104,14 +173,6 @@ impl MemoryData {
     }
 }
 
-impl Drop for MemoryData {
-    fn drop(&mut self) {
-        // SAFETY: the mapping was created by `new` with this size; its store
-        // is being dropped, so no code or slice refers to it any more.
-        unsafe { libc::munmap(self.base().cast(), self.reserved) };
-    }
-}
-
 store::handle!(
     /// A linear memory, a handle into the store that owns it.
     Memory, memories, MemoryData, "a memory"
@@ -124,7 +185,7 @@ impl Memory {
         let store = store.opaque_mut();
         store.limits.count(crate::Limit::Memories, store.memories.len() + 1)?;
         store.limits.memory_size(initial_bytes(&ty))?;
-        let index = store::push(&mut store.memories, MemoryData::new(ty)?)?;
+        let index = store::push(&mut store.memories, MemoryData::new(ty, store.engine.memory_guard())?)?;
         Ok(Memory { store: store.id, index })
     }
 

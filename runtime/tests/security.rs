@@ -138,14 +138,23 @@ fn out_of_bounds(result: Result<impl std::fmt::Debug, Error>, what: &str) {
 }
 
 /// Instances in one store and in another, each with its own 1-page memory
-/// (maximum 1 page, so reservations are small and lie close together):
-/// each sees only its own bytes, and loads and stores at the distance
-/// from one memory's base to another's trap.
+/// (maximum 1 page): each sees only its own bytes, and loads and stores at
+/// the distance from one memory's base to another's trap. With explicit
+/// bounds checks the reservations are small and lie close together, so
+/// such distances exist and are tried; with guard pages each memory's
+/// reservation covers everything a 32-bit address and offset can reach,
+/// so no other memory may lie within it.
 #[test]
 fn an_instance_cannot_read_or_write_another_instances_memory() {
-    let engine = Engine::default();
-    let module = Module::new(&engine, wat::parse_str(MEMORY).unwrap()).unwrap();
-    let mut stores = [Store::new(&engine, ()), Store::new(&engine, ())];
+    for guard in [false, true] {
+        let engine = Engine::new(&Config::new().memory_guard(guard)).unwrap();
+        neighbours_are_out_of_reach(&engine);
+    }
+}
+
+fn neighbours_are_out_of_reach(engine: &Engine) {
+    let module = Module::new(engine, wat::parse_str(MEMORY).unwrap()).unwrap();
+    let mut stores = [Store::new(engine, ()), Store::new(engine, ())];
     let mut instances = Vec::new();
     for (s, store) in stores.iter_mut().enumerate() {
         for _ in 0..4 {
@@ -159,6 +168,7 @@ fn an_instance_cannot_read_or_write_another_instances_memory() {
         let memory = instance.get_memory(&*store, "mem").unwrap();
         bases.push(memory.data(&*store).unwrap().as_ptr() as usize);
     }
+    let reach = onecopy_jit::memory_guard::RESERVATION_BYTES as usize;
     let mut in_reach = 0;
     for (k, (s, instance)) in instances.iter().enumerate() {
         let store = &mut stores[*s];
@@ -170,6 +180,9 @@ fn an_instance_cannot_read_or_write_another_instances_memory() {
         // exact address must trap rather than reach it.
         for (j, other) in bases.iter().enumerate().filter(|(j, _)| *j != k) {
             assert_ne!(bases[k], *other, "instances {k} and {j} share a memory base");
+            if engine.memory_guard() {
+                assert!(other.wrapping_sub(bases[k]) >= reach, "instance {j}'s memory lies in instance {k}'s guard reservation");
+            }
             if let Some(distance) = other.checked_sub(bases[k]).and_then(|d| u32::try_from(d + 16).ok()) {
                 out_of_bounds(load(store, *instance, distance), &format!("instance {k} loading instance {j}'s bytes"));
                 out_of_bounds(store_i32(store, *instance, distance, -1), &format!("instance {k} storing to instance {j}'s bytes"));
@@ -179,7 +192,7 @@ fn an_instance_cannot_read_or_write_another_instances_memory() {
     }
     // Small reservations are placed near each other: some pairs must have
     // been tried, or the test proved nothing about neighbours.
-    assert!(in_reach > 0, "no memory lay within 4 GiB above another: bases {bases:x?}");
+    assert!(engine.memory_guard() || in_reach > 0, "no memory lay within 4 GiB above another: bases {bases:x?}");
     for (k, (s, instance)) in instances.iter().enumerate() {
         assert_eq!(load(&mut stores[*s], *instance, 16).unwrap(), 1000 + k as i32, "instance {k}'s bytes after the others' traps");
     }

@@ -77,6 +77,9 @@ pub struct CompileArgs {
     /// default: all cores. `--threads 1` measures one core's throughput.
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     pub threads: Option<u32>,
+    /// Explicit bounds checks instead of guard pages (`Config::memory_guard(false)`).
+    #[arg(long)]
+    pub explicit_checks: bool,
 }
 
 /// One mode's line of the report.
@@ -151,6 +154,9 @@ pub fn main(args: &CompileArgs) -> Result<ExitCode> {
 fn run_child(args: &CompileArgs, mode: Mode, threads: u32, progress: &ProgressBar) -> Result<Measured, String> {
     let mut command = Command::new(child_process::this_exe()?);
     command.args(["bench", "compile-one", "--mode", mode.name()]).args(args.source.to_args());
+    if args.explicit_checks {
+        command.arg("--explicit-checks");
+    }
     // Always set, so an inherited RAYON_NUM_THREADS cannot make the report lie.
     command.env("RAYON_NUM_THREADS", threads.to_string()).stdin(Stdio::null());
     tracing::info!(mode = mode.name(), threads, "starting a child: {command:?}");
@@ -180,6 +186,9 @@ fn report(args: &CompileArgs, module: String, wasm_bytes: usize, threads: u32, m
     }
     if let Some(n) = args.threads {
         command += &format!(" --threads {n}");
+    }
+    if args.explicit_checks {
+        command += " --explicit-checks";
     }
     if args.json {
         command += " --json";

@@ -4,11 +4,12 @@
 //!
 //! - time, side by side, in (a) normal code, (b) debug code with no
 //!   breakpoint, (c) debug code with a breakpoint in an unrelated function,
-//!   (d) debug code with a never-hit breakpoint in the running function,
-//!   and (e) normal code without interrupt checks, for what those cost
-//!   (`timing`);
-//! - instructions executed by (b) over (a), under callgrind (`instructions`,
-//!   one child process per run, `child`), when valgrind is installed;
+//!   (d) debug code with a never-hit breakpoint in the running function
+//!   (`timing`), and (e) normal code with explicit bounds checks instead of
+//!   guard pages, which (a) uses when the engine has them;
+//! - instructions executed by (b) over (a), and by (a) over (e), under
+//!   callgrind (`instructions`, one child process per run, `child`), when
+//!   valgrind is installed;
 //! - debug code's bytes per breakable point on the kernels' module.
 
 mod child;
@@ -131,9 +132,13 @@ impl GuardArgs {
 /// Run the guard benchmark and print its report.
 pub fn main(args: &GuardArgs) -> Result<()> {
     let kernels = Kernels::load()?;
-    let plain = Module::new(&Engine::new(&Config::new())?, &kernels.wasm).context("cannot compile the kernels")?;
-    let unchecked = Module::new(&Engine::new(&Config::new().interruptible(false))?, &kernels.wasm).context("cannot compile the kernels")?;
-    let debug = Module::new(&Engine::new(&Config::new().debug(true))?, &kernels.wasm).context("cannot compile the kernels")?;
+    let compile = |config: Config| -> Result<Module> {
+        Module::new(&Engine::new(&config)?, &kernels.wasm).context("cannot compile the kernels")
+    };
+    let plain = compile(Config::new())?;
+    let explicit = compile(Config::new().memory_guard(false))?;
+    let debug = compile(Config::new().debug(true))?;
+    let modules = timing::Modules { plain: &plain, explicit: &explicit, debug: &debug };
     let valgrind = instructions::valgrind(args.no_instructions);
     let kernel_count = Kernel::ALL.len() as u64;
     let counted_runs = if valgrind.is_ok() { kernel_count * instructions::RUNS_PER_KERNEL } else { 0 };
@@ -152,7 +157,6 @@ pub fn main(args: &GuardArgs) -> Result<()> {
     let mut rows = Vec::new();
     for (i, kernel) in Kernel::ALL.into_iter().enumerate() {
         let arg = args.timed(kernel);
-        let modules = timing::Modules { plain: &plain, unchecked: &unchecked, debug: &debug };
         let timed = timing::measure(&kernels, &modules, kernel, arg, args.rounds, &progress)?;
         rows.push(KernelRow::new(kernel.name(), arg, timed, counted.as_ref().map(|c| c[i])));
     }
@@ -167,7 +171,8 @@ pub fn main(args: &GuardArgs) -> Result<()> {
         Ok(_) => "measured".to_owned(),
         Err(why) => why.to_owned(),
     };
-    let report = Report::new(rows, instructions, code, args.rounds, args.command(counted.is_some()));
+    let memory_guard = plain.engine().memory_guard();
+    let report = Report::new(rows, instructions, code, memory_guard, args.rounds, args.command(counted.is_some()));
     if args.json {
         println!("{}", serde_json::to_string(&report)?);
     } else {

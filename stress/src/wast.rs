@@ -45,6 +45,10 @@ pub struct WastArgs {
     /// is importable under its name (`env`) without `register`.
     #[arg(long)]
     pub wasmtime_compat: bool,
+    /// Bounds-check every memory access explicitly instead of relying on
+    /// guard pages (`Config::memory_guard(false)`).
+    #[arg(long)]
+    pub explicit_checks: bool,
     /// Print one JSON object instead of the readable summary.
     #[arg(long)]
     pub json: bool,
@@ -65,6 +69,8 @@ pub struct Options {
     pub legacy: bool,
     /// Named modules importable under their names (see [`WastArgs::wasmtime_compat`]).
     pub wasmtime_compat: bool,
+    /// Explicit bounds checks (see [`WastArgs::explicit_checks`]).
+    pub explicit_checks: bool,
 }
 
 /// Run every script; succeed (exit 0) only if no directive failed.
@@ -80,6 +86,7 @@ pub fn main(args: &WastArgs) -> Result<ExitCode> {
         step: args.step,
         legacy: args.legacy,
         wasmtime_compat: args.wasmtime_compat,
+        explicit_checks: args.explicit_checks,
     };
     let reports = files.iter().map(|file| run_one(file, options)).collect();
     let summary = Summary::new(reports);

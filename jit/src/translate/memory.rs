@@ -1,8 +1,23 @@
 //! Linear memory: loads, stores, `memory.size`/`grow` and bulk memory.
 //!
-//! Accesses are bounds-checked explicitly against the current length (no
-//! guard pages), so an out-of-bounds access is an ordinary trap site.
+//! How an access is kept in bounds depends on
+//! [`CompileConfig::memory_guard`](crate::CompileConfig):
+//!
+//! - guard pages (see [`crate::memory_guard`]): the access is
+//!   `base + zext(index) + offset` and nothing else; past the memory's
+//!   length the reservation is `PROT_NONE`, so an out-of-bounds access
+//!   faults at its own instruction, a trap site with the heap-out-of-bounds
+//!   code. Only a static offset beyond the guard region is checked;
+//! - explicit checks: every access loads the current length, compares the
+//!   access's end with it and traps, before the access.
+//!
+//! Either way the memory's base never moves (memories reserve their space
+//! up front), so each function loads it once, in its entry block, the first
+//! time it needs it: one value that dominates every access, where the
+//! register allocator keeps it in a register or spills it, instead of two
+//! dependent loads (vmctx slot, then base) before each access.
 
+use cranelift_codegen::cursor::{Cursor, FuncCursor};
 use cranelift_codegen::ir::{types, InstBuilder, MemFlagsData, Type, Value};
 use wasmparser::MemArg;
 
@@ -20,6 +35,25 @@ pub(super) enum Ext {
     Signed,
     /// Zero-extending.
     Unsigned,
+}
+
+/// Each memory's base pointer in the function being translated, once loaded.
+#[derive(Default)]
+pub(crate) struct HeapBases(Vec<Option<Value>>);
+
+/// Flags of a load that reads what never changes while the instance lives
+/// (a vmctx slot, a memory's base): never traps, and may be shared and
+/// hoisted by Cranelift's optimizer where it runs.
+fn invariant_flags() -> MemFlagsData {
+    MemFlagsData::trusted().with_readonly().with_can_move()
+}
+
+/// Flags of a wasm access: its fault, if any, is a heap-out-of-bounds trap
+/// site (the explicit check's trap comes first when there is one).
+fn access_flags() -> MemFlagsData {
+    MemFlagsData::new()
+        .with_endianness(cranelift_codegen::ir::Endianness::Little)
+        .with_trap_code(Some(TrapKind::MemoryOutOfBounds.code()))
 }
 
 /// The memory an access goes to (GC array targets are rejected at validation).
@@ -63,18 +97,57 @@ impl FuncTranslator<'_, '_> {
         self.call_builtin(builtin::DATA_DROP, &[index], &[]);
     }
 
-    /// Bounds-check an access of `size` bytes and return its native address
-    /// (without `memarg.offset` when that fits the load's immediate).
-    fn heap_address(&mut self, memarg: &MemArg, size: u64) -> (Value, i32) {
-        let index = self.pop();
-        let def = self.vmctx_load(self.env.layout.memory(memory_index(memarg)));
+    /// Memory `mem`'s base, loaded at the top of the entry block the first
+    /// time this function needs it (so it dominates every use).
+    fn heap_base(&mut self, mem: u32) -> Value {
+        if let Some(Some(base)) = self.heap_bases.0.get(mem as usize) {
+            return *base;
+        }
+        let slot = self.env.layout.memory(mem);
+        let entry = self.b.func.layout.entry_block();
+        let base = match entry.filter(|e| Some(*e) != self.b.current_block()) {
+            // The entry block is finished: put the loads before its first
+            // instruction (the vmctx is a block parameter, defined above).
+            Some(entry) => {
+                let mut pos = FuncCursor::new(self.b.func).at_first_insertion_point(entry);
+                let def = pos.ins().load(types::I64, invariant_flags(), self.vmctx, slot);
+                pos.ins().load(types::I64, invariant_flags(), def, memory::BASE)
+            }
+            None => {
+                let def = self.b.ins().load(types::I64, invariant_flags(), self.vmctx, slot);
+                self.b.ins().load(types::I64, invariant_flags(), def, memory::BASE)
+            }
+        };
+        let bases = &mut self.heap_bases.0;
+        if bases.len() <= mem as usize {
+            bases.resize(mem as usize + 1, None);
+        }
+        bases[mem as usize] = Some(base);
+        base
+    }
+
+    /// Trap unless `index + offset + size` is within memory `mem`'s current
+    /// length.
+    fn bounds_check(&mut self, mem: u32, index: Value, offset: u64, size: u64) {
+        let def = self.vmctx_load(self.env.layout.memory(mem));
         let len = self.load_field(types::I64, def, memory::LENGTH);
-        let index = self.b.ins().uextend(types::I64, index);
         // index < 2^32 and offset < 2^32, so the sum cannot wrap in 64 bits.
-        let end = self.b.ins().iadd_imm_s(index, (memarg.offset + size) as i64);
+        let end = self.b.ins().iadd_imm_s(index, (offset + size) as i64);
         let oob = self.b.ins().icmp(cranelift_codegen::ir::condcodes::IntCC::UnsignedGreaterThan, end, len);
         self.trap_if(oob, TrapKind::MemoryOutOfBounds);
-        let base = self.load_field(types::I64, def, memory::BASE);
+    }
+
+    /// The native address of an access of `size` bytes (without
+    /// `memarg.offset` when that fits the load's immediate), checked
+    /// explicitly unless guard pages catch it.
+    fn heap_address(&mut self, memarg: &MemArg, size: u64) -> (Value, i32) {
+        let index = self.pop();
+        let mem = memory_index(memarg);
+        let index = self.b.ins().uextend(types::I64, index);
+        if !(self.env.config.memory_guard && crate::memory_guard::covers(memarg.offset, size)) {
+            self.bounds_check(mem, index, memarg.offset, size);
+        }
+        let base = self.heap_base(mem);
         let addr = self.b.ins().iadd(base, index);
         match i32::try_from(memarg.offset) {
             Ok(offset) => (addr, offset),
@@ -85,7 +158,7 @@ impl FuncTranslator<'_, '_> {
     /// Load `size` bytes as a value of `ty`.
     pub(super) fn load(&mut self, memarg: MemArg, ty: Type, size: u64, ext: Ext) {
         let (addr, offset) = self.heap_address(&memarg, size);
-        let flags = MemFlagsData::new().with_endianness(cranelift_codegen::ir::Endianness::Little);
+        let flags = access_flags();
         let ins = self.b.ins();
         let v = match (ext, size) {
             (Ext::None, _) => ins.load(ty, flags, addr, offset),
@@ -103,7 +176,7 @@ impl FuncTranslator<'_, '_> {
     pub(super) fn store(&mut self, memarg: MemArg, size: u64) {
         let value = self.pop();
         let (addr, offset) = self.heap_address(&memarg, size);
-        let flags = MemFlagsData::new().with_endianness(cranelift_codegen::ir::Endianness::Little);
+        let flags = access_flags();
         let wide = self.b.func.dfg.value_type(value).bytes() as u64;
         let ins = self.b.ins();
         match size {

@@ -83,6 +83,8 @@ pub(crate) struct FuncTranslator<'a, 'f> {
     pub record: Option<crate::debug_info::Recording>,
     /// What interrupt checks load through, once loaded (see `interrupt.rs`).
     pub interrupt_base: Option<Value>,
+    /// Each memory's base, loaded once in the entry block when first used.
+    pub heap_bases: memory::HeapBases,
 }
 
 impl<'a, 'f> FuncTranslator<'a, 'f> {
@@ -118,6 +120,7 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
             owners: std::collections::HashMap::new(),
             record: record.then(crate::debug_info::Recording::default),
             interrupt_base: None,
+            heap_bases: memory::HeapBases::default(),
         }
     }
 

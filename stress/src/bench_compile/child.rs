@@ -21,6 +21,9 @@ pub struct CompileOneArgs {
     /// The module.
     #[command(flatten)]
     pub source: SourceArgs,
+    /// Explicit bounds checks instead of guard pages.
+    #[arg(long)]
+    pub explicit_checks: bool,
 }
 
 /// What a child measures, as it prints it.
@@ -46,7 +49,10 @@ pub(crate) struct Measured {
 /// Compile in one mode here and print what it cost as one JSON object.
 pub fn child(args: &CompileOneArgs) -> Result<ExitCode> {
     let wasm = args.source.wasm()?;
-    let config = Config::new().debug(args.mode != Mode::Normal).legacy(args.mode == Mode::Legacy);
+    let mut config = Config::new().debug(args.mode != Mode::Normal).legacy(args.mode == Mode::Legacy);
+    if args.explicit_checks {
+        config = config.memory_guard(false);
+    }
     let engine = Engine::new(&config)?;
     let base_rss_bytes = current_rss()?;
     let start = Instant::now();

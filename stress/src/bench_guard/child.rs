@@ -25,6 +25,9 @@ pub struct GuardOneArgs {
     /// The interrupt check compiled in (to measure its cost against `off`).
     #[arg(long, value_enum, default_value_t = InterruptCheck::Default)]
     pub interrupts: InterruptCheck,
+    /// Explicit bounds checks instead of guard pages.
+    #[arg(long)]
+    pub explicit_checks: bool,
 }
 
 /// `--interrupts`: which interrupt check the kernels are compiled with.
@@ -59,10 +62,13 @@ struct ChildReport {
 }
 
 /// The command line of a child calling `kernel(arg)`, after the executable.
-pub fn args(kernel: Kernel, debug: bool, arg: i32) -> Vec<String> {
+pub fn args(kernel: Kernel, debug: bool, explicit_checks: bool, arg: i32) -> Vec<String> {
     let mut args = vec!["bench".into(), "guard-one".into(), "--kernel".into(), kernel.name().into(), "--arg".into(), arg.to_string()];
     if debug {
         args.push("--debug".into());
+    }
+    if explicit_checks {
+        args.push("--explicit-checks".into());
     }
     args
 }
@@ -75,7 +81,11 @@ pub fn parse_result(stdout: &[u8]) -> Result<i32, String> {
 /// Compile the kernels on this thread, call one once, print its result.
 pub fn main(args: &GuardOneArgs) -> Result<()> {
     let kernels = Kernels::load()?;
-    let engine = Engine::new(&args.interrupts.apply(Config::new().debug(args.debug).parallel_compilation(false)))?;
+    let mut config = args.interrupts.apply(Config::new().debug(args.debug).parallel_compilation(false));
+    if args.explicit_checks {
+        config = config.memory_guard(false);
+    }
+    let engine = Engine::new(&config)?;
     let module = Module::new(&engine, &kernels.wasm).context("cannot compile the kernels")?;
     let mut store = Store::new(&engine, ());
     let instance = Instance::new(&mut store, &module, &[])?;

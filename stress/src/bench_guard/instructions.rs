@@ -8,7 +8,9 @@
 //! normal and in debug code. Compiling, start-up and valgrind's own work
 //! are the same at both arguments, so `I(N2) - I(N1)` is the work of the
 //! kernel alone, and the ratio is
-//! `(I_debug(N2) - I_debug(N1)) / (I_normal(N2) - I_normal(N1))`.
+//! `(I_debug(N2) - I_debug(N1)) / (I_normal(N2) - I_normal(N1))`. Normal
+//! code with explicit bounds checks runs at both arguments too, for what
+//! guard pages save.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -28,8 +30,8 @@ use crate::child_process;
 /// total is on stderr).
 const CALLGRIND: [&str; 3] = ["--tool=callgrind", "--smc-check=all-non-file", "--callgrind-out-file=/dev/null"];
 
-/// Children run per kernel: normal and debug code at N1 and N2.
-pub const RUNS_PER_KERNEL: u64 = 4;
+/// Children run per kernel: normal, explicitly checked and debug code at N1 and N2.
+pub const RUNS_PER_KERNEL: u64 = 6;
 
 /// Why instructions are not counted, or valgrind to count them with.
 pub fn valgrind(disabled: bool) -> Result<PathBuf, &'static str> {
@@ -49,6 +51,8 @@ pub struct Counted {
     pub nodebug: u64,
     /// `I(N2) - I(N1)` in idle debug code.
     pub debug: u64,
+    /// `I(N2) - I(N1)` in normal code with explicit bounds checks.
+    pub explicit: u64,
 }
 
 impl Counted {
@@ -56,13 +60,19 @@ impl Counted {
     pub fn ratio(&self) -> f64 {
         self.debug as f64 / self.nodebug as f64
     }
+
+    /// Normal code's instructions over explicitly checked normal code's.
+    pub fn guard_ratio(&self) -> f64 {
+        self.nodebug as f64 / self.explicit as f64
+    }
 }
 
-/// One child's run: kernel, debug code or not, argument.
+/// One child's run: kernel, debug code or not, explicit checks or not, argument.
 #[derive(Debug, Clone, Copy)]
 struct Run {
     kernel: Kernel,
     debug: bool,
+    explicit: bool,
     arg: i32,
 }
 
@@ -81,7 +91,8 @@ pub fn measure(valgrind: &Path, args: impl Fn(Kernel) -> ArgPair, progress: &Pro
         .iter()
         .flat_map(|&kernel| {
             let ArgPair(n1, n2) = args(kernel);
-            [(false, n1), (false, n2), (true, n1), (true, n2)].map(|(debug, arg)| Run { kernel, debug, arg })
+            [(false, false, n1), (false, false, n2), (true, false, n1), (true, false, n2), (false, true, n1), (false, true, n2)]
+                .map(|(debug, explicit, arg)| Run { kernel, debug, explicit, arg })
         })
         .collect();
     let outcomes = run_all(valgrind, &runs, progress)?;
@@ -90,9 +101,9 @@ pub fn measure(valgrind: &Path, args: impl Fn(Kernel) -> ArgPair, progress: &Pro
         .map(|(runs, out)| {
             let name = runs[0].kernel.name();
             let [n1, n2] = [runs[0].arg, runs[1].arg];
-            for (normal, debug) in [(out[0], out[2]), (out[1], out[3])] {
-                if normal.result != debug.result {
-                    bail!("{name}: debug code returned {}, normal code {}", debug.result, normal.result);
+            for (normal, other) in [(out[0], out[2]), (out[1], out[3]), (out[0], out[4]), (out[1], out[5])] {
+                if normal.result != other.result {
+                    bail!("{name}: normal code returned {}, debug or explicitly checked code {}", normal.result, other.result);
                 }
             }
             let difference = |a: Outcome, b: Outcome| {
@@ -100,7 +111,12 @@ pub fn measure(valgrind: &Path, args: impl Fn(Kernel) -> ArgPair, progress: &Pro
                     anyhow!("{name}: {} instructions at {n2}, {} at {n1}: raise the arguments", b.instructions, a.instructions)
                 })
             };
-            Ok(Counted { args: [n1, n2], nodebug: difference(out[0], out[1])?, debug: difference(out[2], out[3])? })
+            Ok(Counted {
+                args: [n1, n2],
+                nodebug: difference(out[0], out[1])?,
+                debug: difference(out[2], out[3])?,
+                explicit: difference(out[4], out[5])?,
+            })
         })
         .collect()
 }
@@ -134,14 +150,19 @@ fn run_all(valgrind: &Path, runs: &[Run], progress: &ProgressBar) -> Result<Vec<
 }
 
 fn describe(run: &Run) -> String {
-    format!("{}({}) in {} code", run.kernel.name(), run.arg, if run.debug { "debug" } else { "normal" })
+    let code = match (run.debug, run.explicit) {
+        (true, _) => "debug",
+        (false, true) => "explicitly checked",
+        (false, false) => "normal",
+    };
+    format!("{}({}) in {code} code", run.kernel.name(), run.arg)
 }
 
 /// One child under callgrind.
 fn count(valgrind: &Path, run: &Run) -> Result<Outcome> {
     let mut command = Command::new(valgrind);
     command.args(CALLGRIND).arg(child_process::this_exe().map_err(|e| anyhow!(e))?);
-    command.args(child::args(run.kernel, run.debug, run.arg)).stdin(Stdio::null());
+    command.args(child::args(run.kernel, run.debug, run.explicit, run.arg)).stdin(Stdio::null());
     let output = child_process::output(&mut command).map_err(|e| anyhow!("{} under callgrind: {e}", describe(run)))?;
     let stderr = String::from_utf8_lossy(&output.stderr);
     let instructions = collected(&stderr).ok_or_else(|| anyhow!("{}: no `Collected :` line from callgrind: {stderr}", describe(run)))?;

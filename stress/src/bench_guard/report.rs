@@ -14,18 +14,23 @@ pub struct KernelRow {
     pub arg: i32,
     /// (a) median time of one call in normal code.
     pub nodebug_ms: f64,
+    /// (e) median time of one call in normal code with explicit bounds checks.
+    pub explicit_ms: f64,
+    /// (a) over (e): what guard pages (when the engine has them) leave of
+    /// the explicitly checked time.
+    pub guard_ratio: f64,
     /// (b) idle debug code over (a).
     pub idle_ratio: f64,
     /// (c) debug code with a breakpoint in a function that never runs, over (a).
     pub unrelated_ratio: f64,
     /// (d) debug code with a never-hit breakpoint in the kernel, over (a).
     pub same_function_ratio: f64,
-    /// (a) over (e) normal code without interrupt checks: what the checks cost.
-    pub interrupts_ratio: f64,
     /// Instructions executed by idle debug code over normal code; `null`
     /// when not counted (see the report's `instructions`).
     pub idle_instructions_ratio: Option<f64>,
-    /// The counts behind that ratio.
+    /// Instructions of normal code over explicitly checked normal code's.
+    pub guard_instructions_ratio: Option<f64>,
+    /// The counts behind those ratios.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub instructions: Option<Counted>,
 }
@@ -38,11 +43,13 @@ impl KernelRow {
             name,
             arg,
             nodebug_ms: timed.nodebug_ms,
+            explicit_ms: timed.explicit_ms,
+            guard_ratio: timed.nodebug_ms / timed.explicit_ms,
             idle_ratio: ratio(timed.idle_ms),
             unrelated_ratio: ratio(timed.unrelated_ms),
             same_function_ratio: ratio(timed.same_function_ms),
-            interrupts_ratio: timed.nodebug_ms / timed.unchecked_ms,
             idle_instructions_ratio: counted.as_ref().map(Counted::ratio),
+            guard_instructions_ratio: counted.as_ref().map(Counted::guard_ratio),
             instructions: counted,
         }
     }
@@ -79,6 +86,8 @@ pub struct Report {
     pub debug_code_bytes: usize,
     /// Normal code of the kernels' module.
     pub nodebug_code_bytes: usize,
+    /// Whether (a) normal code used guard-page memories.
+    pub memory_guard: bool,
     /// Timed runs per configuration.
     pub rounds: u32,
     /// The command line that reproduces this report.
@@ -86,8 +95,9 @@ pub struct Report {
 }
 
 impl Report {
-    /// Assemble; `instructions` says whether (or why not) rows are counted.
-    pub fn new(kernels: Vec<KernelRow>, instructions: String, code: CodeBytes, rounds: u32, command: String) -> Report {
+    /// Assemble; `instructions` says whether (or why not) rows are counted,
+    /// `memory_guard` whether normal code had guard-page memories.
+    pub fn new(kernels: Vec<KernelRow>, instructions: String, code: CodeBytes, memory_guard: bool, rounds: u32, command: String) -> Report {
         let sites = code.sites.max(1) as f64;
         Report {
             kernels,
@@ -97,6 +107,7 @@ impl Report {
             sites: code.sites,
             debug_code_bytes: code.debug,
             nodebug_code_bytes: code.nodebug,
+            memory_guard,
             rounds,
             command,
         }
@@ -105,18 +116,21 @@ impl Report {
     /// The report as a table, ending with the command that reproduces it.
     pub fn print_table(&self) {
         println!(
-            "{:<9} {:>10} {:>11} {:>9} {:>17} {:>17} {:>17} {:>15}",
-            "kernel", "arg", "nodebug ms", "(b) idle", "(c) unrelated bp", "(d) same-func bp", "(b) instructions", "(a)/(e) checks"
+            "{:<9} {:>10} {:>11} {:>9} {:>17} {:>17} {:>17} {:>12} {:>10} {:>17}",
+            "kernel", "arg", "nodebug ms", "(b) idle", "(c) unrelated bp", "(d) same-func bp", "(b) instructions",
+            "(e) checks ms", "(a)/(e)", "(a)/(e) instr."
         );
+        let ratio = |r: Option<f64>| r.map_or_else(|| "-".to_owned(), |r| format!("{r:.2}x"));
         for k in &self.kernels {
-            let counted = k.instructions.map_or_else(|| "-".to_owned(), |c| format!("{:.2}x", c.ratio()));
             println!(
-                "{:<9} {:>10} {:>11.1} {:>8.2}x {:>16.2}x {:>16.2}x {:>17} {:>14.3}x",
-                k.name, k.arg, k.nodebug_ms, k.idle_ratio, k.unrelated_ratio, k.same_function_ratio, counted, k.interrupts_ratio
+                "{:<9} {:>10} {:>11.1} {:>8.2}x {:>16.2}x {:>16.2}x {:>17} {:>12.1} {:>9.2}x {:>17}",
+                k.name, k.arg, k.nodebug_ms, k.idle_ratio, k.unrelated_ratio, k.same_function_ratio,
+                ratio(k.idle_instructions_ratio), k.explicit_ms, k.guard_ratio, ratio(k.guard_instructions_ratio)
             );
         }
+        let guard = if self.memory_guard { "guard-page memories" } else { "explicit checks (no guard pages here)" };
+        println!("(a) normal code: {guard}; (e) normal code with explicit bounds checks");
         println!("times: medians of {} rounds, the five configurations alternating in each round", self.rounds);
-        println!("(a)/(e): normal code over normal code without interrupt checks (Config::interruptible(false))");
         if self.instructions == "measured" {
             let args: Vec<String> = self
                 .kernels
@@ -124,7 +138,7 @@ impl Report {
                 .filter_map(|k| k.instructions.map(|c| format!("{} {}..{}", k.name, c.args[0], c.args[1])))
                 .collect();
             println!(
-                "instructions: idle debug / normal code, (I(N2) - I(N1)) under callgrind, one child per run, at N1..N2: {}",
+                "instructions: idle debug / normal code and normal / explicitly checked code, (I(N2) - I(N1)) under callgrind, one child per run, at N1..N2: {}",
                 args.join(", ")
             );
         } else {

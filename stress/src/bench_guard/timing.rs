@@ -15,10 +15,10 @@ use super::kernels::{Kernel, Kernels};
 /// The five configurations, in the order they run each round.
 #[derive(Debug, Clone, Copy)]
 enum Setup {
-    /// (e) normal code without interrupt checks.
-    Unchecked,
     /// (a) normal code.
     NoDebug,
+    /// (e) normal code with explicit bounds checks (no guard pages).
+    Explicit,
     /// (b) debug code, no breakpoint.
     Idle,
     /// (c) debug code, a breakpoint in a function that never runs.
@@ -27,7 +27,7 @@ enum Setup {
     SameFunction,
 }
 
-const SETUPS: [Setup; 5] = [Setup::Unchecked, Setup::NoDebug, Setup::Idle, Setup::Unrelated, Setup::SameFunction];
+const SETUPS: [Setup; 5] = [Setup::NoDebug, Setup::Explicit, Setup::Idle, Setup::Unrelated, Setup::SameFunction];
 
 /// The number of timed runs of one kernel at `rounds` rounds.
 pub fn runs(rounds: u32) -> u64 {
@@ -39,14 +39,14 @@ pub fn runs(rounds: u32) -> u64 {
 pub struct Timed {
     /// (a) normal code.
     pub nodebug_ms: f64,
+    /// (e) normal code with explicit bounds checks.
+    pub explicit_ms: f64,
     /// (b) idle debug code.
     pub idle_ms: f64,
     /// (c) a breakpoint elsewhere.
     pub unrelated_ms: f64,
     /// (d) a never-hit breakpoint in the kernel.
     pub same_function_ms: f64,
-    /// (e) normal code without interrupt checks.
-    pub unchecked_ms: f64,
 }
 
 /// One configuration's kernel, in a store and instance of its own, and the
@@ -63,7 +63,7 @@ fn prepare(kernels: &Kernels, module: &Module, setup: Setup, kernel: Kernel) -> 
     let instance = Instance::new(&mut store, module, &[])?;
     let debug = instance.debug(&mut store)?;
     match setup {
-        Setup::Unchecked | Setup::NoDebug | Setup::Idle => {}
+        Setup::NoDebug | Setup::Explicit | Setup::Idle => {}
         Setup::Unrelated => {
             let entry = debug.sites(kernels.unrelated).first().context("`unrelated` has no breakable point")?.wasm_offset;
             debug.set_breakpoint(kernels.unrelated, entry)?;
@@ -82,12 +82,12 @@ fn prepare(kernels: &Kernels, module: &Module, setup: Setup, kernel: Kernel) -> 
     Ok(Prepared { store, call, stops })
 }
 
-/// The kernels' module compiled three ways.
+/// The kernels compiled for each kind of code the configurations run.
 pub struct Modules<'a> {
-    /// Normal code.
+    /// Normal code (guard pages if the engine has them).
     pub plain: &'a Module,
-    /// Normal code without interrupt checks.
-    pub unchecked: &'a Module,
+    /// Normal code with explicit bounds checks.
+    pub explicit: &'a Module,
     /// Debug code.
     pub debug: &'a Module,
 }
@@ -98,12 +98,14 @@ pub struct Modules<'a> {
 /// each round: debug code computes what normal code does).
 pub fn measure(kernels: &Kernels, modules: &Modules<'_>, kernel: Kernel, arg: i32, rounds: u32, progress: &ProgressBar) -> Result<Timed> {
     let module = |setup: Setup| match setup {
-        Setup::Unchecked => modules.unchecked,
         Setup::NoDebug => modules.plain,
-        _ => modules.debug,
+        Setup::Explicit => modules.explicit,
+        Setup::Idle | Setup::Unrelated | Setup::SameFunction => modules.debug,
     };
-    let mut prepared =
-        SETUPS.iter().map(|&setup| prepare(kernels, module(setup), setup, kernel)).collect::<Result<Vec<_>>>()?;
+    let mut prepared = SETUPS
+        .iter()
+        .map(|&setup| prepare(kernels, module(setup), setup, kernel))
+        .collect::<Result<Vec<_>>>()?;
     let mut times: [Vec<f64>; SETUPS.len()] = Default::default();
     for round in 0..rounds {
         let mut results = Vec::new();
@@ -124,8 +126,8 @@ pub fn measure(kernels: &Kernels, modules: &Modules<'_>, kernel: Kernel, arg: i3
             bail!("{}: {setup:?} stopped {} times at a breakpoint that is never reached", kernel.name(), p.stops.get());
         }
     }
-    let [unchecked_ms, nodebug_ms, idle_ms, unrelated_ms, same_function_ms] = times.map(median);
-    Ok(Timed { nodebug_ms, idle_ms, unrelated_ms, same_function_ms, unchecked_ms })
+    let [nodebug_ms, explicit_ms, idle_ms, unrelated_ms, same_function_ms] = times.map(median);
+    Ok(Timed { nodebug_ms, explicit_ms, idle_ms, unrelated_ms, same_function_ms })
 }
 
 fn median(mut v: Vec<f64>) -> f64 {

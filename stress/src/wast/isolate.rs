@@ -39,6 +39,9 @@ fn child_report(file: &Path, options: Options) -> Result<FileReport, String> {
     if options.legacy {
         command.arg("--legacy");
     }
+    if options.explicit_checks {
+        command.arg("--explicit-checks");
+    }
     // stderr is inherited: panics and logs reach the user as they happen.
     let mut child = command
         .arg(file)

@@ -72,7 +72,11 @@ impl Script {
     /// guards, `step` single-steps every instance it creates, `legacy` gives
     /// every instance a breakpoint in legacy (cloned) debug code.
     pub fn new(options: Options) -> anyhow::Result<Script> {
-        let engine = Engine::new(&Config::default().debug(options.debug).legacy(options.legacy))?;
+        let mut config = Config::default().debug(options.debug).legacy(options.legacy);
+        if options.explicit_checks {
+            config = config.memory_guard(false);
+        }
+        let engine = Engine::new(&config)?;
         Script::in_engine(engine, options)
     }
 
