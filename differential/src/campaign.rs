@@ -88,8 +88,9 @@ impl Campaign {
             };
             save(&in_flight, &wasm)?;
             std::fs::write(&in_flight_json, serde_json::to_vec(&InFlight { seed, report: report.clone() })?)?;
-            let verdict = catch_unwind(AssertUnwindSafe(|| check(&engines, &wasm, seed))).unwrap_or_else(|payload| {
-                Verdict::Disagreed { mode: crate::Mode::Normal, message: format!("panicked: {}", panic_text(payload.as_ref())) }
+            let verdict = catch_unwind(AssertUnwindSafe(|| check(&engines, &wasm, seed))).unwrap_or_else(|payload| Verdict::Disagreed {
+                mode: crate::Mode::Normal,
+                message: format!("panicked: {}", panic_text(payload.as_ref())),
             });
             match verdict {
                 Verdict::Agreed { calls } => {

@@ -36,10 +36,7 @@ impl Wasmi {
     /// view of the module; `Err` if wasmi rejects it.
     pub fn exported_funcs(&self, wasm: &[u8]) -> Result<Vec<(String, Vec<ValType>)>, String> {
         let module = Module::new(&self.engine, wasm).map_err(|e| format!("wasmi compile: {e}"))?;
-        Ok(module
-            .exports()
-            .filter_map(|export| Some((export.name().to_string(), export.ty().func()?.params().to_vec())))
-            .collect())
+        Ok(module.exports().filter_map(|export| Some((export.name().to_string(), export.ty().func()?.params().to_vec()))).collect())
     }
 
     /// Instantiate `wasm` and make `calls`, as [`crate::Onecopy::run`] does.

@@ -86,24 +86,22 @@ fn serve_once(conn: TcpStream, target: &mut WasmTarget) -> Result<Ending, Restar
                 let byte = idle.borrow_conn().read().map_err(|e| Restart::Gone(e.to_string()))?;
                 idle.incoming_data(target, byte)?
             }
-            GdbStubStateMachine::Running(mut running) => {
-                match running.borrow_conn().peek() {
-                    Ok(Some(_)) => {
-                        let byte = running.borrow_conn().read().map_err(|e| Restart::Gone(e.to_string()))?;
-                        running.incoming_data(target, byte)?
-                    }
-                    Ok(None) => match next_stop(target) {
-                        Some((reason, pc)) => {
-                            refresh(&pcs, target);
-                            let pc = pc.to_le_bytes();
-                            running.report_stop_with_regs(target, reason, &mut std::iter::once((WasmRegId::Pc, &pc[..])))?
-                        }
-                        None => running.into(),
-                    },
-                    Err(e) if e.kind() == ErrorKind::Interrupted => running.into(),
-                    Err(e) => return Err(Restart::Gone(e.to_string())),
+            GdbStubStateMachine::Running(mut running) => match running.borrow_conn().peek() {
+                Ok(Some(_)) => {
+                    let byte = running.borrow_conn().read().map_err(|e| Restart::Gone(e.to_string()))?;
+                    running.incoming_data(target, byte)?
                 }
-            }
+                Ok(None) => match next_stop(target) {
+                    Some((reason, pc)) => {
+                        refresh(&pcs, target);
+                        let pc = pc.to_le_bytes();
+                        running.report_stop_with_regs(target, reason, &mut std::iter::once((WasmRegId::Pc, &pc[..])))?
+                    }
+                    None => running.into(),
+                },
+                Err(e) if e.kind() == ErrorKind::Interrupted => running.into(),
+                Err(e) => return Err(Restart::Gone(e.to_string())),
+            },
             GdbStubStateMachine::CtrlCInterrupt(interrupt) => {
                 target.threads.stop_all();
                 refresh(&pcs, target);
@@ -112,11 +110,9 @@ fn serve_once(conn: TcpStream, target: &mut WasmTarget) -> Result<Ending, Restar
                         let pc = pc.to_le_bytes();
                         let running = interrupt.interrupt_handled(target, None::<Reason>)?;
                         match running {
-                            GdbStubStateMachine::Running(running) => running.report_stop_with_regs(
-                                target,
-                                reason,
-                                &mut std::iter::once((WasmRegId::Pc, &pc[..])),
-                            )?,
+                            GdbStubStateMachine::Running(running) => {
+                                running.report_stop_with_regs(target, reason, &mut std::iter::once((WasmRegId::Pc, &pc[..])))?
+                            }
                             // Interrupted while idle: gdbstub reports a
                             // deferred stop itself when LLDB resumes.
                             other => other,

@@ -83,8 +83,7 @@ impl Threads {
     /// The programs' exit status: the first worker's, or 1 when they differ
     /// or one failed (as `onecopy run --workers` reports it).
     pub fn exit_status(&self) -> u8 {
-        let statuses: Vec<Option<i32>> =
-            self.states.iter().map(|s| if let WorkerState::Finished(s) = s { *s } else { None }).collect();
+        let statuses: Vec<Option<i32>> = self.states.iter().map(|s| if let WorkerState::Finished(s) = s { *s } else { None }).collect();
         match statuses.first().copied().flatten() {
             Some(first) if statuses.iter().all(|s| *s == Some(first)) => first as u8,
             _ => 1,

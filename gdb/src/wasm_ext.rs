@@ -3,10 +3,10 @@
 //! library list (one library per worker's instance), breakpoints as
 //! debug-table bits, and the host and thread descriptions.
 
+use gdbstub::arch::lldb::{Encoding, Format, Generic, Register};
 use gdbstub::common::{Endianness, Pid, Tid};
 use gdbstub::target::ext::breakpoints::{Breakpoints, SwBreakpoint, SwBreakpointOps};
 use gdbstub::target::ext::host_info::{HostInfo, HostInfoResponse};
-use gdbstub::arch::lldb::{Encoding, Format, Generic, Register};
 use gdbstub::target::ext::libraries::Libraries;
 use gdbstub::target::ext::lldb_register_info_override::{Callback, CallbackToken, LldbRegisterInfoOverride};
 use gdbstub::target::ext::process_info::{ProcessInfo, ProcessInfoResponse};

@@ -119,16 +119,8 @@ impl CodeArena {
         }
         tracing::debug!(base = p as usize, cap, "code arena: reserved");
         let free = vec![(0, cap)];
-        let state = Mutex::new(State {
-            free,
-            ..State::default()
-        });
-        let inner = Arc::new(ArenaInner {
-            base: p as usize,
-            cap,
-            page,
-            state,
-        });
+        let state = Mutex::new(State { free, ..State::default() });
+        let inner = Arc::new(ArenaInner { base: p as usize, cap, page, state });
         Ok(CodeArena { inner })
     }
 
@@ -174,13 +166,7 @@ impl CodeArena {
         st.allocations += 1;
         drop(st);
         // From here the range is accounted to `alloc`; its Drop is the one undo path.
-        let alloc = CodeAllocation {
-            inner: inner.clone(),
-            offset,
-            len,
-            pages,
-            tail_pages,
-        };
+        let alloc = CodeAllocation { inner: inner.clone(), offset, len, pages, tail_pages };
         if pages == 0 {
             return Ok(alloc);
         }
@@ -211,23 +197,13 @@ impl CodeArena {
     fn exhausted(&self, requested: usize, used: usize) -> CodeArenaExhausted {
         let cap = self.inner.cap;
         tracing::debug!(requested, used, cap, "code arena: exhausted");
-        CodeArenaExhausted {
-            requested,
-            used,
-            cap,
-        }
+        CodeArenaExhausted { requested, used, cap }
     }
 
     /// Accounting snapshot; see [`ArenaStats`].
     pub fn stats(&self) -> ArenaStats {
         let st = self.inner.state.lock();
-        ArenaStats {
-            reserved: self.inner.cap,
-            committed: st.committed,
-            used: st.used,
-            allocations: st.allocations,
-            trap_tails: st.tails,
-        }
+        ArenaStats { reserved: self.inner.cap, committed: st.committed, used: st.used, allocations: st.allocations, trap_tails: st.tails }
     }
 
     /// `[start, end)` of the whole reservation, so a signal handler can tell a fault in JIT
@@ -411,13 +387,7 @@ mod tests {
     fn stats_are_exact() {
         let p = page();
         let arena = CodeArena::new(64 * p).unwrap();
-        let stats = |committed, used, allocations| ArenaStats {
-            reserved: 64 * p,
-            committed,
-            used,
-            allocations,
-            trap_tails: 0,
-        };
+        let stats = |committed, used, allocations| ArenaStats { reserved: 64 * p, committed, used, allocations, trap_tails: 0 };
         assert_eq!(arena.stats(), stats(0, 0, 0));
         let a = arena.allocate(&bytes(p + 1)).unwrap();
         let b = arena.allocate(&bytes(10)).unwrap();
@@ -439,23 +409,9 @@ mod tests {
         let b = arena.allocate(&cb).unwrap();
         let (used, cap) = (3 * p - 3, 4 * p);
         let err = arena.allocate(&bytes(p + 1)).unwrap_err();
-        assert_eq!(
-            err,
-            CodeArenaExhausted {
-                requested: p + 1,
-                used,
-                cap
-            }
-        );
+        assert_eq!(err, CodeArenaExhausted { requested: p + 1, used, cap });
         let err = arena.allocate(&bytes(5 * p)).unwrap_err();
-        assert_eq!(
-            err,
-            CodeArenaExhausted {
-                requested: 5 * p,
-                used,
-                cap
-            }
-        );
+        assert_eq!(err, CodeArenaExhausted { requested: 5 * p, used, cap });
         assert!(err.to_string().contains("code arena exhausted"));
         assert_eq!((read(&a), read(&b)), (&ca[..], &cb[..]));
         assert_eq!(arena.stats().allocations, 2);
@@ -470,9 +426,7 @@ mod tests {
         let code = bytes(200 << 10);
         let mut live = std::collections::VecDeque::new();
         for i in 0..50 {
-            let a = arena
-                .allocate(&code)
-                .unwrap_or_else(|e| panic!("round {i}: {e}"));
+            let a = arena.allocate(&code).unwrap_or_else(|e| panic!("round {i}: {e}"));
             assert_eq!(read(&a), &code[..]);
             live.push_back(a);
             if live.len() > 3 {
@@ -523,10 +477,7 @@ mod tests {
             .filter_map(|l| {
                 let (range, rest) = l.split_once(' ')?;
                 let (s, e) = range.split_once('-')?;
-                let (s, e) = (
-                    usize::from_str_radix(s, 16).ok()?,
-                    usize::from_str_radix(e, 16).ok()?,
-                );
+                let (s, e) = (usize::from_str_radix(s, 16).ok()?, usize::from_str_radix(e, 16).ok()?);
                 (s < end && start < e).then(|| rest[..4].to_string())
             })
             .collect()
@@ -542,10 +493,7 @@ mod tests {
         let (as_, ae) = a.range();
         assert!(s <= as_ && ae <= e);
         let live = perms(as_, as_ + 3 * p);
-        assert!(
-            !live.is_empty() && live.iter().all(|x| x == "r-xp"),
-            "{live:?}"
-        );
+        assert!(!live.is_empty() && live.iter().all(|x| x == "r-xp"), "{live:?}");
         drop(a);
         assert!(perms(s, e).iter().all(|x| x == "---p"));
     }

@@ -108,7 +108,11 @@ pub(crate) struct Described {
 /// and the aliases are all seen before compiling deletes them; compiling
 /// runs those passes again, finding nothing more to do, and so produces the
 /// same code as an ordinary compile (which the description checks).
-fn label_all_values(ctx: &mut Context, isa: &dyn cranelift_codegen::isa::TargetIsa, func: u32) -> Result<HashMap<ir::Value, ir::Value>, CompileError> {
+fn label_all_values(
+    ctx: &mut Context,
+    isa: &dyn cranelift_codegen::isa::TargetIsa,
+    func: u32,
+) -> Result<HashMap<ir::Value, ir::Value>, CompileError> {
     let codegen = |e: cranelift_codegen::CodegenError| CompileError::Codegen { func, message: format!("{e:?}") };
     ctx.compute_cfg();
     ctx.compute_domtree();
@@ -209,20 +213,11 @@ pub(crate) fn compile_function(
             FinalizedRelocTarget::ExternalName(ir::ExternalName::User(name)) => {
                 calls.push((reloc.offset, reloc.kind, names[*name].index, reloc.addend));
             }
-            other => {
-                return Err(CompileError::Codegen {
-                    func: func_index,
-                    message: format!("unexpected relocation to {other:?}"),
-                })
-            }
+            other => return Err(CompileError::Codegen { func: func_index, message: format!("unexpected relocation to {other:?}") }),
         }
     }
-    let srclocs: Vec<(u32, u32, u32)> = buffer
-        .get_srclocs_sorted()
-        .iter()
-        .filter(|l| !l.loc.is_default())
-        .map(|l| (l.start, l.end, l.loc.bits()))
-        .collect();
+    let srclocs: Vec<(u32, u32, u32)> =
+        buffer.get_srclocs_sorted().iter().filter(|l| !l.loc.is_default()).map(|l| (l.start, l.end, l.loc.bits())).collect();
     let traps: Vec<(u32, ir::TrapCode, u32)> =
         buffer.traps().iter().map(|t| (t.offset, t.code, wasm_offset_at(&srclocs, t.offset))).collect();
     let bytes = buffer.data().to_vec();
@@ -245,9 +240,9 @@ pub(crate) fn compile_function(
     // runtime finds its stop from `DebugCode::stops`, so it is no trap site.
     let (faults, traps): (Vec<_>, Vec<_>) = traps.into_iter().partition(|t| t.1 == stop);
     let guards = if guarded {
-        let expected = expected_guards(&tags, &sites, &faults, &srclocs).map_err(|message| CompileError::Codegen { func: func_index, message })?;
-        crate::guard_code::locate(&bytes, &expected, keep)
-            .map_err(|message| CompileError::Codegen { func: func_index, message })?
+        let expected =
+            expected_guards(&tags, &sites, &faults, &srclocs).map_err(|message| CompileError::Codegen { func: func_index, message })?;
+        crate::guard_code::locate(&bytes, &expected, keep).map_err(|message| CompileError::Codegen { func: func_index, message })?
     } else {
         vec![]
     };
@@ -260,17 +255,18 @@ pub(crate) fn compile_function(
         .filter(|(_, (_, g))| g.branch.is_some())
         .map(|(k, (site, guard))| {
             let pointer = site.pointer.expect("guarded sites load through a pointer");
-            let loc = crate::debug_info::location_at(&code.value_labels_ranges, pointer, guard.stop).ok_or_else(|| {
-                CompileError::Codegen { func: func_index, message: format!("no location of the table pointer at the guard at {:#x}", guard.stop) }
-            })?;
+            let loc =
+                crate::debug_info::location_at(&code.value_labels_ranges, pointer, guard.stop).ok_or_else(|| CompileError::Codegen {
+                    func: func_index,
+                    message: format!("no location of the table pointer at the guard at {:#x}", guard.stop),
+                })?;
             Ok((k as u32, loc))
         })
         .collect::<Result<Vec<_>, CompileError>>()?;
     // What a description needs of the code, taken while `code` is borrowed;
     // the IR is taken after.
     let described = recording.map(|recording| {
-        let call_returns =
-            buffer.call_sites().map(|c| (wasm_offset_at(&srclocs, c.ret_addr - 1), c.ret_addr)).collect();
+        let call_returns = buffer.call_sites().map(|c| (wasm_offset_at(&srclocs, c.ret_addr - 1), c.ret_addr)).collect();
         (recording, code.value_labels_ranges.clone(), buffer.unwind_info.to_vec(), call_returns, code.bb_starts.clone(), aliases)
     });
     let hash = {
@@ -291,20 +287,7 @@ pub(crate) fn compile_function(
         block_starts,
     });
     let (sites, stacks) = site_records(sites);
-    let code = FunctionCode {
-        bytes,
-        calls,
-        traps,
-        srclocs,
-        sites,
-        stacks,
-        locals: local_types,
-        patches,
-        guards,
-        table_locs,
-        keep,
-        hash,
-    };
+    let code = FunctionCode { bytes, calls, traps, srclocs, sites, stacks, locals: local_types, patches, guards, table_locs, keep, hash };
     Ok((code.shrunk(), described))
 }
 
@@ -344,12 +327,8 @@ fn declare_function(env: &ModuleEnv<'_>, func: &mut ir::Function, func_index: u3
     let vmctx_gv = func.create_global_value(GlobalValueData::VMContext);
     let flags = mem_flags(func, MemFlagsData::trusted().with_readonly());
     let trusted = mem_flags(func, MemFlagsData::trusted());
-    let limits = func.create_global_value(GlobalValueData::Load {
-        base: vmctx_gv,
-        offset: header::LIMITS.into(),
-        global_type: types::I64,
-        flags,
-    });
+    let limits =
+        func.create_global_value(GlobalValueData::Load { base: vmctx_gv, offset: header::LIMITS.into(), global_type: types::I64, flags });
     let stack_limit = func.create_global_value(GlobalValueData::Load {
         base: limits,
         offset: LIMITS_STACK_LIMIT.into(),

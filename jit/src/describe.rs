@@ -58,11 +58,7 @@ impl DebugCode {
         wasm: &[u8],
         compiler: &Compiler,
     ) -> Result<DebugCode, CompileError> {
-        let entries = funcs
-            .iter()
-            .zip(&table.regions)
-            .flat_map(|(f, region)| (0..f.sites.len() as u32).map(move |k| region + k))
-            .collect();
+        let entries = funcs.iter().zip(&table.regions).flat_map(|(f, region)| (0..f.sites.len() as u32).map(move |k| region + k)).collect();
         Ok(DebugCode {
             resume: guards.resume,
             stops: guards.stops,
@@ -117,8 +113,7 @@ impl Describer {
         let env = ModuleEnv::from_parts(&module.info, module.layout.clone(), module.type_ids.clone(), &*self.isa, &self.config);
         let range = module.info.bodies[defined].clone();
         let body = wasmparser::FunctionBody::new(wasmparser::BinaryReader::new(&self.wasm[range.clone()], range.start as u64));
-        let (code, described) =
-            compile_function(&env, &mut Context::new(), &mut FunctionBuilderContext::new(), func, &body, true)?;
+        let (code, described) = compile_function(&env, &mut Context::new(), &mut FunctionBuilderContext::new(), func, &body, true)?;
         if code.hash != self.hashes[defined] {
             return Err(CompileError::Codegen {
                 func,

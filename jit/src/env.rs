@@ -7,9 +7,9 @@ use cranelift_codegen::isa::TargetIsa;
 use crate::debug_table::DebugTableLayout;
 use crate::module_info::ModuleInfo;
 use crate::translate::ir_type;
+use crate::type_registry::TypeRegistry;
 use crate::types::FuncType;
 use crate::vmctx::VmctxLayout;
-use crate::type_registry::TypeRegistry;
 use crate::CompileConfig;
 
 /// What a function translator may consult about its module.

@@ -118,9 +118,7 @@ fn decoder_at(code: &[u8], at: u32) -> Result<Decoder<'_>, String> {
 
 /// Whether operand `operand` of `ins` is `[base + disp]` with no index.
 fn reads_entry(ins: &Instruction, operand: u32, disp: i32) -> bool {
-    ins.op_kind(operand) == OpKind::Memory
-        && ins.memory_index() == Register::None
-        && ins.memory_displacement64() as i64 == i64::from(disp)
+    ins.op_kind(operand) == OpKind::Memory && ins.memory_index() == Register::None && ins.memory_displacement64() as i64 == i64::from(disp)
 }
 
 /// A fault guard: `mov rE32, [rT + disp]`, moves, `mov r32, [rT' + rE]` at
@@ -134,9 +132,7 @@ fn locate_fault(code: &[u8], tag: u32, disp: i32, fault: u32) -> Result<GuardCod
         let index = before[e].op0_register().full_register();
         let (base, other) = (load2.memory_base(), load2.memory_index());
         let indexes = (base == index) != (other == index) && base != Register::None && other != Register::None;
-        let plain = load2.code() == Code::Mov_r32_rm32
-            && load2.memory_index_scale() == 1
-            && load2.memory_displacement64() == 0;
+        let plain = load2.code() == Code::Mov_r32_rm32 && load2.memory_index_scale() == 1 && load2.memory_displacement64() == 0;
         // Only moves in between, and none of them overwrites the entry's register.
         let untouched = before[e + 1..].iter().all(|i| is_move(i) && !writes(i, index));
         indexes && plain && untouched

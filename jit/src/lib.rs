@@ -304,12 +304,7 @@ impl Compiler {
     }
 
     /// Validate, translate and compile `wasm`, then place its code once in `arena`.
-    pub fn compile(
-        &self,
-        wasm: &[u8],
-        registry: &TypeRegistry,
-        arena: &CodeArena,
-    ) -> Result<Arc<CompiledModule>, CompileError> {
+    pub fn compile(&self, wasm: &[u8], registry: &TypeRegistry, arena: &CodeArena) -> Result<Arc<CompiledModule>, CompileError> {
         validate(wasm)?;
         let info = module_info::parse(wasm)?;
         let env = env::ModuleEnv::new(&info, registry, self.isa(), &self.config);
@@ -339,7 +334,14 @@ impl Compiler {
         let code = arena.allocate_with_tail(&linked.bytes, tail)?;
         let maps = link::CodeMaps::new(info.imported_funcs, &mut funcs, &linked, &guard_loads);
         drop(guard_loads);
-        tracing::debug!(bytes = code.len(), funcs = funcs.len(), sites = maps.sites.len(), traps = maps.traps.len(), srclocs = maps.srclocs.len(), "compiled module");
+        tracing::debug!(
+            bytes = code.len(),
+            funcs = funcs.len(),
+            sites = maps.sites.len(),
+            traps = maps.traps.len(),
+            srclocs = maps.srclocs.len(),
+            "compiled module"
+        );
         let env::ModuleEnv { layout, type_ids, .. } = env;
         Ok(Arc::new(CompiledModule {
             info,
@@ -388,11 +390,8 @@ pub(crate) fn host_isa(config: &CompileConfig, block_starts: bool) -> Result<Own
     flags.set("enable_probestack", "true").map_err(setting_err)?;
     flags.set("probestack_strategy", "inline").map_err(setting_err)?;
     flags.set("machine_code_cfg_info", if block_starts { "true" } else { "false" }).map_err(setting_err)?;
-    let isa_builder =
-        cranelift_native::builder().map_err(|m| CompileError::Unsupported { offset: 0, message: m.to_string() })?;
-    isa_builder
-        .finish(settings::Flags::new(flags))
-        .map_err(|e| CompileError::Codegen { func: u32::MAX, message: e.to_string() })
+    let isa_builder = cranelift_native::builder().map_err(|m| CompileError::Unsupported { offset: 0, message: m.to_string() })?;
+    isa_builder.finish(settings::Flags::new(flags)).map_err(|e| CompileError::Codegen { func: u32::MAX, message: e.to_string() })
 }
 
 /// Reject malformed and invalid modules, and features onecopy does not support.

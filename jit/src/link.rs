@@ -57,9 +57,7 @@ pub(crate) fn link(funcs: &[FunctionCode], imported: u32, stub: Option<(u32, &St
                     let old = u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap());
                     bytes[at..at + 4].copy_from_slice(&(old | rel).to_le_bytes());
                 }
-                other => {
-                    return Err(CompileError::Codegen { func: *callee, message: format!("unsupported relocation {other:?}") })
-                }
+                other => return Err(CompileError::Codegen { func: *callee, message: format!("unsupported relocation {other:?}") }),
             }
         }
     }
@@ -151,11 +149,8 @@ impl CodeMaps {
             // First code of each wasm offset, so each site's lookup is O(1),
             // not a scan of the function's code ranges (legacy sites only:
             // a guard starts at its load).
-            let first_code: HashMap<u32, u32> = if guard_loads.is_empty() {
-                f_srclocs.iter().rev().map(|(s, _, loc)| (*loc, *s)).collect()
-            } else {
-                HashMap::new()
-            };
+            let first_code: HashMap<u32, u32> =
+                if guard_loads.is_empty() { f_srclocs.iter().rev().map(|(s, _, loc)| (*loc, *s)).collect() } else { HashMap::new() };
             srclocs.extend(f_srclocs.into_iter().map(|(s, e, loc)| (start + s, start + e, loc)));
             // The function's stack numbers, as module-wide ones.
             let local_stacks: Vec<u32> = std::mem::take(&mut f.stacks)

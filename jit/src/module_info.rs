@@ -339,12 +339,7 @@ fn read_import(info: &mut ModuleInfo, import: wasmparser::Import<'_>) -> Result<
         }
         TypeRef::Tag(_) => return Err(err(0, "tag imports (exceptions) are not supported")),
     };
-    info.imports.push(Import {
-        module: import.module.to_string(),
-        name: import.name.to_string(),
-        kind,
-        index: index as u32,
-    });
+    info.imports.push(Import { module: import.module.to_string(), name: import.name.to_string(), kind, index: index as u32 });
     Ok(())
 }
 

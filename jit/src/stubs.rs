@@ -12,8 +12,8 @@ use cranelift_codegen::Context;
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 
 use crate::env::wasm_signature;
-use crate::trap::TrapKind;
 use crate::translate::ir_type;
+use crate::trap::TrapKind;
 use crate::types::FuncType;
 use crate::CompileError;
 
@@ -80,12 +80,8 @@ pub fn host_adapter(isa: &dyn TargetIsa, ty: &FuncType) -> Result<StubCode, Comp
         let call = b.ins().call_indirect(sig, callback, &[record, params[1], cells_ptr]);
         let status = b.inst_results(call)[0];
         b.ins().trapnz(status, TrapKind::Host.code());
-        let results: Vec<_> = ty
-            .results
-            .iter()
-            .enumerate()
-            .map(|(i, t)| b.ins().stack_load(types::I64, ir_type(*t), slot, 8 * i as i32))
-            .collect();
+        let results: Vec<_> =
+            ty.results.iter().enumerate().map(|(i, t)| b.ins().stack_load(types::I64, ir_type(*t), slot, 8 * i as i32)).collect();
         b.ins().return_(&results);
     })
 }

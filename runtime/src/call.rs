@@ -43,7 +43,11 @@ fn thread_stack_low() -> usize {
                 let (mut addr, mut size) = (std::ptr::null_mut(), 0usize);
                 let found = libc::pthread_attr_getstack(&attr, &mut addr, &mut size) == 0;
                 libc::pthread_attr_destroy(&mut attr);
-                if found { addr as usize } else { 0 }
+                if found {
+                    addr as usize
+                } else {
+                    0
+                }
             }
         })
     })

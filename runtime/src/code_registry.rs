@@ -79,11 +79,9 @@ pub(crate) fn lookup(pc: usize) -> Option<CodeLocation> {
     }
     let offset = (pc - start) as u32;
     Some(match &entry.kind {
-        CodeKind::Stub(traps) => CodeLocation {
-            trap: traps.iter().find(|(o, _)| *o == offset).map(|(_, k)| *k),
-            func: None,
-            wasm_offset: None,
-        },
+        CodeKind::Stub(traps) => {
+            CodeLocation { trap: traps.iter().find(|(o, _)| *o == offset).map(|(_, k)| *k), func: None, wasm_offset: None }
+        }
         CodeKind::Module(module) => {
             let module = module.upgrade()?;
             let trap = module.trap_at(offset);

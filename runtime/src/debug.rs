@@ -14,8 +14,8 @@ use std::sync::Arc;
 use onecopy_jit::debug_info::Location;
 use onecopy_jit::Site;
 
-pub use crate::debug_frame::{CallerFrame, DebugFrame};
 use crate::debug_frame::FrameView;
+pub use crate::debug_frame::{CallerFrame, DebugFrame};
 use crate::debug_stop::{EndCall, SavedRegs};
 use crate::debug_table::{DebugRemote, DebugTable, Watch};
 use crate::error::Result;

@@ -20,8 +20,8 @@ use onecopy_jit::{CompiledModule, Site, ValType};
 
 use crate::debug_stop::SavedRegs;
 use crate::error::{Error, Result};
-use crate::instance::Instance;
 use crate::func::known::KnownFuncrefs;
+use crate::instance::Instance;
 use crate::store::{StoreContextMut, StoreOpaque};
 use crate::values::Val;
 
@@ -196,9 +196,7 @@ impl<'a> FrameView<'a> {
     pub(crate) fn locals(&self, store: &StoreOpaque) -> Vec<Option<Val>> {
         let known = std::cell::OnceCell::new();
         let funcrefs = || known.get_or_init(|| Arc::new(KnownFuncrefs::of(store))).clone();
-        (0..self.local_types.len())
-            .map(|i| read_slot(&self.registers()?, &self.local_slot(i)?, self.local_types[i], funcrefs))
-            .collect()
+        (0..self.local_types.len()).map(|i| read_slot(&self.registers()?, &self.local_slot(i)?, self.local_types[i], funcrefs)).collect()
     }
 
     /// See [`DebugFrame::stack`].
@@ -270,9 +268,7 @@ impl<'a> FrameView<'a> {
                 func,
                 wasm_offset: self.module.wasm_offset_at(offset - 1),
                 local_types: self.module.func_locals[defined].clone(),
-                slots: (0..self.module.func_locals[defined].len() as u32)
-                    .map(|i| caller_info.local_at_call(offset - start, i))
-                    .collect(),
+                slots: (0..self.module.func_locals[defined].len() as u32).map(|i| caller_info.local_at_call(offset - start, i)).collect(),
                 regs: regs.clone(),
                 funcrefs: funcrefs.clone(),
             });

@@ -141,8 +141,14 @@ mod tests {
         fn new(code: &[u8]) -> Pages {
             // SAFETY: a fresh private mapping we fill, then protect.
             unsafe {
-                let p = libc::mmap(std::ptr::null_mut(), 8192, libc::PROT_READ | libc::PROT_WRITE,
-                    libc::MAP_PRIVATE | libc::MAP_ANONYMOUS, -1, 0);
+                let p = libc::mmap(
+                    std::ptr::null_mut(),
+                    8192,
+                    libc::PROT_READ | libc::PROT_WRITE,
+                    libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                    -1,
+                    0,
+                );
                 assert_ne!(p, libc::MAP_FAILED);
                 std::ptr::copy_nonoverlapping(code.as_ptr(), p.cast::<u8>(), code.len());
                 assert_eq!(libc::mprotect(p, 4096, libc::PROT_READ | libc::PROT_EXEC), 0);

@@ -260,20 +260,10 @@ impl TableMemory {
         let reserve = 3 * armed;
         // SAFETY: a fresh private anonymous reservation; nothing else refers to it.
         let map = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                reserve,
-                libc::PROT_NONE,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
-                -1,
-                0,
-            )
+            libc::mmap(std::ptr::null_mut(), reserve, libc::PROT_NONE, libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE, -1, 0)
         };
         if map == libc::MAP_FAILED {
-            return Err(Error::Resource(format!(
-                "cannot reserve a {len}-byte debug table: {}",
-                std::io::Error::last_os_error()
-            )));
+            return Err(Error::Resource(format!("cannot reserve a {len}-byte debug table: {}", std::io::Error::last_os_error())));
         }
         let map = map as usize;
         let base = (map + armed - 1) & !(armed - 1);
@@ -289,10 +279,7 @@ impl TableMemory {
         };
         let memory = TableMemory { base, len, armed: armed32, map: (base, 2 * armed) };
         if !ok {
-            return Err(Error::Resource(format!(
-                "cannot map a {len}-byte debug table: {}",
-                std::io::Error::last_os_error()
-            )));
+            return Err(Error::Resource(format!("cannot map a {len}-byte debug table: {}", std::io::Error::last_os_error())));
         }
         Ok(memory)
     }

@@ -304,11 +304,7 @@ impl Engine {
         let block = Arc::new(StubBlock { code, _registration: registration });
         let base = block.code.as_ptr();
         for (id, pair) in missing.iter().zip(starts.chunks(2)) {
-            let stubs = Stubs {
-                trampoline: base.wrapping_add(pair[0]),
-                host_adapter: base.wrapping_add(pair[1]),
-                _block: block.clone(),
-            };
+            let stubs = Stubs { trampoline: base.wrapping_add(pair[0]), host_adapter: base.wrapping_add(pair[1]), _block: block.clone() };
             cache.by_type.insert(*id, Arc::new(stubs));
         }
         Ok(())

@@ -28,11 +28,11 @@ mod builtins;
 mod call;
 mod caller;
 mod code_registry;
+mod deadline;
 pub mod debug;
 mod debug_frame;
 mod debug_stop;
 mod debug_table;
-mod deadline;
 mod engine;
 mod error;
 mod func;
@@ -60,15 +60,16 @@ pub use error::{Error, Result, Trap, TrapKind};
 pub use func::{Func, IntoFunc, TypedFunc, WasmParams, WasmResults, WasmRet, WasmTy};
 pub use global::Global;
 pub use instance::Instance;
-pub use limits::{Limit, LimitExceeded, StoreLimits, StoreLimitsBuilder};
 pub use interrupt::InterruptHandle;
+pub use limits::{Limit, LimitExceeded, StoreLimits, StoreLimitsBuilder};
 pub use linker::{Extern, Linker};
 pub use memory::{Memory, PAGE_SIZE};
 pub use module::{ExternType, ImportType, Module};
-pub use store::{AsContext, AsContextMut, Store, StoreContext, StoreContextMut};
 pub use onecopy_jit::{
-    Breakable, CodeArenaExhausted, CompileError, FuncType, GlobalType, Interrupts, MemoryType, OptLevel, Regalloc, Site, SiteKind, TableType, ValType,
+    Breakable, CodeArenaExhausted, CompileError, FuncType, GlobalType, Interrupts, MemoryType, OptLevel, Regalloc, Site, SiteKind,
+    TableType, ValType,
 };
+pub use store::{AsContext, AsContextMut, Store, StoreContext, StoreContextMut};
 pub use table::Table;
 pub use values::{ExternRef, Val};
 

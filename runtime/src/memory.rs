@@ -74,14 +74,7 @@ impl Reservation {
     fn new(bytes: usize) -> Result<Reservation> {
         // SAFETY: a fresh anonymous mapping; nothing else refers to it.
         let base = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                bytes,
-                libc::PROT_NONE,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
-                -1,
-                0,
-            )
+            libc::mmap(std::ptr::null_mut(), bytes, libc::PROT_NONE, libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE, -1, 0)
         };
         if base == libc::MAP_FAILED {
             let error = std::io::Error::last_os_error();

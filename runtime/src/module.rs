@@ -65,7 +65,8 @@ impl Module {
         let stubs = engine.ensure_stubs(&compiled.type_ids)?.into_boxed_slice();
         let (start, _) = compiled.code.range();
         let (_, end) = compiled.code.tail_range();
-        let registration = code_registry::register((start, end.max(start + compiled.code.len())), CodeKind::Module(Arc::downgrade(&compiled)));
+        let registration =
+            code_registry::register((start, end.max(start + compiled.code.len())), CodeKind::Module(Arc::downgrade(&compiled)));
         if compiled.debug_code.is_some() {
             crate::debug_stop::install(crate::debug::guard_stop);
         }

@@ -113,12 +113,7 @@ pub(crate) unsafe fn call_guarded<F: FnMut()>(f: F) -> Result<(), TrapSignal> {
     let mut ctx = GuardedCtx { f, panic: None };
     // SAFETY: the trampoline matches the context type; the C side only
     // calls it synchronously. The caller upholds the longjmp contract.
-    let trapped = unsafe {
-        onecopy_call_guarded(
-            guarded_trampoline::<F>,
-            (&mut ctx as *mut GuardedCtx<F>).cast::<c_void>(),
-        )
-    };
+    let trapped = unsafe { onecopy_call_guarded(guarded_trampoline::<F>, (&mut ctx as *mut GuardedCtx<F>).cast::<c_void>()) };
     if let Some(payload) = ctx.panic.take() {
         panic::resume_unwind(payload);
     }
@@ -252,7 +247,11 @@ mod tests {
     #[test]
     fn ud2_becomes_sigill() {
         let page = CodePage::new(UD2);
-        let r = unsafe { call_guarded(|| { page.call(); }) };
+        let r = unsafe {
+            call_guarded(|| {
+                page.call();
+            })
+        };
         let t = r.expect_err("ud2 must trap");
         assert_eq!(t.signal, libc::SIGILL);
         assert_eq!(t.pc, page.start());
@@ -263,7 +262,12 @@ mod tests {
     fn repeated_traps_do_not_leak_or_crash() {
         let page = CodePage::new(UD2);
         for _ in 0..1000 {
-            let t = unsafe { call_guarded(|| { page.call(); }) }.unwrap_err();
+            let t = unsafe {
+                call_guarded(|| {
+                    page.call();
+                })
+            }
+            .unwrap_err();
             assert_eq!(t.signal, libc::SIGILL);
             assert_eq!(t.pc, page.start());
         }
@@ -286,7 +290,9 @@ mod tests {
         let mut after_inner = 0;
         let r = unsafe {
             call_guarded(|| {
-                inner_result = Some(call_guarded(|| { trap.call(); }));
+                inner_result = Some(call_guarded(|| {
+                    trap.call();
+                }));
                 // The outer guard must still be armed and usable.
                 after_inner = ok.call();
             })
@@ -301,7 +307,9 @@ mod tests {
         // in the outer call, not in the (dead) inner jump buffer.
         let r = unsafe {
             call_guarded(|| {
-                let inner = call_guarded(|| { ok.call(); });
+                let inner = call_guarded(|| {
+                    ok.call();
+                });
                 assert_eq!(inner, Ok(()));
                 trap.call();
                 unreachable!("trap returned");
@@ -314,14 +322,24 @@ mod tests {
     fn other_fault_kinds_are_caught() {
         // mov rax, [0]
         let segv = CodePage::new(&[0x48, 0x8B, 0x04, 0x25, 0, 0, 0, 0, 0xC3]);
-        let t = unsafe { call_guarded(|| { segv.call(); }) }.unwrap_err();
+        let t = unsafe {
+            call_guarded(|| {
+                segv.call();
+            })
+        }
+        .unwrap_err();
         assert_eq!(t.signal, libc::SIGSEGV);
         assert_eq!(t.pc, segv.start());
         assert_eq!(t.fault_addr, 0);
 
         // xor ecx, ecx; div ecx
         let fpe = CodePage::new(&[0x31, 0xC9, 0xF7, 0xF1, 0xC3]);
-        let t = unsafe { call_guarded(|| { fpe.call(); }) }.unwrap_err();
+        let t = unsafe {
+            call_guarded(|| {
+                fpe.call();
+            })
+        }
+        .unwrap_err();
         assert_eq!(t.signal, libc::SIGFPE);
         assert_eq!(t.pc, fpe.start() + 2);
     }
@@ -336,7 +354,12 @@ mod tests {
             std::thread::spawn(move || {
                 barrier.wait();
                 for _ in 0..500 {
-                    let t = unsafe { call_guarded(|| { trap.call(); }) }.unwrap_err();
+                    let t = unsafe {
+                        call_guarded(|| {
+                            trap.call();
+                        })
+                    }
+                    .unwrap_err();
                     assert_eq!(t.signal, libc::SIGILL);
                     assert_eq!(t.pc, trap.start());
                 }
@@ -366,7 +389,12 @@ mod tests {
         let payload = caught.unwrap_err();
         assert_eq!(payload.downcast_ref::<&str>(), Some(&"boom"));
         // The guard state was restored: traps still land in a new call.
-        let t = unsafe { call_guarded(|| { page.call(); }) }.unwrap_err();
+        let t = unsafe {
+            call_guarded(|| {
+                page.call();
+            })
+        }
+        .unwrap_err();
         assert_eq!(t.pc, page.start());
     }
 

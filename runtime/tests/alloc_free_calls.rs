@@ -70,11 +70,12 @@ fn typed_calls_allocate_nothing_in_normal_and_debug_code() {
         let engine = Engine::new(&Config::new().debug(debug)).unwrap();
         let module = Module::new(&engine, wat::parse_str(PROGRAM).unwrap()).unwrap();
         let mut linker = Linker::new(&engine);
-        linker.func_wrap("host", "scale", |mut caller: Caller<'_, u64>, x: i64, by: f64| {
-            *caller.data_mut() += 1;
-            x as f64 * by
-        })
-        .unwrap();
+        linker
+            .func_wrap("host", "scale", |mut caller: Caller<'_, u64>, x: i64, by: f64| {
+                *caller.data_mut() += 1;
+                x as f64 * by
+            })
+            .unwrap();
         let mut store = Store::new(&engine, 0u64);
         let instance = linker.instantiate(&mut store, &module).unwrap();
         let add = instance.get_typed_func::<(i32, i32), i32>(&store, "add").unwrap();

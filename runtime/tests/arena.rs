@@ -73,8 +73,7 @@ fn compiling_past_the_cap_fails_cleanly_and_freed_space_is_reused() {
     let mut live = VecDeque::new();
     let mut compiled = 0;
     while compiled < 10 * CAP {
-        let module = Module::new(&engine, &wasm)
-            .unwrap_or_else(|e| panic!("after {compiled} bytes compiled, {} live: {e}", live.len()));
+        let module = Module::new(&engine, &wasm).unwrap_or_else(|e| panic!("after {compiled} bytes compiled, {} live: {e}", live.len()));
         runs_correctly(&module).unwrap_or_else(|e| panic!("after {compiled} bytes compiled: {e}"));
         compiled += module.code_size();
         live.push_back(module);

@@ -63,8 +63,13 @@ fn wrong_arguments_are_type_errors() {
 #[test]
 fn handles_used_with_another_store_are_errors() {
     let engine = Engine::default();
-    let module = Module::new(&engine, wasm(r#"(module (memory (export "m") 1) (global (export "g") (mut i32) (i32.const 1))
-        (table (export "t") 1 funcref) (func (export "add") (param i32 i32) (result i32) local.get 0 local.get 1 i32.add))"#))
+    let module = Module::new(
+        &engine,
+        wasm(
+            r#"(module (memory (export "m") 1) (global (export "g") (mut i32) (i32.const 1))
+        (table (export "t") 1 funcref) (func (export "add") (param i32 i32) (result i32) local.get 0 local.get 1 i32.add))"#,
+        ),
+    )
     .unwrap();
     let (mut mine, mut other) = (Store::new(&engine, ()), Store::new(&engine, ()));
     let instance = Instance::new(&mut mine, &module, &[]).unwrap();

@@ -181,7 +181,11 @@ fn stops_after(func: u32, start: u32, action: DebugAction) -> Vec<(u32, u32, one
     instance.debug(&mut store).unwrap().set_handler(move |frame| {
         let mut log = log.borrow_mut();
         log.push((frame.site.func, frame.site.wasm_offset, frame.reason));
-        if log.len() < 2 { action } else { DebugAction::Continue }
+        if log.len() < 2 {
+            action
+        } else {
+            DebugAction::Continue
+        }
     });
     assert_eq!(instance.get_typed_func::<(i32,), i32>(&store, "a").unwrap().call(&mut store, (5,)).unwrap(), 12);
     let stops = stops.borrow().clone();
@@ -285,13 +289,15 @@ fn the_handler_reads_globals_memory_and_store_data_through_the_frame() {
     let engine = Engine::new(&Config::new().debug(true)).unwrap();
     let module = Module::new(
         &engine,
-        wat::parse_str(r#"(module
+        wat::parse_str(
+            r#"(module
           (memory (export "memory") 1)
           (data (i32.const 4) "seen")
           (global $g (export "g") (mut i32) (i32.const 5))
           (func (export "bump") (result i32)
             (global.set $g (i32.add (global.get $g) (i32.const 1)))
-            (global.get $g)))"#)
+            (global.get $g)))"#,
+        )
         .unwrap(),
     )
     .unwrap();

@@ -136,10 +136,8 @@ fn bits(value: &Val) -> (char, u64) {
 fn run_debugged(module: &Module, args: (i32, i64, f32, f64)) -> (i64, Vec<Stop>) {
     let mut store = Store::new(module.engine(), ());
     let instance = Instance::new(&mut store, module, &[]).unwrap();
-    let sites: HashMap<u32, (u32, usize)> = [MIX, F]
-        .into_iter()
-        .flat_map(|func| module.function_sites(func).iter().enumerate().map(move |(i, s)| (s.id, (func, i))))
-        .collect();
+    let sites: HashMap<u32, (u32, usize)> =
+        [MIX, F].into_iter().flat_map(|func| module.function_sites(func).iter().enumerate().map(move |(i, s)| (s.id, (func, i)))).collect();
     let log = Rc::new(RefCell::new(Vec::new()));
     let record = log.clone();
     let debug = instance.debug(&mut store).unwrap();
@@ -209,7 +207,10 @@ impl Replay<'_> {
                 Seen::Written { read, wrote } => {
                     let twin = bits(&locals[i]);
                     if self.check && (bits(read) != twin || bits(wrote) != bits(&bump(read, key(n, i)))) {
-                        self.error = Some(format!("stop {n} ({func}:{site}): local {i} read {read:?}, wrote {wrote:?}; the twin has {:?}", locals[i]));
+                        self.error = Some(format!(
+                            "stop {n} ({func}:{site}): local {i} read {read:?}, wrote {wrote:?}; the twin has {:?}",
+                            locals[i]
+                        ));
                         return;
                     }
                     locals[i] = bump(&locals[i], key(n, i));
@@ -328,8 +329,19 @@ fn twin_f(replay: &mut Replay, (mut p, mut q, mut r, mut s): (i32, i64, f32, f64
         }
     }
     at!(13);
-    let locals = [p as u32 as u64, q as u64, u64::from(r.to_bits()), s.to_bits(), a as u32 as u64, b as u64,
-        u64::from(c.to_bits()), d.to_bits(), i as u32 as u64, e as u32 as u64, g as u64];
+    let locals = [
+        p as u32 as u64,
+        q as u64,
+        u64::from(r.to_bits()),
+        s.to_bits(),
+        a as u32 as u64,
+        b as u64,
+        u64::from(c.to_bits()),
+        d.to_bits(),
+        i as u32 as u64,
+        e as u32 as u64,
+        g as u64,
+    ];
     let sum = locals.iter().fold(FNV_OFFSET, |h, x| (h ^ x).wrapping_mul(FNV_PRIME)) as i64;
     at!(14);
     sum
@@ -374,7 +386,9 @@ fn every_local_written_at_every_stop_reaches_the_code_that_reads_it() {
             for (local, seen) in stop.locals.iter().enumerate() {
                 match seen {
                     Seen::Written { .. } => written += 1,
-                    Seen::Refused { read, why } => panic!("stop {n} ({}:{}): local {local} reads {read:?} but cannot be written: {why}", stop.func, stop.site),
+                    Seen::Refused { read, why } => {
+                        panic!("stop {n} ({}:{}): local {local} reads {read:?} but cannot be written: {why}", stop.func, stop.site)
+                    }
                     Seen::Unavailable { why } => {
                         assert!(why.contains("never read again"), "stop {n}: local {local} unavailable, its write: {why}");
                         check_dead(&log, args, expected, n, local);

@@ -40,9 +40,8 @@ fn pressure_program() -> String {
     let locals: String = (0..n).map(|_| "(local i64)").collect::<Vec<_>>().join(" ");
     let local = |k: usize| k + 3;
     let init: String = (0..n).map(|k| format!("(local.set {} (i64.add (local.get 1) (i64.const {k})))", local(k))).collect();
-    let step: String = (0..n)
-        .map(|k| format!("(local.set {} (i64.add (local.get {}) (local.get {})))", local(k), local(k), local((k + 1) % n)))
-        .collect();
+    let step: String =
+        (0..n).map(|k| format!("(local.set {} (i64.add (local.get {}) (local.get {})))", local(k), local(k), local((k + 1) % n))).collect();
     let sum = (1..n).fold(format!("(local.get {})", local(0)), |acc, k| format!("(i64.xor {acc} (local.get {}))", local(k)));
     format!(
         r#"(module (func $unused) (func (export "f") (param i32) (param i64) (result i64) (local i32) {locals}
@@ -171,7 +170,8 @@ fn check_every_write(program: &str, min_sites: usize) {
             assert!(!outcome.is_empty(), "site {site} was never reached");
             let accepted = outcome.iter().all(|r| r.is_ok());
             assert_eq!(
-                got, expected,
+                got,
+                expected,
                 "writing local {local} at site {site} (offset {offset:#x}): {:?}",
                 outcome.iter().find(|r| r.is_err())
             );

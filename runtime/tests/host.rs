@@ -87,8 +87,10 @@ fn a_host_error_or_a_missing_export_traps_the_caller_with_that_error() {
     let engine = Engine::default();
     let module = Module::new(
         &engine,
-        wat::parse_str(r#"(module (import "host" "upper" (func $upper (param i32 i32)))
-            (func (export "shout") (call $upper (i32.const 0) (i32.const 4))))"#)
+        wat::parse_str(
+            r#"(module (import "host" "upper" (func $upper (param i32 i32)))
+            (func (export "shout") (call $upper (i32.const 0) (i32.const 4))))"#,
+        )
         .unwrap(),
     )
     .unwrap();
@@ -134,8 +136,10 @@ fn instances_of_one_store_link_to_each_other() {
     let a = Module::new(&engine, wat::parse_str(r#"(module (func (export "seven") (result i32) i32.const 7))"#).unwrap()).unwrap();
     let b = Module::new(
         &engine,
-        wat::parse_str(r#"(module (import "a" "seven" (func $seven (result i32)))
-            (func (export "fourteen") (result i32) (i32.mul (call $seven) (i32.const 2))))"#)
+        wat::parse_str(
+            r#"(module (import "a" "seven" (func $seven (result i32)))
+            (func (export "fourteen") (result i32) (i32.mul (call $seven) (i32.const 2))))"#,
+        )
         .unwrap(),
     )
     .unwrap();

@@ -210,8 +210,7 @@ fn stepping_one_thread_never_stops_another_running_the_same_function() {
             };
             let ready = setup();
             barrier.wait();
-            let ran =
-                ready.and_then(|(mut store, instance, stops)| check_run(&mut store, instance, 0, STEPPED_N).map(|()| stops.get()));
+            let ran = ready.and_then(|(mut store, instance, stops)| check_run(&mut store, instance, 0, STEPPED_N).map(|()| stops.get()));
             stepped_done.store(true, Ordering::Release);
             ran
         });

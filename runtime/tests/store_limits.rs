@@ -2,9 +2,7 @@
 //! growing past them gives -1 and changes nothing; instantiating past them
 //! is a typed error that leaves the store usable and uncounted.
 
-use onecopy_runtime::{
-    Engine, Error, Instance, Limit, LimitExceeded, Memory, MemoryType, Module, Store, StoreLimitsBuilder, PAGE_SIZE,
-};
+use onecopy_runtime::{Engine, Error, Instance, Limit, LimitExceeded, Memory, MemoryType, Module, Store, StoreLimitsBuilder, PAGE_SIZE};
 
 const PAGE: usize = PAGE_SIZE as usize;
 

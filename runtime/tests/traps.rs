@@ -68,8 +68,7 @@ fn host_errors_and_panics_become_traps() {
     let engine = Engine::default();
     let module = Module::new(
         &engine,
-        wat::parse_str(r#"(module (import "h" "f" (func $f (param i32))) (func (export "run") (param i32) local.get 0 call $f))"#)
-            .unwrap(),
+        wat::parse_str(r#"(module (import "h" "f" (func $f (param i32))) (func (export "run") (param i32) local.get 0 call $f))"#).unwrap(),
     )
     .unwrap();
     let mut store = Store::new(&engine, ());
@@ -123,15 +122,19 @@ fn a_table_reaches_the_function_of_the_instance_that_exported_it() {
     let engine = Engine::default();
     let exporter = Module::new(
         &engine,
-        wat::parse_str(r#"(module (table (export "t") 1 funcref) (elem (i32.const 0) $f)
-            (func $f (result i32) i32.const 42))"#)
+        wat::parse_str(
+            r#"(module (table (export "t") 1 funcref) (elem (i32.const 0) $f)
+            (func $f (result i32) i32.const 42))"#,
+        )
         .unwrap(),
     )
     .unwrap();
     let importer = Module::new(
         &engine,
-        wat::parse_str(r#"(module (import "x" "t" (table 1 funcref)) (type $r (func (result i32)))
-            (func (export "call") (result i32) i32.const 0 call_indirect (type $r)))"#)
+        wat::parse_str(
+            r#"(module (import "x" "t" (table 1 funcref)) (type $r (func (result i32)))
+            (func (export "call") (result i32) i32.const 0 call_indirect (type $r)))"#,
+        )
         .unwrap(),
     )
     .unwrap();

@@ -57,10 +57,7 @@ fn main() {
     for debug in [false, true] {
         let one = throughput(&largest, false, debug, rounds);
         let all = throughput(&largest, true, debug, rounds);
-        println!(
-            "debug={debug}: 1 thread {one:.2} MB/s, all cores {all:.2} MB/s (x{:.2})",
-            all / one
-        );
+        println!("debug={debug}: 1 thread {one:.2} MB/s, all cores {all:.2} MB/s (x{:.2})", all / one);
     }
     println!("reproduce: cargo run --release --example compile_throughput -- {path}");
 }

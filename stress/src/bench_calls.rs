@@ -139,7 +139,10 @@ pub fn main(args: &CallsArgs) -> Result<()> {
     if args.json {
         println!("{}", serde_json::to_string(&report)?);
     } else {
-        println!("{:<8} {:>18} {:>18} {:>22} {:>22}", "threads", "thread 0 calls/s", "thread 1 calls/s", "thread 0 calls/CPU-s", "thread 1 calls/CPU-s");
+        println!(
+            "{:<8} {:>18} {:>18} {:>22} {:>22}",
+            "threads", "thread 0 calls/s", "thread 1 calls/s", "thread 0 calls/CPU-s", "thread 1 calls/CPU-s"
+        );
         println!("{:<8} {:>18.0} {:>18} {:>22.0} {:>22}", 1, report.one_thread, "-", report.one_thread_cpu, "-");
         println!(
             "{:<8} {:>18.0} {:>18.0} {:>22.0} {:>22.0}",

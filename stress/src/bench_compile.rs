@@ -21,8 +21,8 @@ mod child;
 mod one_function;
 mod source;
 
-pub use child::{child, peak_rss, CompileOneArgs};
 use child::Measured;
+pub use child::{child, peak_rss, CompileOneArgs};
 use source::SourceArgs;
 
 /// How a module is compiled.
@@ -174,8 +174,7 @@ fn report(args: &CompileArgs, module: String, wasm_bytes: usize, threads: u32, m
     let of = |mode: Mode| measured.iter().find(|(m, _)| *m == mode).and_then(|(_, r)| r.as_ref().ok());
     let (normal, debug) = (of(Mode::Normal), of(Mode::Debug));
     let ratio = |f: fn(&Measured) -> f64| Some(f(debug?) / f(normal?));
-    let (size, compile, memory) =
-        (ratio(|m| m.code_bytes as f64), ratio(|m| m.compile_ms), ratio(|m| m.peak_rss_bytes as f64));
+    let (size, compile, memory) = (ratio(|m| m.code_bytes as f64), ratio(|m| m.compile_ms), ratio(|m| m.peak_rss_bytes as f64));
     let normal_bytes = normal.map(|n| n.code_bytes as f64);
     let modes = measured.into_iter().map(|(mode, result)| row(mode, result, wasm_bytes, normal_bytes)).collect();
     let mut command = String::from("cargo run --release --bin onecopy -- bench compile");

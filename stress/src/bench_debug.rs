@@ -165,10 +165,7 @@ pub fn main(args: &DebugBenchArgs) -> Result<()> {
             "round trip (hit -> event -> resume -> next hit), 1 worker: median {:.1} us, p99 {:.1} us over {} stops",
             report.round_trip_median_us, report.round_trip_p99_us, report.round_trips
         );
-        println!(
-            "throughput: {} workers, {} events in total: {:.0} events/s",
-            report.workers, report.events, report.events_per_second
-        );
+        println!("throughput: {} workers, {} events in total: {:.0} events/s", report.workers, report.events, report.events_per_second);
         println!("reproduce: {}", report.command);
     }
     Ok(())

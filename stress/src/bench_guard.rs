@@ -132,9 +132,8 @@ impl GuardArgs {
 /// Run the guard benchmark and print its report.
 pub fn main(args: &GuardArgs) -> Result<()> {
     let kernels = Kernels::load()?;
-    let compile = |config: Config| -> Result<Module> {
-        Module::new(&Engine::new(&config)?, &kernels.wasm).context("cannot compile the kernels")
-    };
+    let compile =
+        |config: Config| -> Result<Module> { Module::new(&Engine::new(&config)?, &kernels.wasm).context("cannot compile the kernels") };
     let plain = compile(Config::new())?;
     let explicit = compile(Config::new().memory_guard(false))?;
     let debug = compile(Config::new().debug(true))?;

@@ -156,10 +156,8 @@ pub fn main(args: &IsolationArgs) -> Result<()> {
     let module = Module::new(&engine, wat::parse_str(KERNELS_WAT)?)?;
     let mut session = DebugSession::new();
     let pool = WorkerPool::new(&module, PoolConfig::new(2).on_instance(session.hook()))?;
-    let kernels = [
-        Kernel { name: "fib", b_arg: args.fib, a_arg: 25 },
-        Kernel { name: "loop", b_arg: args.loop_iterations, a_arg: 1_000_000 },
-    ];
+    let kernels =
+        [Kernel { name: "fib", b_arg: args.fib, a_arg: 25 }, Kernel { name: "loop", b_arg: args.loop_iterations, a_arg: 1_000_000 }];
     let bar = progress::bar(u64::from(args.rounds) * (CONDITIONS.len() * kernels.len()) as u64, "calls");
     let mut samples = vec![[Vec::new(), Vec::new(), Vec::new()]; kernels.len()];
     let mut steps = vec![0u64; kernels.len()];

@@ -53,9 +53,9 @@ use serde::Serialize;
 use serde_json::Value as Json;
 
 use crate::run::prefix::{PrefixedLines, Sink};
-use onecopy_wasi::WasiCtxBuilder;
 use command::Command;
 use exec::Debugger;
+use onecopy_wasi::WasiCtxBuilder;
 
 /// Arguments of `onecopy debug`.
 #[derive(Debug, clap::Args)]
@@ -158,9 +158,9 @@ pub fn main(args: &DebugArgs) -> Result<ExitCode> {
             .stderr(PrefixedLines::new(prefix, Sink::Stderr))
             .build())
     })
-        .name("onecopy-debug")
-        .linker(|_, module| crate::run::linker(module.engine(), module).map_err(|e| Error::Link(format!("{e:#}"))))
-        .on_instance(session.hook());
+    .name("onecopy-debug")
+    .linker(|_, module| crate::run::linker(module.engine(), module).map_err(|e| Error::Link(format!("{e:#}"))))
+    .on_instance(session.hook());
     let pool = WorkerPool::new(&module, config).context("cannot start the workers")?;
     let out = Arc::new(Out(Mutex::new(io::stdout())));
     let timeout = Duration::from_millis(args.wait_timeout_ms);

@@ -13,7 +13,7 @@ use anyhow::{bail, Context, Result};
 use onecopy_gdb::{Program, Threads, WasmTarget};
 use onecopy_runtime::{Breakable, Config, Engine, Error, Module};
 use onecopy_wasi::{WasiCtx, WasiCtxBuilder};
-use onecopy_workers::{CallError, DebugSession, PoolConfig, Target, WorkerPool, Who};
+use onecopy_workers::{CallError, DebugSession, PoolConfig, Target, Who, WorkerPool};
 
 use crate::debug_cli::DebugArgs;
 use crate::run::prefix::{PrefixedLines, Sink};
@@ -54,9 +54,7 @@ pub fn main(args: &DebugArgs, addr: SocketAddr) -> Result<ExitCode> {
             WasiCtxBuilder::new().inherit_stdio()
         } else {
             let prefix = format!("[worker {worker}] ");
-            WasiCtxBuilder::new()
-                .stdout(PrefixedLines::new(prefix.clone(), Sink::Stdout))
-                .stderr(PrefixedLines::new(prefix, Sink::Stderr))
+            WasiCtxBuilder::new().stdout(PrefixedLines::new(prefix.clone(), Sink::Stdout)).stderr(PrefixedLines::new(prefix, Sink::Stderr))
         };
         run::context(&owned, builder).map_err(|e| Error::NotFound(format!("{e:#}")))
     })

@@ -11,9 +11,7 @@ use std::fmt::Write;
 use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
-use iced_x86::{
-    Decoder, DecoderOptions, Formatter, Instruction, IntelFormatter, MemorySizeOptions, OpKind, SymbolResolver, SymbolResult,
-};
+use iced_x86::{Decoder, DecoderOptions, Formatter, Instruction, IntelFormatter, MemorySizeOptions, OpKind, SymbolResolver, SymbolResult};
 use onecopy_runtime::{Config, Engine, Module};
 
 /// Arguments of `onecopy disas`.
@@ -40,8 +38,7 @@ const FUNC_ALIGN: usize = 16;
 pub fn main(args: &DisasArgs) -> Result<()> {
     let wasm = crate::run::load(&args.file)?;
     let config = Config::new().debug(args.debug || args.legacy).legacy(args.legacy);
-    let module = Module::new(&Engine::new(&config)?, &wasm)
-        .with_context(|| format!("cannot compile {}", args.file.display()))?;
+    let module = Module::new(&Engine::new(&config)?, &wasm).with_context(|| format!("cannot compile {}", args.file.display()))?;
     print!("{}", listing(&module, args.func)?);
     Ok(())
 }
@@ -141,8 +138,7 @@ fn function_end(module: &Module, i: usize) -> usize {
 fn notes(module: &Module, func: u32, start: u32) -> Vec<(u32, String)> {
     let compiled = module.compiled();
     let mut notes: BTreeMap<u32, Vec<String>> = BTreeMap::new();
-    let legacy_at: HashMap<u32, u32> =
-        compiled.legacy.iter().flat_map(|l| l.sites.iter().map(|s| (s.site, s.offset))).collect();
+    let legacy_at: HashMap<u32, u32> = compiled.legacy.iter().flat_map(|l| l.sites.iter().map(|s| (s.site, s.offset))).collect();
     for site in module.function_sites(func) {
         let resume = compiled.debug_code.as_ref().and_then(|d| d.resume.get(site.id as usize));
         if let Some(resume) = resume {

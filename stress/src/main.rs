@@ -29,8 +29,8 @@ mod bench;
 mod bench_calls;
 mod bench_compile;
 mod bench_debug;
-mod bench_isolation;
 mod bench_guard;
+mod bench_isolation;
 mod check_inputs;
 mod child_process;
 mod debug_cli;
@@ -89,15 +89,11 @@ enum Command {
 
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
-        )
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()))
         .with_writer(std::io::stderr)
         .init();
     // Without a subcommand, the main job: `onecopy stress` on its built-in default.
-    let command = Cli::parse().command.unwrap_or_else(|| {
-        Cli::parse_from(["onecopy", "stress"]).command.expect("`onecopy stress` parses")
-    });
+    let command = Cli::parse().command.unwrap_or_else(|| Cli::parse_from(["onecopy", "stress"]).command.expect("`onecopy stress` parses"));
     let outcome = match command {
         Command::Demo(args) => demo::main(&args).map(|()| ExitCode::SUCCESS),
         Command::Run(args) => run::main(&args),

@@ -75,7 +75,10 @@ pub fn main(args: &RunArgs) -> Result<ExitCode> {
 
 /// Whether the module exports a `_start` that takes and returns nothing.
 pub(crate) fn has_start(module: &Module) -> bool {
-    module.exports().into_iter().any(|(name, ty)| name == "_start" && matches!(ty, ExternType::Func(f) if f.params.is_empty() && f.results.is_empty()))
+    module
+        .exports()
+        .into_iter()
+        .any(|(name, ty)| name == "_start" && matches!(ty, ExternType::Func(f) if f.params.is_empty() && f.results.is_empty()))
 }
 
 /// Call `func` (export `name`) with `args` parsed for its parameters.
@@ -164,11 +167,7 @@ fn stub_missing<T: 'static>(linker: &mut Linker<T>, module: &Module) -> Result<(
 
 /// The error for a missing export, listing the functions that do exist.
 fn no_such_export(module: &Module, name: &str) -> anyhow::Error {
-    let funcs: Vec<String> = module
-        .exports()
-        .into_iter()
-        .filter(|(_, ty)| matches!(ty, ExternType::Func(_)))
-        .map(|(name, _)| name)
-        .collect();
+    let funcs: Vec<String> =
+        module.exports().into_iter().filter(|(_, ty)| matches!(ty, ExternType::Func(_))).map(|(name, _)| name).collect();
     anyhow!("the module exports no function `{name}` (its functions: {})", funcs.join(", "))
 }

@@ -119,10 +119,7 @@ fn collect(path: &Path, files: &mut Vec<PathBuf>) -> Result<()> {
 fn run_on_thread(file: &Path, options: Options) -> FileReport {
     let name = file.display().to_string();
     let path = file.to_path_buf();
-    let thread = std::thread::Builder::new()
-        .name(format!("wast {name}"))
-        .stack_size(SCRIPT_STACK)
-        .spawn(move || run_file(&path, options));
+    let thread = std::thread::Builder::new().name(format!("wast {name}")).stack_size(SCRIPT_STACK).spawn(move || run_file(&path, options));
     let outcome = match thread {
         Ok(handle) => handle.join().map_err(|payload| panic_message(payload.as_ref())),
         Err(e) => Err(format!("cannot start a thread: {e}")),
@@ -162,10 +159,7 @@ fn run_directives(path: &Path, options: Options, report: &mut FileReport) -> Res
 
 /// The text a panic carried, if any.
 fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
-    let text = payload
-        .downcast_ref::<&str>()
-        .copied()
-        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
-        .unwrap_or("(no message)");
+    let text =
+        payload.downcast_ref::<&str>().copied().or_else(|| payload.downcast_ref::<String>().map(String::as_str)).unwrap_or("(no message)");
     format!("panicked: {text}")
 }

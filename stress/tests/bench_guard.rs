@@ -12,9 +12,24 @@ const KERNELS: [&str; 4] = ["fib", "loop", "memsum", "indirect"];
 
 /// Tiny timed runs (one round) and callgrind runs of a second or two.
 const TINY: [&str; 18] = [
-    "--rounds", "1", "--fib", "15", "--loop", "1000", "--memsum", "1", "--indirect", "1000",
-    "--fib-instructions", "15,20", "--loop-instructions", "1000,5000",
-    "--memsum-instructions", "1,2", "--indirect-instructions", "1000,5000",
+    "--rounds",
+    "1",
+    "--fib",
+    "15",
+    "--loop",
+    "1000",
+    "--memsum",
+    "1",
+    "--indirect",
+    "1000",
+    "--fib-instructions",
+    "15,20",
+    "--loop-instructions",
+    "1000,5000",
+    "--memsum-instructions",
+    "1,2",
+    "--indirect-instructions",
+    "1000,5000",
 ];
 
 fn onecopy(args: &[&str]) -> Output {

@@ -96,10 +96,7 @@ fn errors(lines: &[Json]) -> Vec<&str> {
 
 #[test]
 fn one_worker_stops_at_a_breakpoint_and_its_argument_changes() {
-    let lines = session(
-        4,
-        "break 2 fib\nrun fib 10\nwait 2\nlocals 2\nbacktrace 2\nset-local 2 0 5\nclear 2\ncontinue 2\n",
-    );
+    let lines = session(4, "break 2 fib\nrun fib 10\nwait 2\nlocals 2\nbacktrace 2\nset-local 2 0 5\nclear 2\ncontinue 2\n");
     assert!(errors(&lines).is_empty(), "{lines:#?}");
     let stop = one(&lines, "event", "stopped");
     assert_eq!((&stop["worker"], &stop["name"], &stop["reason"]), (&Json::from(2), &Json::from("fib"), &Json::from("breakpoint")));

@@ -219,7 +219,8 @@ fn huge_inputs() -> Vec<(&'static str, Vec<u8>)> {
         body.extend([Instruction::LocalGet(0), Instruction::End]);
         one_function(0, &body)
     };
-    let locals = |n: u32| one_function(n, &[Instruction::I32Const(7), Instruction::LocalSet(n), Instruction::LocalGet(n), Instruction::End]);
+    let locals =
+        |n: u32| one_function(n, &[Instruction::I32Const(7), Instruction::LocalSet(n), Instruction::LocalGet(n), Instruction::End]);
     let br_table = {
         let mut body = vec![Instruction::Block(BlockType::Empty), Instruction::LocalGet(0)];
         body.push(Instruction::BrTable(vec![0; 100_000].into(), 0));
@@ -333,7 +334,11 @@ fn hostile_modules_give_clear_errors_within_bounds() {
     for row in &rows {
         println!("  {row}");
     }
-    println!("mutants: worst {worst_ms:.1} ms ({worst_file}), peak RSS {:.1} MB (bound {:.0} MB)", peak as f64 / 1e6, BATCH_BOUND as f64 / 1e6);
+    println!(
+        "mutants: worst {worst_ms:.1} ms ({worst_file}), peak RSS {:.1} MB (bound {:.0} MB)",
+        peak as f64 / 1e6,
+        BATCH_BOUND as f64 / 1e6
+    );
     assert_eq!(inputs as usize, corpus.len(), "every input tried");
 
     for (name, wasm) in huge_inputs() {

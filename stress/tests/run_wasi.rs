@@ -55,7 +55,19 @@ fn run_passes_arguments_environment_and_preopened_directories() {
     let dir = scratch("run-args");
     let output = onecopy_in(
         &dir,
-        &["run", "--env", "GREETING=hi there", "--env", "ONECOPY_TEST_B=2", "--env", "ONECOPY_TEST_A=1", &program("args_env"), "one", "two words", "--three"],
+        &[
+            "run",
+            "--env",
+            "GREETING=hi there",
+            "--env",
+            "ONECOPY_TEST_B=2",
+            "--env",
+            "ONECOPY_TEST_A=1",
+            &program("args_env"),
+            "one",
+            "two words",
+            "--three",
+        ],
         "",
     );
     assert_eq!(transcript(&output), expected("args_env"), "{}", String::from_utf8_lossy(&output.stderr));

@@ -15,11 +15,7 @@ const EXPECTED_SKIPS: u64 = 0;
 
 /// `onecopy wast SUITE --json` plus `extra`, parsed.
 fn run_suite(extra: &[&str]) -> Value {
-    let output = Command::new(env!("CARGO_BIN_EXE_onecopy"))
-        .args(["wast", SUITE, "--json"])
-        .args(extra)
-        .output()
-        .expect("start onecopy");
+    let output = Command::new(env!("CARGO_BIN_EXE_onecopy")).args(["wast", SUITE, "--json"]).args(extra).output().expect("start onecopy");
     serde_json::from_slice(&output.stdout)
         .unwrap_or_else(|e| panic!("no JSON summary ({e}); stderr:\n{}", String::from_utf8_lossy(&output.stderr)))
 }
@@ -30,9 +26,11 @@ fn listed(summary: &Value, key: &str, field: &str) -> Vec<String> {
     files
         .iter()
         .flat_map(|file| {
-            file[key].as_array().into_iter().flatten().map(move |entry| {
-                format!("{}:{}: {}", file["file"].as_str().unwrap_or("?"), entry["line"], entry[field])
-            })
+            file[key]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(move |entry| format!("{}:{}: {}", file["file"].as_str().unwrap_or("?"), entry["line"], entry[field]))
         })
         .collect()
 }

@@ -14,8 +14,7 @@ const MODES: [&[&str]; 4] = [&[], &["--debug"], &["--step"], &["--legacy"]];
 /// `onecopy wast tests/wast/NAME --json` plus `extra`: the exit code and the summary.
 fn run(name: &str, extra: &[&str]) -> (Option<i32>, Value) {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/wast/").to_string() + name;
-    let output =
-        Command::new(env!("CARGO_BIN_EXE_onecopy")).args(["wast", &script, "--json"]).args(extra).output().expect("start onecopy");
+    let output = Command::new(env!("CARGO_BIN_EXE_onecopy")).args(["wast", &script, "--json"]).args(extra).output().expect("start onecopy");
     let summary = serde_json::from_slice(&output.stdout)
         .unwrap_or_else(|e| panic!("no JSON summary ({e}); stderr:\n{}", String::from_utf8_lossy(&output.stderr)));
     (output.status.code(), summary)

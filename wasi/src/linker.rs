@@ -12,7 +12,11 @@ use crate::memory::GuestMemory;
 
 /// Run `call` with the caller's memory and WASI context; its errno is the
 /// result. A module without a `memory` export cannot use WASI: that traps.
-fn run<T>(caller: &mut Caller<'_, T>, get: impl Fn(&mut T) -> &mut WasiCtx, call: impl FnOnce(&mut GuestMemory<'_>, &mut WasiCtx) -> WasiResult) -> Result<i32> {
+fn run<T>(
+    caller: &mut Caller<'_, T>,
+    get: impl Fn(&mut T) -> &mut WasiCtx,
+    call: impl FnOnce(&mut GuestMemory<'_>, &mut WasiCtx) -> WasiResult,
+) -> Result<i32> {
     let memory = caller.get_export("memory").and_then(Extern::into_memory);
     let memory = memory.ok_or_else(|| Error::NotFound("a memory export named \"memory\" (WASI calls need it)".into()))?;
     let (bytes, data) = memory.data_and_store_mut(caller)?;
@@ -32,7 +36,10 @@ macro_rules! define {
 
 /// Define every `wasi_snapshot_preview1` function in `linker`, reaching
 /// each store's [`WasiCtx`] through `get` (`|data| &mut data.wasi`).
-pub fn add_to_linker<T: 'static>(linker: &mut Linker<T>, get: impl Fn(&mut T) -> &mut WasiCtx + Copy + Send + Sync + 'static) -> Result<()> {
+pub fn add_to_linker<T: 'static>(
+    linker: &mut Linker<T>,
+    get: impl Fn(&mut T) -> &mut WasiCtx + Copy + Send + Sync + 'static,
+) -> Result<()> {
     define! { linker, get;
         args_get(argv: u32, buf: u32) => args::args_get;
         args_sizes_get(count: u32, size: u32) => args::args_sizes_get;

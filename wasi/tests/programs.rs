@@ -52,8 +52,8 @@ fn expected(run: &Run) -> String {
 /// file and a subdirectory, a file beside it, and links out of `data`.
 fn scratch() -> PathBuf {
     static NEXT: AtomicUsize = AtomicUsize::new(0);
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("wasi-{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed)));
+    let dir =
+        PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("wasi-{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed)));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(dir.join("data/sub")).unwrap();
     std::fs::write(dir.join("data/inside.txt"), "inside\n").unwrap();
@@ -65,7 +65,8 @@ fn scratch() -> PathBuf {
 
 /// The WASI context of `run` in `dir`, its stdout going to `out`.
 fn context(run: &Run, dir: &Path, out: &Pipe) -> WasiCtx {
-    let mut builder = WasiCtx::builder().arg(run.program).args(run.args.iter().copied()).stdin(Pipe::with_contents(run.stdin)).stdout(out.clone());
+    let mut builder =
+        WasiCtx::builder().arg(run.program).args(run.args.iter().copied()).stdin(Pipe::with_contents(run.stdin)).stdout(out.clone());
     for (k, v) in run.env {
         builder = builder.env(*k, *v);
     }

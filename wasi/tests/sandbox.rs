@@ -121,7 +121,8 @@ fn calls_onecopy_does_not_implement_return_enosys() {
     let engine = Engine::default();
     let module = Module::new(
         &engine,
-        wat::parse_str(r#"(module
+        wat::parse_str(
+            r#"(module
           (import "wasi_snapshot_preview1" "sock_shutdown" (func $shutdown (param i32 i32) (result i32)))
           (import "wasi_snapshot_preview1" "proc_raise" (func $raise (param i32) (result i32)))
           (import "wasi_snapshot_preview1" "fd_close" (func $close (param i32) (result i32)))
@@ -130,7 +131,8 @@ fn calls_onecopy_does_not_implement_return_enosys() {
           (func (export "raise") (result i32) (call $raise (i32.const 6)))
           (func (export "close_twice") (result i32)
             (drop (call $close (i32.const 0)))
-            (call $close (i32.const 0))))"#)
+            (call $close (i32.const 0))))"#,
+        )
         .unwrap(),
     )
     .unwrap();

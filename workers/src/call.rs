@@ -121,9 +121,7 @@ pub(crate) fn invoke<T>(store: &mut Store<T>, instance: Instance, name: &str, ar
     results
         .iter()
         .enumerate()
-        .map(|(i, v)| {
-            Value::try_from(v).map_err(|e| CallError::Wasm(format!("calling {name:?}: result {i}: {e}")))
-        })
+        .map(|(i, v)| Value::try_from(v).map_err(|e| CallError::Wasm(format!("calling {name:?}: result {i}: {e}"))))
         .collect()
 }
 

@@ -93,8 +93,7 @@ impl DebugSession {
     /// The instance hook that makes each worker join this session (for
     /// `PoolConfig::on_instance`); it runs on the worker's thread.
     pub fn hook<T: 'static>(&self) -> impl Fn(usize, &mut Store<T>, Instance) + Send + Sync + 'static {
-        let (stops, remotes, module, detached) =
-            (self.stops_tx.clone(), self.remotes.clone(), self.module.clone(), self.detached.clone());
+        let (stops, remotes, module, detached) = (self.stops_tx.clone(), self.remotes.clone(), self.module.clone(), self.detached.clone());
         move |worker, store, instance| {
             let joined = instance.module(&*store).and_then(|m| {
                 let debug = instance.debug(&mut *store)?;

@@ -44,10 +44,8 @@ pub(crate) struct Receiver<T>(Arc<Shared<T>>);
 
 /// A new empty mailbox.
 pub(crate) fn channel<T>() -> (Sender<T>, Receiver<T>) {
-    let shared = Arc::new(Shared {
-        state: Mutex::new(State { queue: VecDeque::new(), senders: 1, receiver: true }),
-        ready: Condvar::new(),
-    });
+    let shared =
+        Arc::new(Shared { state: Mutex::new(State { queue: VecDeque::new(), senders: 1, receiver: true }), ready: Condvar::new() });
     (Sender(shared.clone()), Receiver(shared))
 }
 

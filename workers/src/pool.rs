@@ -231,10 +231,8 @@ impl<T: 'static> WorkerPool<T> {
                 shared: shared_rx.clone(),
                 ready: ready_tx.clone(),
             };
-            let spawned = thread::Builder::new()
-                .name(format!("{}-{index}", config.name))
-                .stack_size(config.stack_size)
-                .spawn(move || start.run());
+            let spawned =
+                thread::Builder::new().name(format!("{}-{index}", config.name)).stack_size(config.stack_size).spawn(move || start.run());
             match spawned {
                 Ok(handle) => {
                     pool.queues.push(own_tx);

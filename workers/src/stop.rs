@@ -84,24 +84,18 @@ fn serve<T: 'static>(frame: &mut DebugFrame<'_, T>, requests: &Receiver<Request>
             }
             Request::Locals(n, reply) => {
                 let callers = frame.callers();
-                let found = callers.get(n as usize - 1).ok_or_else(|| {
-                    format!("no frame {n}: {} calling frames are in this module's code", callers.len())
-                });
-                let values = found.and_then(|c| {
-                    c.local_types.iter().zip(c.locals()).map(|(t, v)| frame_value(*t, v)).collect()
-                });
+                let found = callers
+                    .get(n as usize - 1)
+                    .ok_or_else(|| format!("no frame {n}: {} calling frames are in this module's code", callers.len()));
+                let values = found.and_then(|c| c.local_types.iter().zip(c.locals()).map(|(t, v)| frame_value(*t, v)).collect());
                 drop(reply.send(values))
             }
-            Request::SetLocal(i, v, reply) => {
-                drop(reply.send(frame.set_local(i as usize, v.into()).map_err(|e| e.to_string())))
-            }
+            Request::SetLocal(i, v, reply) => drop(reply.send(frame.set_local(i as usize, v.into()).map_err(|e| e.to_string()))),
             Request::Stack(reply) => {
                 let stack = frame.stack_types.iter().enumerate().map(|(i, t)| frame_value(*t, frame.stack(i))).collect();
                 drop(reply.send(stack))
             }
-            Request::SetStack(i, v, reply) => {
-                drop(reply.send(frame.set_stack(i as usize, v.into()).map_err(|e| e.to_string())))
-            }
+            Request::SetStack(i, v, reply) => drop(reply.send(frame.set_stack(i as usize, v.into()).map_err(|e| e.to_string()))),
             Request::Global(global, value, reply) => drop(reply.send(global_access(frame, &global, value))),
             Request::Memory(addr, len, reply) => drop(reply.send(memory_read(frame, addr, len))),
             Request::WriteMemory(addr, bytes, reply) => drop(reply.send(memory_write(frame, addr, &bytes))),

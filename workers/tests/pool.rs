@@ -202,9 +202,8 @@ fn shutdown_leaves_a_stuck_worker_detached_and_returns_promptly() {
 fn a_normal_shutdown_finishes_queued_calls_and_joins_everyone() {
     let engine = Engine::default();
     let pool = WorkerPool::new(&compile(&engine, MATH), PoolConfig::new(3).name("fib-pool")).unwrap();
-    let names: Vec<_> = (0..3)
-        .map(|i| pool.run(Target::Worker(i), |_, _, _| Ok(std::thread::current().name().map(str::to_string))))
-        .collect();
+    let names: Vec<_> =
+        (0..3).map(|i| pool.run(Target::Worker(i), |_, _, _| Ok(std::thread::current().name().map(str::to_string)))).collect();
     let queued: Vec<_> = (0..30).map(|_| pool.call(Target::Any, "fib", vec![Value::I32(18)])).collect();
 
     let report = pool.shutdown(Duration::from_secs(10));

@@ -52,11 +52,7 @@ impl Copies {
     /// The other locations holding the same bits as `at`.
     pub(crate) fn of(&self, at: Location) -> Vec<Location> {
         let Some(class) = self.class.get(&self.loc(at)) else { return vec![] };
-        self.class
-            .iter()
-            .filter(|(l, c)| *c == class && **l != self.loc(at))
-            .map(|(l, _)| self.location(*l))
-            .collect()
+        self.class.iter().filter(|(l, c)| *c == class && **l != self.loc(at)).map(|(l, _)| self.location(*l)).collect()
     }
 
     fn loc(&self, at: Location) -> Loc {

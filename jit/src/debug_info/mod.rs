@@ -144,11 +144,7 @@ impl FunctionDebugInfo {
                 constants.insert(v, bits);
             }
         }
-        let locations = described
-            .labels
-            .iter()
-            .map(|(label, ranges)| (Value::from_u32(label.as_u32()), ranges.clone()))
-            .collect();
+        let locations = described.labels.iter().map(|(label, ranges)| (Value::from_u32(label.as_u32()), ranges.clone())).collect();
         let calls = recording
             .calls
             .into_iter()
@@ -215,9 +211,8 @@ impl FunctionDebugInfo {
             .map(|&v| {
                 let twice = values.iter().filter(|&&w| w == v).count() > 1;
                 // The value is also a local's if that local still holds it here.
-                let local = !point.exit && self.owners.get(&v).is_some_and(|&l| {
-                    self.reaching.before(point.block, point.at, l) == Some(Reaching::Value(v))
-                });
+                let local = !point.exit
+                    && self.owners.get(&v).is_some_and(|&l| self.reaching.before(point.block, point.at, l) == Some(Reaching::Value(v)));
                 self.slot(v, point, *pc, twice || local)
             })
             .collect()
@@ -225,9 +220,7 @@ impl FunctionDebugInfo {
 
     fn slot(&self, v: Value, point: &PointRecord, pc: u32, shared: bool) -> Slot {
         let ranges = self.locations.get(&v).filter(|_| !self.cold.contains(&point.block));
-        let located = ranges.and_then(|ranges| {
-            ranges.iter().find(|r| r.start <= pc && pc < r.end).and_then(|r| location(&r.loc))
-        });
+        let located = ranges.and_then(|ranges| ranges.iter().find(|r| r.start <= pc && pc < r.end).and_then(|r| location(&r.loc)));
         match (located, self.constants.get(&v)) {
             (Some(at), _) => Slot::Located { at, shared },
             (None, Some(bits)) => Slot::Constant(*bits),

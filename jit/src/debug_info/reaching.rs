@@ -76,9 +76,11 @@ impl ReachingDefs {
         loop {
             let before = pending.len();
             pending.retain(|&(block, i, p)| {
-                let found = incoming.get(&block).into_iter().flatten().find_map(|args| {
-                    args.get(i).copied().flatten().and_then(|a| owner.get(&resolve(a)).copied())
-                });
+                let found = incoming
+                    .get(&block)
+                    .into_iter()
+                    .flatten()
+                    .find_map(|args| args.get(i).copied().flatten().and_then(|a| owner.get(&resolve(a)).copied()));
                 found.map(|local| owner.insert(p, local)).is_none()
             });
             if pending.len() == before {

@@ -176,9 +176,7 @@ impl FuncTranslator<'_, '_> {
         }
         let frame = self.control.last_mut().expect("if frame");
         let height = frame.height;
-        let FrameKind::If { else_block, ref mut has_else, .. } = frame.kind else {
-            unreachable!("validated: else closes an if")
-        };
+        let FrameKind::If { else_block, ref mut has_else, .. } = frame.kind else { unreachable!("validated: else closes an if") };
         *has_else = true;
         let params = frame.params.clone();
         let bias = frame.entry_bias;

@@ -129,13 +129,7 @@ impl FuncTranslator<'_, '_> {
     /// Emit one guard and record its site.
     pub(crate) fn guard(&mut self, kind: SiteKind) {
         let site = self.sites.len() as u32;
-        self.sites.push(LocalSite {
-            wasm_offset: self.offset as u32,
-            kind,
-            stack: self.stack_types.clone(),
-            disp: 0,
-            pointer: None,
-        });
+        self.sites.push(LocalSite { wasm_offset: self.offset as u32, kind, stack: self.stack_types.clone(), disp: 0, pointer: None });
         self.record_site(kind == SiteKind::Exit);
         if self.env.config.legacy {
             return self.legacy_site_call(site as i64);
@@ -291,6 +285,4 @@ impl FuncTranslator<'_, '_> {
         }
         self.bias()
     }
-
-
 }

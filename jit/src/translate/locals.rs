@@ -113,9 +113,7 @@ impl FuncTranslator<'_, '_> {
 
     fn is_constant(&self, v: Value) -> bool {
         let dfg = &self.b.func.dfg;
-        dfg.value_def(v).inst().is_some_and(|inst| {
-            matches!(dfg.insts[inst].opcode(), Opcode::Iconst | Opcode::F32const | Opcode::F64const)
-        })
+        dfg.value_def(v).inst().is_some_and(|inst| matches!(dfg.insts[inst].opcode(), Opcode::Iconst | Opcode::F32const | Opcode::F64const))
     }
 
     /// `v` (a constant) through a same-type `bitcast`: no code of its own,

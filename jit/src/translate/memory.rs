@@ -51,9 +51,7 @@ fn invariant_flags() -> MemFlagsData {
 /// Flags of a wasm access: its fault, if any, is a heap-out-of-bounds trap
 /// site (the explicit check's trap comes first when there is one).
 fn access_flags() -> MemFlagsData {
-    MemFlagsData::new()
-        .with_endianness(cranelift_codegen::ir::Endianness::Little)
-        .with_trap_code(Some(TrapKind::MemoryOutOfBounds.code()))
+    MemFlagsData::new().with_endianness(cranelift_codegen::ir::Endianness::Little).with_trap_code(Some(TrapKind::MemoryOutOfBounds.code()))
 }
 
 /// The memory an access goes to (GC array targets are rejected at validation).

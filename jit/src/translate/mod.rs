@@ -29,8 +29,8 @@ use crate::types::ValType;
 use crate::CompileError;
 
 pub(crate) use control::ControlFrame;
-pub(crate) use guard::{Guards, KEEP_TAG};
 pub use guard::SiteKind;
+pub(crate) use guard::{Guards, KEEP_TAG};
 pub use interrupt::Interrupts;
 
 /// A breakable point found while translating one function.

@@ -57,8 +57,8 @@ fn unsupported_message(proposal: &str, visit: &str) -> String {
 
 /// Prefixes that the text format separates from the rest with a dot.
 const NAMESPACES: &[&str] = &[
-    "i32", "i64", "f32", "f64", "v128", "i8x16", "i16x8", "i32x4", "i64x2", "f32x4", "f64x2", "memory", "table",
-    "global", "local", "struct", "array", "ref", "i31", "any", "extern", "data", "elem", "atomic", "cont",
+    "i32", "i64", "f32", "f64", "v128", "i8x16", "i16x8", "i32x4", "i64x2", "f32x4", "f64x2", "memory", "table", "global", "local",
+    "struct", "array", "ref", "i31", "any", "extern", "data", "elem", "atomic", "cont",
 ];
 
 /// An operator's text-format name from its visitor method's name:
@@ -135,9 +135,6 @@ mod tests {
 
     #[test]
     fn the_message_names_the_proposal() {
-        assert_eq!(
-            unsupported_message("tail_call", "visit_return_call"),
-            "the tail-call proposal (operator return_call) is not supported"
-        );
+        assert_eq!(unsupported_message("tail_call", "visit_return_call"), "the tail-call proposal (operator return_call) is not supported");
     }
 }

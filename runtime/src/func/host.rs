@@ -159,11 +159,8 @@ pub(crate) fn finish(outcome: std::thread::Result<Result<()>>) -> u32 {
         Ok(Ok(())) => return 0,
         Ok(Err(error)) => error,
         Err(panic) => {
-            let message = panic
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_default();
+            let message =
+                panic.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| panic.downcast_ref::<String>().cloned()).unwrap_or_default();
             Error::Trap(Trap { detail: Some(format!("host function panicked: {message}")), ..Trap::new(TrapKind::Host) })
         }
     };

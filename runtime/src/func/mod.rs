@@ -196,7 +196,13 @@ impl Func {
                     let funcref = unsafe { &*data.funcref(index) };
                     let trampoline = data.module.trampoline(data.module.info().funcs[index as usize]);
                     let deadline = opaque.deadline.map(|after| (opaque.engine.inner.timer.clone(), after));
-                    Entry::Wasm { vmctx: funcref.vmctx, code: funcref.code, trampoline, max_stack: opaque.engine.inner.config.max_wasm_stack, deadline }
+                    Entry::Wasm {
+                        vmctx: funcref.vmctx,
+                        code: funcref.code,
+                        trampoline,
+                        max_stack: opaque.engine.inner.config.max_wasm_stack,
+                        deadline,
+                    }
                 }
                 FuncKind::Host(h) => {
                     let record = &opaque.host_funcs[h as usize];

@@ -178,8 +178,7 @@ pub(super) fn main(args: &DebugBenchArgs) -> Result<()> {
     ensure!(stopping <= args.workers, "--stopping {stopping} is more than --workers {}", args.workers);
     let (pool, mut session, entry) = debugged_pool(args.workers)?;
     let flags = Arc::new(Flags::default());
-    let kernels: Vec<CallHandle<()>> =
-        (stopping..args.workers).map(|w| kernel_job(&pool, w, args.kernel_nice, flags.clone())).collect();
+    let kernels: Vec<CallHandle<()>> = (stopping..args.workers).map(|w| kernel_job(&pool, w, args.kernel_nice, flags.clone())).collect();
     let mut run = Run {
         pool: &pool,
         session: &mut session,
@@ -295,8 +294,7 @@ impl Run<'_> {
         }
         self.flags.stopping.store(true, Ordering::Release);
         self.flags.stoppers_active.store(self.stoppers.len(), Ordering::Release);
-        let jobs: Vec<CallHandle<()>> =
-            self.stoppers.iter().map(|&w| stopping_job(self.pool, w, self.flags.clone())).collect();
+        let jobs: Vec<CallHandle<()>> = self.stoppers.iter().map(|&w| stopping_job(self.pool, w, self.flags.clone())).collect();
         let start = Instant::now();
         // A worker's resume time, cleared at each phase: a trip never spans the gap between phases.
         let mut resumed: Vec<Option<Instant>> = vec![None; self.stoppers.len()];
@@ -409,7 +407,11 @@ fn set_thread_nice(nice: i32) -> std::io::Result<()> {
     // thread id sets that one thread's.
     // SAFETY: plain system call on our own thread id; no memory is passed.
     let status = unsafe { libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, nice) };
-    if status == 0 { Ok(()) } else { Err(std::io::Error::last_os_error()) }
+    if status == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
 }
 
 /// CPU time this process (every thread) has used so far.
@@ -449,7 +451,13 @@ fn print_table(r: &LoadReport) {
             let cpu = r.kernel_iterations_per_cpu_second.as_ref().unwrap_or(k);
             println!("{:<28} {:>10} {:>10} {:>10}", "kernel Miter/s", "no bp", "bp hit", "slowdown");
             println!("{:<28} {:>10.1} {:>10.1} {:>10.3}", "  per wall second", k.quiet / 1e6, k.breakpoint / 1e6, k.slowdown());
-            println!("{:<28} {:>10.1} {:>10.1} {:>10.3}", "  per process CPU second", cpu.quiet / 1e6, cpu.breakpoint / 1e6, cpu.slowdown());
+            println!(
+                "{:<28} {:>10.1} {:>10.1} {:>10.3}",
+                "  per process CPU second",
+                cpu.quiet / 1e6,
+                cpu.breakpoint / 1e6,
+                cpu.slowdown()
+            );
         }
         None => println!("{:<28} {:>10}", "kernel", "no kernel workers"),
     }

@@ -129,24 +129,17 @@ fn run_all(valgrind: &Path, runs: &[Run], progress: &ProgressBar) -> Result<Vec<
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(runs.len());
     std::thread::scope(|scope| {
         for _ in 0..workers {
-            scope.spawn(|| {
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(run) = runs.get(i) else { break };
-                    progress.set_message(format!("callgrind: {}", describe(run)));
-                    let outcome = count(valgrind, run);
-                    progress.inc(1);
-                    outcomes.lock().expect("no worker panics holding the lock")[i] = Some(outcome);
-                }
+            scope.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(run) = runs.get(i) else { break };
+                progress.set_message(format!("callgrind: {}", describe(run)));
+                let outcome = count(valgrind, run);
+                progress.inc(1);
+                outcomes.lock().expect("no worker panics holding the lock")[i] = Some(outcome);
             });
         }
     });
-    outcomes
-        .into_inner()
-        .expect("no worker panicked")
-        .into_iter()
-        .map(|o| o.expect("every run was taken by a worker"))
-        .collect()
+    outcomes.into_inner().expect("no worker panicked").into_iter().map(|o| o.expect("every run was taken by a worker")).collect()
 }
 
 fn describe(run: &Run) -> String {

@@ -117,26 +117,39 @@ impl Report {
     pub fn print_table(&self) {
         println!(
             "{:<9} {:>10} {:>11} {:>9} {:>17} {:>17} {:>17} {:>12} {:>10} {:>17}",
-            "kernel", "arg", "nodebug ms", "(b) idle", "(c) unrelated bp", "(d) same-func bp", "(b) instructions",
-            "(e) checks ms", "(a)/(e)", "(a)/(e) instr."
+            "kernel",
+            "arg",
+            "nodebug ms",
+            "(b) idle",
+            "(c) unrelated bp",
+            "(d) same-func bp",
+            "(b) instructions",
+            "(e) checks ms",
+            "(a)/(e)",
+            "(a)/(e) instr."
         );
         let ratio = |r: Option<f64>| r.map_or_else(|| "-".to_owned(), |r| format!("{r:.2}x"));
         for k in &self.kernels {
             println!(
                 "{:<9} {:>10} {:>11.1} {:>8.2}x {:>16.2}x {:>16.2}x {:>17} {:>12.1} {:>9.2}x {:>17}",
-                k.name, k.arg, k.nodebug_ms, k.idle_ratio, k.unrelated_ratio, k.same_function_ratio,
-                ratio(k.idle_instructions_ratio), k.explicit_ms, k.guard_ratio, ratio(k.guard_instructions_ratio)
+                k.name,
+                k.arg,
+                k.nodebug_ms,
+                k.idle_ratio,
+                k.unrelated_ratio,
+                k.same_function_ratio,
+                ratio(k.idle_instructions_ratio),
+                k.explicit_ms,
+                k.guard_ratio,
+                ratio(k.guard_instructions_ratio)
             );
         }
         let guard = if self.memory_guard { "guard-page memories" } else { "explicit checks (no guard pages here)" };
         println!("(a) normal code: {guard}; (e) normal code with explicit bounds checks");
         println!("times: medians of {} rounds, the five configurations alternating in each round", self.rounds);
         if self.instructions == "measured" {
-            let args: Vec<String> = self
-                .kernels
-                .iter()
-                .filter_map(|k| k.instructions.map(|c| format!("{} {}..{}", k.name, c.args[0], c.args[1])))
-                .collect();
+            let args: Vec<String> =
+                self.kernels.iter().filter_map(|k| k.instructions.map(|c| format!("{} {}..{}", k.name, c.args[0], c.args[1]))).collect();
             println!(
                 "instructions: idle debug / normal code and normal / explicitly checked code, (I(N2) - I(N1)) under callgrind, one child per run, at N1..N2: {}",
                 args.join(", ")

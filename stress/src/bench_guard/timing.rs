@@ -102,10 +102,7 @@ pub fn measure(kernels: &Kernels, modules: &Modules<'_>, kernel: Kernel, arg: i3
         Setup::Explicit => modules.explicit,
         Setup::Idle | Setup::Unrelated | Setup::SameFunction => modules.debug,
     };
-    let mut prepared = SETUPS
-        .iter()
-        .map(|&setup| prepare(kernels, module(setup), setup, kernel))
-        .collect::<Result<Vec<_>>>()?;
+    let mut prepared = SETUPS.iter().map(|&setup| prepare(kernels, module(setup), setup, kernel)).collect::<Result<Vec<_>>>()?;
     let mut times: [Vec<f64>; SETUPS.len()] = Default::default();
     for round in 0..rounds {
         let mut results = Vec::new();

@@ -246,7 +246,10 @@ mod tests {
             Command::Break(Who::Worker(2), Location::Code { func: "fib".into(), offset: Some(45) })
         );
         assert_eq!(parse("break squares.c:7").unwrap(), Command::Break(Who::All, Location::Line { file: "squares.c".into(), line: 7 }));
-        assert_eq!(parse("break 1 src/a.c:12").unwrap(), Command::Break(Who::Worker(1), Location::Line { file: "src/a.c".into(), line: 12 }));
+        assert_eq!(
+            parse("break 1 src/a.c:12").unwrap(),
+            Command::Break(Who::Worker(1), Location::Line { file: "src/a.c".into(), line: 12 })
+        );
         assert_eq!(parse("clear all").unwrap(), Command::Clear(Who::All, None));
         assert_eq!(parse("wait any").unwrap(), Command::Wait(None));
         assert_eq!(parse("step-over 1").unwrap(), Command::Step(1, Resume::StepOver));

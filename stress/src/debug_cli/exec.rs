@@ -41,7 +41,14 @@ pub struct Debugger {
 impl Debugger {
     /// A debugger for `pool`, whose workers joined `session`; `lines` is
     /// the module's line table.
-    pub fn new(module: Module, lines: LineTable, pool: WorkerPool<WasiCtx>, session: DebugSession, out: Arc<Out>, wait_timeout: Duration) -> Debugger {
+    pub fn new(
+        module: Module,
+        lines: LineTable,
+        pool: WorkerPool<WasiCtx>,
+        session: DebugSession,
+        out: Arc<Out>,
+        wait_timeout: Duration,
+    ) -> Debugger {
         let running = Arc::new((0..pool.workers()).map(|_| AtomicUsize::new(0)).collect());
         let sites = Sites::new(&module);
         Debugger { module, lines, sites, pool, session, out, running, waiters: Vec::new(), wait_timeout, detached: false }
@@ -58,33 +65,33 @@ impl Debugger {
                     self.session.set_breakpoint(who, *func, *offset).map_err(|e| e.to_string())?;
                 }
                 let places: Vec<Frame> = places.iter().map(|(func, offset)| self.frame(*func, *offset)).collect();
-                obj!{"reply": "break", "worker": who_json(who), "file": file, "line": line, "locations": places}
+                obj! {"reply": "break", "worker": who_json(who), "file": file, "line": line, "locations": places}
             }
             Command::Break(who, at) => {
                 self.attached()?;
                 let (func, offset) = self.location(&at)?;
                 self.session.set_breakpoint(who, func, offset).map_err(|e| e.to_string())?;
-                obj!{"reply": "break", "worker": who_json(who), "func": func, "offset": offset}
+                obj! {"reply": "break", "worker": who_json(who), "func": func, "offset": offset}
             }
             Command::Clear(who, None) => {
                 self.session.clear_all(who).map_err(|e| e.to_string())?;
-                obj!{"reply": "clear", "worker": who_json(who)}
+                obj! {"reply": "clear", "worker": who_json(who)}
             }
             Command::Clear(who, Some(Location::Line { file, line })) => {
                 for (func, offset) in self.line_sites(&file, line)? {
                     self.session.clear_breakpoint(who, func, offset).map_err(|e| e.to_string())?;
                 }
-                obj!{"reply": "clear", "worker": who_json(who), "file": file, "line": line}
+                obj! {"reply": "clear", "worker": who_json(who), "file": file, "line": line}
             }
             Command::Clear(who, Some(at)) => {
                 let (func, offset) = self.location(&at)?;
                 self.session.clear_breakpoint(who, func, offset).map_err(|e| e.to_string())?;
-                obj!{"reply": "clear", "worker": who_json(who), "func": func, "offset": offset}
+                obj! {"reply": "clear", "worker": who_json(who), "func": func, "offset": offset}
             }
             Command::Sites(func) => {
                 let func = self.func(&func)?;
                 let offsets: Vec<u32> = self.sites(func).iter().map(|s| s.wasm_offset).collect();
-                obj!{"reply": "sites", "func": func, "name": self.name(func), "offsets": offsets}
+                obj! {"reply": "sites", "func": func, "name": self.name(func), "offsets": offsets}
             }
             Command::Run(export, args) => {
                 self.run(&export, &args)?;
@@ -93,12 +100,12 @@ impl Debugger {
             Command::Wait(worker) => self.wait(worker)?,
             Command::Continue(Who::Worker(w)) => {
                 self.session.resume(w, Resume::Continue).map_err(|e| e.to_string())?;
-                obj!{"reply": "continue", "worker": w}
+                obj! {"reply": "continue", "worker": w}
             }
             Command::Continue(Who::All) => {
                 let resumed = self.session.stopped();
                 self.session.resume_all(Resume::Continue);
-                obj!{"reply": "continue", "worker": "all", "resumed": resumed}
+                obj! {"reply": "continue", "worker": "all", "resumed": resumed}
             }
             Command::Step(w, how) => {
                 self.session.resume(w, how).map_err(|e| e.to_string())?;
@@ -107,34 +114,33 @@ impl Debugger {
                     Resume::StepOver => "step-over",
                     _ => "step-out",
                 };
-                obj!{"reply": name, "worker": w}
+                obj! {"reply": name, "worker": w}
             }
             Command::Pause(who) => {
                 self.attached()?;
                 self.session.pause(who).map_err(|e| e.to_string())?;
-                obj!{"reply": "pause", "worker": who_json(who)}
+                obj! {"reply": "pause", "worker": who_json(who)}
             }
             Command::Backtrace(w) => {
                 let frames = self.session.backtrace(w).map_err(|e| e.to_string())?;
                 let frames: Vec<Frame> = frames.iter().map(|f| self.frame(f.func, f.wasm_offset)).collect();
-                obj!{"reply": "backtrace", "worker": w, "frames": frames}
+                obj! {"reply": "backtrace", "worker": w, "frames": frames}
             }
             Command::Locals(w, frame) => {
                 let locals = self.session.frame_locals(w, frame as u32).map_err(|e| e.to_string())?;
-                obj!{"reply": "locals", "worker": w, "frame": frame, "locals": show_frame(&locals)}
+                obj! {"reply": "locals", "worker": w, "frame": frame, "locals": show_frame(&locals)}
             }
             Command::SetLocal(w, index, text) => {
                 let locals = self.session.frame_locals(w, 0).map_err(|e| e.to_string())?;
-                let current = locals
-                    .get(index as usize)
-                    .ok_or_else(|| format!("no local {index}: the frame has {} locals", locals.len()))?;
+                let current =
+                    locals.get(index as usize).ok_or_else(|| format!("no local {index}: the frame has {} locals", locals.len()))?;
                 let value = parse_value(&text, current.ty)?;
                 self.session.set_local(w, index, value).map_err(|e| e.to_string())?;
-                obj!{"reply": "set-local", "worker": w, "index": index, "value": show(&value)}
+                obj! {"reply": "set-local", "worker": w, "index": index, "value": show(&value)}
             }
             Command::Stack(w) => {
                 let stack = self.session.stack(w).map_err(|e| e.to_string())?;
-                obj!{"reply": "stack", "worker": w, "stack": show_frame(&stack)}
+                obj! {"reply": "stack", "worker": w, "stack": show_frame(&stack)}
             }
             Command::Global(w, global, text) => {
                 let mut value = self.session.global(w, global.clone(), None).map_err(|e| e.to_string())?;
@@ -146,7 +152,7 @@ impl Debugger {
                     GlobalRef::Name(name) => json!(name),
                     GlobalRef::Index(index) => json!(index),
                 };
-                obj!{"reply": "global", "worker": w, "global": global, "value": show(&value)}
+                obj! {"reply": "global", "worker": w, "global": global, "value": show(&value)}
             }
             Command::Memory(w, addr, len) => {
                 const MAX: u32 = 1 << 20;
@@ -155,14 +161,14 @@ impl Debugger {
                 }
                 let bytes = self.session.memory(w, addr, len).map_err(|e| e.to_string())?;
                 let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-                obj!{"reply": "memory", "worker": w, "addr": addr, "bytes": hex}
+                obj! {"reply": "memory", "worker": w, "addr": addr, "bytes": hex}
             }
             Command::Detach => {
                 self.detach();
-                obj!{"reply": "detach"}
+                obj! {"reply": "detach"}
             }
-            Command::Help => obj!{"reply": "help", "commands": USAGE},
-            Command::Quit => obj!{"reply": "quit"},
+            Command::Help => obj! {"reply": "help", "commands": USAGE},
+            Command::Quit => obj! {"reply": "quit"},
         };
         Ok(Some(reply))
     }
@@ -218,7 +224,7 @@ impl Debugger {
             counter.fetch_add(1, Ordering::SeqCst);
         }
         let workers: Vec<usize> = (0..handles.len()).collect();
-        self.out.line(&obj!{"reply": "run", "export": export, "args": show_all(&args), "workers": workers});
+        self.out.line(&obj! {"reply": "run", "export": export, "args": show_all(&args), "workers": workers});
         for (worker, handle) in handles.into_iter().enumerate() {
             let (out, running) = (self.out.clone(), self.running.clone());
             let waiter = thread::Builder::new().name(format!("onecopy-debug-wait-{worker}")).spawn(move || {
@@ -312,8 +318,7 @@ impl Debugger {
         if self.lines.is_empty() {
             return Err("the module has no line table (.debug_line): build it with -g".into());
         }
-        let mut places: Vec<(u32, u32)> =
-            self.lines.offsets(file, line).into_iter().filter_map(|o| self.sites.at_or_after(o)).collect();
+        let mut places: Vec<(u32, u32)> = self.lines.offsets(file, line).into_iter().filter_map(|o| self.sites.at_or_after(o)).collect();
         places.dedup();
         if places.is_empty() {
             return Err(format!("no code for {file}:{line}"));

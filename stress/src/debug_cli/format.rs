@@ -35,7 +35,7 @@ pub(super) fn stopped_event(stop: &DebugEvent) -> Obj {
         StopReason::Step => "step",
         StopReason::Pause => "pause",
     };
-    obj!{
+    obj! {
         "event": "stopped", "worker": stop.worker, "func": stop.func, "name": stop.name,
         "offset": stop.wasm_offset, "reason": reason,
     }
@@ -44,9 +44,9 @@ pub(super) fn stopped_event(stop: &DebugEvent) -> Obj {
 /// The event for a finished call: results, a trap, or another error.
 pub(super) fn outcome(worker: usize, result: Result<Vec<Value>, CallError>) -> Obj {
     match result {
-        Ok(results) => obj!{"event": "finished", "worker": worker, "results": show_all(&results)},
-        Err(CallError::Trap(trap)) => obj!{"event": "trapped", "worker": worker, "trap": trap.to_string()},
-        Err(error) => obj!{"event": "failed", "worker": worker, "error": error.to_string()},
+        Ok(results) => obj! {"event": "finished", "worker": worker, "results": show_all(&results)},
+        Err(CallError::Trap(trap)) => obj! {"event": "trapped", "worker": worker, "trap": trap.to_string()},
+        Err(error) => obj! {"event": "failed", "worker": worker, "error": error.to_string()},
     }
 }
 

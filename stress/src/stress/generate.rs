@@ -11,9 +11,9 @@
 //! call tree. Helpers are leaves.
 
 use wasm_encoder::{
-    BlockType, CodeSection, ConstExpr, ElementSection, Elements, ExportKind, ExportSection, Function,
-    FunctionSection, GlobalSection, GlobalType, Ieee64, InstructionSink, MemArg, MemArgTarget, MemorySection,
-    MemoryType, RefType, TableSection, TableType, TypeSection, ValType,
+    BlockType, CodeSection, ConstExpr, ElementSection, Elements, ExportKind, ExportSection, Function, FunctionSection, GlobalSection,
+    GlobalType, Ieee64, InstructionSink, MemArg, MemArgTarget, MemorySection, MemoryType, RefType, TableSection, TableType, TypeSection,
+    ValType,
 };
 
 /// Functions in the default module (tuned so that one copy of its debug

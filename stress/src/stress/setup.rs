@@ -54,12 +54,8 @@ pub fn workload(args: &StressArgs, module: &Module) -> Result<(Workload, Option<
         );
     }
     let info = module.info();
-    let entries: std::collections::HashSet<u32> = module
-        .sites()
-        .iter()
-        .filter(|s| s.kind == SiteKind::Entry && s.func >= info.imported_funcs)
-        .map(|s| s.func)
-        .collect();
+    let entries: std::collections::HashSet<u32> =
+        module.sites().iter().filter(|s| s.kind == SiteKind::Entry && s.func >= info.imported_funcs).map(|s| s.func).collect();
     let export = module.exports().into_iter().find_map(|(name, ty)| {
         let ExternType::Func(ty) = ty else { return None };
         let func = info.export(&name)?.index;

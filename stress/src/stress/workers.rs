@@ -143,13 +143,12 @@ pub fn measure(module: &Module, workload: &Workload, workers: usize) -> Result<M
         for w in 0..workers {
             let (send, receive) = mpsc::channel::<Option<Arc<Barrier>>>();
             let (gate, probes) = (&gate, &probes);
-            let started = std::thread::Builder::new()
-                .name(format!("worker {w}"))
-                .stack_size(WORKER_STACK)
-                .spawn_scoped(s, move || match receive.recv() {
+            let started = std::thread::Builder::new().name(format!("worker {w}")).stack_size(WORKER_STACK).spawn_scoped(s, move || {
+                match receive.recv() {
                     Ok(Some(barrier)) => worker(module, workload, probes, w, &barrier, gate),
                     _ => Outcome::failed(other("not started")),
-                });
+                }
+            });
             match started {
                 Ok(thread) => {
                     gates.push(send);
@@ -171,10 +170,8 @@ pub fn measure(module: &Module, workload: &Workload, workers: usize) -> Result<M
         let used = engine.code_memory().used;
         let rss = rss_bytes();
         barrier.wait(); // the workers finish
-        let outcomes: Vec<Outcome> = threads
-            .into_iter()
-            .map(|t| t.join().unwrap_or_else(|_| Outcome::failed(other("worker panicked"))))
-            .collect();
+        let outcomes: Vec<Outcome> =
+            threads.into_iter().map(|t| t.join().unwrap_or_else(|_| Outcome::failed(other("worker panicked")))).collect();
         Ok((used, rss, instantiate, outcomes))
     })?;
     let shared: Vec<Option<usize>> = probes.iter().map(|&f| module.func_address(f).map(|p| p as usize)).collect();
@@ -231,10 +228,7 @@ struct Armed {
 fn worker(module: &Module, workload: &Workload, probes: &[u32], w: usize, barrier: &Barrier, gate: &Semaphore) -> Outcome {
     barrier.wait();
     let armed = gate.with(|| guarded(|| arm(module, workload, w)));
-    let addresses = armed
-        .as_ref()
-        .ok()
-        .map(|a| probes.iter().map(|&f| a.instance.func_address(&a.store, f).map(|p| p as usize)).collect());
+    let addresses = armed.as_ref().ok().map(|a| probes.iter().map(|&f| a.instance.func_address(&a.store, f).map(|p| p as usize)).collect());
     barrier.wait();
     let ran = armed.and_then(|mut a| guarded(|| run(&mut a, workload, w)).map(|()| a));
     barrier.wait();

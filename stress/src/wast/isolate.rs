@@ -43,12 +43,8 @@ fn child_report(file: &Path, options: Options) -> Result<FileReport, String> {
         command.arg("--explicit-checks");
     }
     // stderr is inherited: panics and logs reach the user as they happen.
-    let mut child = command
-        .arg(file)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("cannot start a child process: {e}"))?;
+    let mut child =
+        command.arg(file).stdin(Stdio::null()).stdout(Stdio::piped()).spawn().map_err(|e| format!("cannot start a child process: {e}"))?;
     // Read while waiting, or a large report would fill the pipe and stall the child.
     let mut stdout = child.stdout.take().expect("piped stdout");
     let reader = std::thread::spawn(move || {

@@ -234,8 +234,9 @@ impl Script {
                 let outcome = self.invoke(&call)?;
                 expect_trap(outcome, message, |kind| kind == TrapKind::StackOverflow)
             }
-            WastDirective::AssertInvalid { mut module, message, .. }
-            | WastDirective::AssertMalformed { mut module, message, .. } => self.expect_rejected(&mut module, message),
+            WastDirective::AssertInvalid { mut module, message, .. } | WastDirective::AssertMalformed { mut module, message, .. } => {
+                self.expect_rejected(&mut module, message)
+            }
             WastDirective::AssertUnlinkable { mut module, message, .. } => {
                 let compiled = self.compile(&wat_bytes(&mut module)?)?;
                 match self.instantiate(&compiled)? {

@@ -30,7 +30,11 @@ fn each_buffer(iovs: &[(u32, u32)], mut transfer: impl FnMut(u32, u32, u64) -> W
 }
 
 /// Read into the guest buffers with `read(buffer, read so far)`.
-fn read_into(mem: &mut GuestMemory<'_>, iovs: &[(u32, u32)], mut read: impl FnMut(&mut [u8], u64) -> std::io::Result<usize>) -> WasiResult<u32> {
+fn read_into(
+    mem: &mut GuestMemory<'_>,
+    iovs: &[(u32, u32)],
+    mut read: impl FnMut(&mut [u8], u64) -> std::io::Result<usize>,
+) -> WasiResult<u32> {
     each_buffer(iovs, |buf, len, done| Ok(read(mem.slice_mut(buf, len)?, done)?))
 }
 
@@ -78,7 +82,15 @@ fn file(descriptor: &Descriptor) -> WasiResult<&std::fs::File> {
     }
 }
 
-pub(crate) fn fd_pread(mem: &mut GuestMemory<'_>, ctx: &mut WasiCtx, fd: u32, iovs: u32, count: u32, offset: u64, nread: u32) -> WasiResult {
+pub(crate) fn fd_pread(
+    mem: &mut GuestMemory<'_>,
+    ctx: &mut WasiCtx,
+    fd: u32,
+    iovs: u32,
+    count: u32,
+    offset: u64,
+    nread: u32,
+) -> WasiResult {
     let iovs = mem.iovecs(iovs, count)?;
     let descriptor = ctx.fds.get(fd)?;
     let file = file(descriptor)?;
@@ -87,7 +99,15 @@ pub(crate) fn fd_pread(mem: &mut GuestMemory<'_>, ctx: &mut WasiCtx, fd: u32, io
     mem.write_u32(nread, n)
 }
 
-pub(crate) fn fd_pwrite(mem: &mut GuestMemory<'_>, ctx: &mut WasiCtx, fd: u32, iovs: u32, count: u32, offset: u64, nwritten: u32) -> WasiResult {
+pub(crate) fn fd_pwrite(
+    mem: &mut GuestMemory<'_>,
+    ctx: &mut WasiCtx,
+    fd: u32,
+    iovs: u32,
+    count: u32,
+    offset: u64,
+    nwritten: u32,
+) -> WasiResult {
     let iovs = mem.iovecs(iovs, count)?;
     let descriptor = ctx.fds.get(fd)?;
     let file = file(descriptor)?;

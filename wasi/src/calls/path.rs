@@ -136,14 +136,31 @@ pub(crate) fn path_link(
     Ok(from.hard_link(old, to, new)?)
 }
 
-pub(crate) fn path_symlink(mem: &mut GuestMemory<'_>, ctx: &mut WasiCtx, old: u32, old_len: u32, fd: u32, new: u32, new_len: u32) -> WasiResult {
+pub(crate) fn path_symlink(
+    mem: &mut GuestMemory<'_>,
+    ctx: &mut WasiCtx,
+    old: u32,
+    old_len: u32,
+    fd: u32,
+    new: u32,
+    new_len: u32,
+) -> WasiResult {
     let target = mem.str(old, old_len)?;
     let (dir, link) = dir_and_path(mem, ctx, fd, new, new_len)?;
     Ok(dir.symlink(target, link)?)
 }
 
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn path_readlink(mem: &mut GuestMemory<'_>, ctx: &mut WasiCtx, fd: u32, path: u32, len: u32, buf: u32, buf_len: u32, used: u32) -> WasiResult {
+pub(crate) fn path_readlink(
+    mem: &mut GuestMemory<'_>,
+    ctx: &mut WasiCtx,
+    fd: u32,
+    path: u32,
+    len: u32,
+    buf: u32,
+    buf_len: u32,
+    used: u32,
+) -> WasiResult {
     let (dir, path) = dir_and_path(mem, ctx, fd, path, len)?;
     let target = dir.read_link(path)?;
     let bytes = target.as_os_str().as_bytes();
@@ -154,7 +171,15 @@ pub(crate) fn path_readlink(mem: &mut GuestMemory<'_>, ctx: &mut WasiCtx, fd: u3
     mem.write_u32(used, n as u32)
 }
 
-pub(crate) fn path_filestat_get(mem: &mut GuestMemory<'_>, ctx: &mut WasiCtx, fd: u32, lookup: u32, path: u32, len: u32, out: u32) -> WasiResult {
+pub(crate) fn path_filestat_get(
+    mem: &mut GuestMemory<'_>,
+    ctx: &mut WasiCtx,
+    fd: u32,
+    lookup: u32,
+    path: u32,
+    len: u32,
+    out: u32,
+) -> WasiResult {
     let (dir, path) = dir_and_path(mem, ctx, fd, path, len)?;
     let meta = if follows(lookup) { dir.metadata(path)? } else { dir.symlink_metadata(path)? };
     filestat::write(mem, out, (&meta).into())

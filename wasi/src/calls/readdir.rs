@@ -45,7 +45,15 @@ fn entries(dir: &cap_std::fs::Dir) -> WasiResult<Vec<Entry>> {
     Ok(all)
 }
 
-pub(crate) fn fd_readdir(mem: &mut GuestMemory<'_>, ctx: &mut WasiCtx, fd: u32, buf: u32, buf_len: u32, cookie: u64, used: u32) -> WasiResult {
+pub(crate) fn fd_readdir(
+    mem: &mut GuestMemory<'_>,
+    ctx: &mut WasiCtx,
+    fd: u32,
+    buf: u32,
+    buf_len: u32,
+    cookie: u64,
+    used: u32,
+) -> WasiResult {
     let descriptor = ctx.fds.get(fd)?;
     descriptor.check(rights::FD_READDIR)?;
     let all = entries(descriptor.dir()?)?;

@@ -96,7 +96,14 @@ pub(crate) fn fd_filestat_set_size(_mem: &mut GuestMemory<'_>, ctx: &mut WasiCtx
     }
 }
 
-pub(crate) fn fd_filestat_set_times(_mem: &mut GuestMemory<'_>, ctx: &mut WasiCtx, fd: u32, atim: u64, mtim: u64, flags: u32) -> WasiResult {
+pub(crate) fn fd_filestat_set_times(
+    _mem: &mut GuestMemory<'_>,
+    ctx: &mut WasiCtx,
+    fd: u32,
+    atim: u64,
+    mtim: u64,
+    flags: u32,
+) -> WasiResult {
     let (atime, mtime) = new_times(atim, mtim, flags)?;
     let descriptor = ctx.fds.get(fd)?;
     descriptor.check(rights::FD_FILESTAT_SET_TIMES)?;

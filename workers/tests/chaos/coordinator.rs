@@ -7,7 +7,7 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use onecopy_workers::runtime::{Module, StopReason};
-use onecopy_workers::{CallHandle, DebugEvent, DebugSession, GlobalRef, Resume, Target, Value, WorkerPool, Who};
+use onecopy_workers::{CallHandle, DebugEvent, DebugSession, GlobalRef, Resume, Target, Value, Who, WorkerPool};
 
 use crate::common::{sites, Rng};
 use crate::{Progress, FUNCS, SCRATCH, WAIT, WORKERS};
@@ -293,7 +293,10 @@ impl Coordinator<'_> {
         let deadline = Instant::now() + WAIT;
         while calls.iter().any(Option::is_some) {
             if Instant::now() > deadline {
-                return Err(format!("finish: calls on workers {:?} did not return", (0..WORKERS).filter(|w| calls[*w].is_some()).collect::<Vec<_>>()));
+                return Err(format!(
+                    "finish: calls on workers {:?} did not return",
+                    (0..WORKERS).filter(|w| calls[*w].is_some()).collect::<Vec<_>>()
+                ));
             }
             if let Some(stop) = self.session.wait(None, Duration::from_millis(1)) {
                 first_stop[stop.worker].get_or_insert(stop.kind);

@@ -12,9 +12,9 @@
 //! nothing waits forever: every wait has a bound, and the whole test fails
 //! with a message (not a hang) past [`DEADLINE`].
 
+mod churn;
 #[path = "../common/mod.rs"]
 mod common;
-mod churn;
 mod coordinator;
 mod kernels;
 
