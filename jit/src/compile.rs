@@ -61,6 +61,9 @@ pub(crate) struct SiteRecord {
     pub kind: crate::translate::SiteKind,
     /// Its operand-stack types: an index in the function's `stacks`.
     pub stack: u32,
+    /// The site (index in the function) whose table entry arms this one's
+    /// guard: the first of its guard group.
+    pub group: u32,
 }
 
 /// The function's sites as records, with their operand-stack types
@@ -78,7 +81,7 @@ fn site_records(sites: Vec<LocalSite>) -> (Vec<SiteRecord>, Vec<Box<[crate::type
             stacks.push(types.clone().into_boxed_slice());
             next
         });
-        records.push(SiteRecord { wasm_offset: site.wasm_offset, kind: site.kind, stack });
+        records.push(SiteRecord { wasm_offset: site.wasm_offset, kind: site.kind, stack, group: site.group });
     }
     (records, stacks)
 }
@@ -146,15 +149,17 @@ fn expected_guards(
     let expected = tags
         .iter()
         .zip(sites)
-        .map(|(&tag, site)| {
+        .enumerate()
+        .map(|(k, (&tag, site))| {
+            let leads = site.group == k as u32;
             if site.kind == crate::translate::SiteKind::Exit {
-                return Ok(crate::guard_code::Expected { tag, disp: site.disp, fault: None });
+                return Ok(crate::guard_code::Expected { tag, disp: site.disp, fault: None, leads });
             }
             let load = at_offset.get_mut(&site.wasm_offset).and_then(|q| q.pop_front());
             let load = load.ok_or_else(|| format!("no guard load for the site at wasm offset {:#x}", site.wasm_offset))?;
             let i = srclocs.partition_point(|(start, _, _)| *start <= load);
             let from = i.checked_sub(1).map(|i| srclocs[i]).filter(|r| load < r.1).map_or(load, |r| r.0);
-            Ok(crate::guard_code::Expected { tag: from, disp: site.disp, fault: Some(load) })
+            Ok(crate::guard_code::Expected { tag: from, disp: site.disp, fault: Some(load), leads })
         })
         .collect::<Result<Vec<_>, String>>()?;
     match at_offset.iter().find(|(_, q)| !q.is_empty()) {

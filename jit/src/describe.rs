@@ -31,7 +31,8 @@ pub struct DebugCode {
     /// id: how an exit guard's stop finds its instance's table (a fault
     /// guard's stop finds it from the faulting address).
     pub table_loc: Vec<(u32, crate::debug_info::Location)>,
-    /// Each site's entry in the debug table.
+    /// The debug-table entry that arms each site's guard: its guard
+    /// group's (several sites share one; see the jit's `translate/guard.rs`).
     pub entries: Vec<u32>,
     /// Where the entries are, and how the table is sized and aligned.
     pub table: DebugTableLayout,
@@ -58,7 +59,7 @@ impl DebugCode {
         wasm: &[u8],
         compiler: &Compiler,
     ) -> Result<DebugCode, CompileError> {
-        let entries = funcs.iter().zip(&table.regions).flat_map(|(f, region)| (0..f.sites.len() as u32).map(move |k| region + k)).collect();
+        let entries = funcs.iter().zip(&table.regions).flat_map(|(f, region)| f.sites.iter().map(move |s| region + s.group)).collect();
         Ok(DebugCode {
             resume: guards.resume,
             stops: guards.stops,

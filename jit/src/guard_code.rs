@@ -7,8 +7,10 @@
 //! the expected shapes:
 //!
 //! ```text
-//! mov  rE32, dword [rT + d]       ; a fault guard (every site but exits):
-//! mov  r32, dword [rT + rE]       ; faults only if the entry is armed
+//! mov  rE32, dword [rT + d]       ; a fault guard (every site but exits),
+//! mov  r32, dword [rT + rE + d]   ; first of its group: faults only if the
+//!                                 ;   group's entry is armed
+//! mov  r32, dword [rT + rE + d]   ; a later site of the group (its own d)
 //!
 //! mov  r32, dword [rT + d]        ; the exit guard, a branch to its cold
 //! test r32, r32                   ; block (or `cmp dword [rT + d], 0`)
@@ -16,8 +18,9 @@
 //! ```
 //!
 //! with at most register-allocator moves in between. The entry a guard reads
-//! must be the site's own (the displacement the translator chose). A fault
-//! guard stops at its second load and resumes after it; linking retargets
+//! must be the site's own (the displacement the translator chose), and so
+//! must its faulting load's displacement. A fault guard stops at its
+//! faulting load and resumes after it; linking retargets
 //! the exit guard's `jne` to its site's byte of the trap tail, and it
 //! resumes right after that branch. Any other shape is a compile error:
 //! guards are never assumed, they are checked. Where the table pointer is at
@@ -74,6 +77,8 @@ pub struct Expected {
     pub disp: i32,
     /// A fault guard's faulting load (its trap record); `None` for the exit guard.
     pub fault: Option<u32>,
+    /// Whether a fault guard is its group's first, which loads the entry.
+    pub leads: bool,
 }
 
 /// Instructions decoded past a tag before giving up on finding its guard
@@ -86,7 +91,7 @@ pub fn locate(code: &[u8], expected: &[Expected], keep: Option<u32>) -> Result<V
     expected
         .iter()
         .map(|e| match e.fault {
-            Some(fault) => locate_fault(code, e.tag, e.disp, fault),
+            Some(fault) => locate_fault(code, e, fault),
             None => locate_branch(code, e.tag, e.disp, keep),
         })
         .collect()
@@ -121,28 +126,40 @@ fn reads_entry(ins: &Instruction, operand: u32, disp: i32) -> bool {
     ins.op_kind(operand) == OpKind::Memory && ins.memory_index() == Register::None && ins.memory_displacement64() as i64 == i64::from(disp)
 }
 
-/// A fault guard: `mov rE32, [rT + disp]`, moves, `mov r32, [rT' + rE]` at
-/// `fault` (rT' holding the same pointer as rT, maybe reloaded).
-fn locate_fault(code: &[u8], tag: u32, disp: i32, fault: u32) -> Result<GuardCode, String> {
-    let (before, load2) = decode_between(code, tag, fault)?;
+/// A fault guard: `mov r32, [rT + rE + disp]` at `fault`, after (if it
+/// leads its group) `mov rE32, [rT' + disp]` and moves (rT' holding the
+/// same pointer as rT, maybe reloaded).
+fn locate_fault(code: &[u8], expected: &Expected, fault: u32) -> Result<GuardCode, String> {
+    let (tag, disp) = (expected.tag, expected.disp);
+    let (before, load) = decode_between(code, tag, fault)?;
+    let (base, index) = (load.memory_base(), load.memory_index());
+    let faults = load.code() == Code::Mov_r32_rm32
+        && base != Register::None
+        && index != Register::None
+        && load.memory_index_scale() == 1
+        && load.memory_displacement64() as i64 == i64::from(disp);
     let entry = before.iter().rposition(|i| i.code() == Code::Mov_r32_rm32 && reads_entry(i, 1, disp));
-    let shaped = entry.filter(|&e| {
-        // The pointer may be in another register by the second load (the
-        // register allocator may reload or copy it); the entry may not.
-        let index = before[e].op0_register().full_register();
-        let (base, other) = (load2.memory_base(), load2.memory_index());
-        let indexes = (base == index) != (other == index) && base != Register::None && other != Register::None;
-        let plain = load2.code() == Code::Mov_r32_rm32 && load2.memory_index_scale() == 1 && load2.memory_displacement64() == 0;
-        // Only moves in between, and none of them overwrites the entry's register.
-        let untouched = before[e + 1..].iter().all(|i| is_move(i) && !writes(i, index));
-        indexes && plain && untouched
-    });
-    match shaped {
-        Some(e) => Ok(GuardCode { load: before[e].ip() as u32, stop: fault, resume: load2.next_ip() as u32, branch: None }),
+    let start = match (faults, expected.leads) {
+        (false, _) => None,
+        (true, false) => Some(fault),
+        (true, true) => entry
+            .filter(|&e| {
+                // The pointer may be in another register by the faulting load
+                // (the register allocator may reload or copy it); the entry may not.
+                let entry_reg = before[e].op0_register().full_register();
+                let indexes = (base == entry_reg) != (index == entry_reg);
+                // Only moves in between, and none of them overwrites the entry's register.
+                indexes && before[e + 1..].iter().all(|i| is_move(i) && !writes(i, entry_reg))
+            })
+            .map(|e| before[e].ip() as u32),
+    };
+    match start {
+        Some(start) => Ok(GuardCode { load: start, stop: fault, resume: load.next_ip() as u32, branch: None }),
         None => Err(format!(
-            "guard after tag {tag:#x} is not `mov rE32, [rT + {disp}]; mov r32, [rT + rE]` but `{}; {}`",
+            "guard after tag {tag:#x} is not `{}mov r32, [rT + rE + {disp}]` but `{}; {}`",
+            if expected.leads { format!("mov rE32, [rT + {disp}]; ") } else { String::new() },
             before.iter().map(show).collect::<Vec<_>>().join("; "),
-            show(&load2)
+            show(&load)
         )),
     }
 }
@@ -249,7 +266,12 @@ mod tests {
     use super::*;
 
     fn exit(tag: u32, disp: i32) -> Expected {
-        Expected { tag, disp, fault: None }
+        Expected { tag, disp, fault: None, leads: true }
+    }
+
+    /// A fault guard at `fault`, first of its group.
+    fn leader(disp: i32, fault: u32) -> Expected {
+        Expected { tag: 0, disp, fault: Some(fault), leads: true }
     }
 
     /// `mov r10d, [r9 - 0x80]; test r10d, r10d; jne +0x20` after a two-byte prefix.
@@ -283,9 +305,9 @@ mod tests {
         assert_eq!(guards, vec![branch_guard(0, 5, None)]);
     }
 
-    /// `mov eax, [rbx - 0x78]; mov eax, [rbx + rax]` after a one-byte prefix.
+    /// `mov eax, [rbx - 0x78]; mov eax, [rbx + rax - 0x78]` after a one-byte prefix.
     fn fault_sample() -> Vec<u8> {
-        let mut code = vec![0x90, 0x8b, 0x43, 0x88, 0x8b, 0x04, 0x03];
+        let mut code = vec![0x90, 0x8b, 0x43, 0x88, 0x8b, 0x44, 0x03, 0x88];
         code.extend_from_slice(&[0xc3; 8]);
         code
     }
@@ -293,34 +315,46 @@ mod tests {
     #[test]
     fn finds_a_fault_guard() {
         let code = fault_sample();
-        let guards = locate(&code, &[Expected { tag: 0, disp: -0x78, fault: Some(4) }], None).unwrap();
-        assert_eq!(guards, vec![GuardCode { load: 1, stop: 4, resume: 7, branch: None }]);
-        assert_eq!(guards[0].hot_bytes(), 6);
+        let guards = locate(&code, &[leader(-0x78, 4)], None).unwrap();
+        assert_eq!(guards, vec![GuardCode { load: 1, stop: 4, resume: 8, branch: None }]);
+        assert_eq!(guards[0].hot_bytes(), 7);
+    }
+
+    #[test]
+    fn a_later_site_of_a_group_is_one_load() {
+        // mov eax, [rbx + rcx - 0x74]
+        let mut code = vec![0x8b, 0x44, 0x0b, 0x8c];
+        code.extend_from_slice(&[0xc3; 8]);
+        let later = |disp| Expected { tag: 0, disp, fault: Some(0), leads: false };
+        let guards = locate(&code, &[later(-0x74)], None).unwrap();
+        assert_eq!(guards, vec![GuardCode { load: 0, stop: 0, resume: 4, branch: None }]);
+        assert!(locate(&code, &[later(-0x78)], None).is_err(), "another site's displacement");
+        assert!(locate(&code, &[leader(-0x74, 0)], None).is_err(), "a group's first site loads its entry");
     }
 
     #[test]
     fn a_fault_guard_indexed_by_another_register_is_rejected() {
-        // mov eax, [rbx - 0x78]; mov eax, [rbx + rcx]
-        let mut code = vec![0x8b, 0x43, 0x88, 0x8b, 0x04, 0x0b];
+        // mov eax, [rbx - 0x78]; mov eax, [rbx + rcx - 0x78]
+        let mut code = vec![0x8b, 0x43, 0x88, 0x8b, 0x44, 0x0b, 0x88];
         code.extend_from_slice(&[0xc3; 8]);
-        assert!(locate(&code, &[Expected { tag: 0, disp: -0x78, fault: Some(3) }], None).is_err());
+        assert!(locate(&code, &[leader(-0x78, 3)], None).is_err());
     }
 
     #[test]
     fn a_fault_guard_may_find_its_pointer_reloaded() {
-        // mov edx, [rdx + 0x38]; mov rax, [rsp + 0x78]; mov edx, [rax + rdx]
-        let mut code = vec![0x8b, 0x52, 0x38, 0x48, 0x8b, 0x44, 0x24, 0x78, 0x8b, 0x14, 0x10];
+        // mov edx, [rdx + 0x38]; mov rax, [rsp + 0x78]; mov edx, [rax + rdx + 0x38]
+        let mut code = vec![0x8b, 0x52, 0x38, 0x48, 0x8b, 0x44, 0x24, 0x78, 0x8b, 0x54, 0x10, 0x38];
         code.extend_from_slice(&[0xc3; 8]);
-        let guards = locate(&code, &[Expected { tag: 0, disp: 0x38, fault: Some(8) }], None).unwrap();
-        assert_eq!(guards, vec![GuardCode { load: 0, stop: 8, resume: 11, branch: None }]);
+        let guards = locate(&code, &[leader(0x38, 8)], None).unwrap();
+        assert_eq!(guards, vec![GuardCode { load: 0, stop: 8, resume: 12, branch: None }]);
     }
 
     #[test]
     fn a_fault_guard_whose_entry_register_is_overwritten_is_rejected() {
-        // mov eax, [rbx - 0x78]; mov rax, rcx; mov eax, [rbx + rax]
-        let mut code = vec![0x8b, 0x43, 0x88, 0x48, 0x89, 0xc8, 0x8b, 0x04, 0x03];
+        // mov eax, [rbx - 0x78]; mov rax, rcx; mov eax, [rbx + rax - 0x78]
+        let mut code = vec![0x8b, 0x43, 0x88, 0x48, 0x89, 0xc8, 0x8b, 0x44, 0x03, 0x88];
         code.extend_from_slice(&[0xc3; 8]);
-        assert!(locate(&code, &[Expected { tag: 0, disp: -0x78, fault: Some(6) }], None).is_err());
+        assert!(locate(&code, &[leader(-0x78, 6)], None).is_err());
     }
 
     #[test]
@@ -333,14 +367,14 @@ mod tests {
         // And `mov [rsp+8], rsi` between a fault guard's loads.
         let mut code = fault_sample();
         code.splice(4..4, [0x48, 0x89, 0x74, 0x24, 0x08]);
-        let guards = locate(&code, &[Expected { tag: 0, disp: -0x78, fault: Some(9) }], None).unwrap();
-        assert_eq!(guards, vec![GuardCode { load: 1, stop: 9, resume: 12, branch: None }]);
+        let guards = locate(&code, &[leader(-0x78, 9)], None).unwrap();
+        assert_eq!(guards, vec![GuardCode { load: 1, stop: 9, resume: 13, branch: None }]);
     }
 
     #[test]
     fn a_load_of_another_entry_is_not_this_guard() {
         assert!(locate(&sample(), &[exit(0, -0x7c)], None).is_err());
-        assert!(locate(&fault_sample(), &[Expected { tag: 0, disp: -0x7c, fault: Some(4) }], None).is_err());
+        assert!(locate(&fault_sample(), &[leader(-0x7c, 4)], None).is_err());
     }
 
     #[test]

@@ -3,11 +3,14 @@
 //! [`DebugRemote`] while the instance runs, without a lock the running
 //! thread needs (compiled code only reads the table's entries).
 //!
-//! The table has one 4-byte entry per breakable point, grouped in one
-//! region per function (see `onecopy_jit::DebugCode`). A guard stops when
-//! its entry is non-zero. An entry is armed while its site has a breakpoint,
-//! while the instance steps into everything, while a step over or out
-//! watches the site's function, or while a pause is pending; otherwise zero.
+//! The table has a 4-byte entry per breakable point, in one region per
+//! function (see `onecopy_jit::DebugCode`); the sites of a guard group
+//! share their first site's entry. A guard faults when its group's entry
+//! is non-zero, and its site stops if it has a breakpoint, the instance
+//! steps into everything, a step over or out watches the site's function,
+//! or a pause is pending (`debug::on_stop` decides; a fault of another
+//! site of the group goes on at once). An entry is armed while any of its
+//! sites would stop; otherwise zero.
 //! The allocation is aligned so that debug code can `or` a function's offset
 //! into the table pointer, and starts with a header holding the vmctx, so a
 //! stop finds its instance from the table pointer alone.
@@ -95,9 +98,26 @@ impl DebugTable {
         }
     }
 
-    /// Whether the guard of site `id` currently stops (breakpoint, watch or pause).
+    /// The entry index that arms site `id`'s guard (its guard group's).
+    fn group(&self, id: u32) -> Option<u32> {
+        self.module.compiled().debug_code.as_ref()?.entries.get(id as usize).copied()
+    }
+
+    /// The defined function site `id` belongs to (in the wasm function space).
+    fn func_of(&self, id: u32) -> Option<u32> {
+        self.module.compiled().sites.get(id as usize).map(|s| s.func)
+    }
+
+    /// Whether site `id` stops when its guard runs: its group's entry is
+    /// armed, and the site itself has a breakpoint, is watched or paused.
     pub(crate) fn is_armed(&self, id: u32) -> bool {
-        self.entry(id).is_some_and(|e| e.load(Ordering::Relaxed) != 0)
+        let armed = self.entry(id).is_some_and(|e| e.load(Ordering::Relaxed) != 0);
+        armed && {
+            let arming = self.arming.lock();
+            arming.breakpoints.contains(&id)
+                || self.pause.load(Ordering::Relaxed)
+                || self.func_of(id).is_some_and(|f| self.watches(&arming.watch, f))
+        }
     }
 
     /// Whether a guard at `wasm_offset` currently stops (sites are module-wide
@@ -150,7 +170,10 @@ impl DebugTable {
         let mut arming = self.arming.lock();
         arming.breakpoints.remove(&id);
         let watched = self.watches(&arming.watch, func);
-        self.store(id, watched || self.pause.load(Ordering::Relaxed));
+        // The entry stays armed for any other breakpoint of the site's group.
+        let group = self.group(id);
+        let shared = arming.breakpoints.iter().any(|b| self.group(*b) == group);
+        self.store(id, watched || shared || self.pause.load(Ordering::Relaxed));
     }
 
     pub(crate) fn clear_all(&self) {

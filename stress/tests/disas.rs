@@ -14,8 +14,10 @@
 //!
 //! Blessing cannot hide a broken guard: every debug listing is also checked
 //! for what matters in it (see `check_guards`): each site's guard is
-//! `mov rE32, dword ptr [rT+d8]; mov r32, dword ptr [rT+rE]` (the second
-//! load the site's debug stop), the exit site's
+//! `mov rE32, dword ptr [rT+d8]; mov r32, dword ptr [rT+rE+d8]` (the second
+//! load the site's debug stop, both with the site's own displacement) if it
+//! leads its guard group, else the one load `mov r32, dword ptr
+//! [rT+rE+d8]` through the group's registers; the exit site's
 //! `mov r32, dword ptr [rT+d8]; test r32, r32; jne <trap tail + k>` with k
 //! the site's id, the function's sites' ids consecutive (in id order: block
 //! layout may put a cold block's guard after later ones).
@@ -116,13 +118,14 @@ fn instruction(line: &str) -> Option<Line<'_>> {
 fn check_guards(listing: &str) -> Result<(), String> {
     let lines: Vec<&str> = listing.lines().collect();
     let mut ids = Vec::new();
+    let mut group = None;
     for (n, line) in lines.iter().enumerate() {
         let Some(marker) = line.strip_prefix(";; site ") else { continue };
         let (id, rest) = marker.split_once(' ').ok_or(format!("bad marker {line:?}"))?;
         let id: u32 = id.parse().map_err(|_| format!("bad site id in {line:?}"))?;
         let guard: Vec<Line> = lines[n + 1..].iter().take_while(|l| **l != ";; resumes").filter_map(|l| instruction(l)).collect();
         let shown: Vec<&str> = guard.iter().map(|g| g.text).collect();
-        check_guard(id, rest.starts_with("(exit)"), &guard).map_err(|e| format!("site {id}: {e}: `{}`", shown.join("; ")))?;
+        check_guard(id, rest.starts_with("(exit)"), &guard, &mut group).map_err(|e| format!("site {id}: {e}: `{}`", shown.join("; ")))?;
         ids.push(id);
     }
     let header = lines.first().and_then(|h| h.rsplit(", ").next()).and_then(|s| s.strip_suffix(" sites"));
@@ -144,22 +147,30 @@ fn check_guards(listing: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// One guard: `mov rE32, dword ptr [rT±d8]; mov r32, dword ptr [rT+rE]`,
-/// or for the exit `mov r32, dword ptr [rT±d8]; test r32, r32; jne <trap
-/// tail + id>`.
-fn check_guard(id: u32, exit: bool, guard: &[Line]) -> Result<(), String> {
+/// One guard: `mov rE32, dword ptr [rT±d8]; mov r32, dword ptr [rT+rE±d8]`
+/// leading a group (whose `(rT, rE)` it sets in `group`), `mov r32, dword
+/// ptr [rT+rE±d8]` in one, or for the exit `mov r32, dword ptr [rT±d8];
+/// test r32, r32; jne <trap tail + id>`.
+fn check_guard(id: u32, exit: bool, guard: &[Line], group: &mut Option<(String, String)>) -> Result<(), String> {
+    let Some(first) = guard.first() else { return Err("no instructions before `;; resumes`".into()) };
+    if !exit && guard.len() == 1 {
+        let (table, index) = group.as_ref().ok_or("one load, but no guard group is open")?;
+        let stop = first.text.strip_suffix("  ; debug stop").ok_or("the load is not the site's debug stop")?;
+        let (_, through) = stop.strip_prefix("mov ").and_then(|o| o.split_once(", ")).ok_or("the instruction is no load")?;
+        let disp = indexed_disp(through, table, index).ok_or(format!("the load reads `{through}`, not `[{table}+{index}±d]`"))?;
+        return one_byte(first, disp);
+    }
     let want = if exit { 3 } else { 2 };
     if guard.len() != want {
         return Err(format!("{} instructions before `;; resumes`, not {want}", guard.len()));
     }
-    let load = &guard[0];
-    let (op, operands) = load.text.split_once(' ').ok_or("no operands")?;
+    let (op, operands) = first.text.split_once(' ').ok_or("no operands")?;
     let (entry, memory) = operands.split_once(", ").ok_or("not two operands")?;
     let (table, disp) = entry_operand(memory).ok_or(format!("`{memory}` is not `dword ptr [rT±d]`"))?;
-    // A 4-byte displacement would make the load 6 bytes or more.
-    if op != "mov" || !(-128..=127).contains(&disp) || load.bytes > 5 {
-        return Err(format!("the entry load `{}` ({} bytes) is not a mov with a one-byte displacement", load.text, load.bytes));
+    if op != "mov" {
+        return Err(format!("the entry load `{}` is not a mov", first.text));
     }
+    one_byte(first, disp)?;
     if exit {
         let jne = format!("jne <trap tail + {id}>");
         if guard[2].text != jne {
@@ -168,15 +179,38 @@ fn check_guard(id: u32, exit: bool, guard: &[Line]) -> Result<(), String> {
         if guard[1].text != format!("test {entry}, {entry}") {
             return Err(format!("not `mov {entry}, [rT+d]; test {entry}, {entry}`"));
         }
+        *group = None;
         return Ok(());
     }
     let stop = guard[1].text.strip_suffix("  ; debug stop").ok_or("the second load is not the site's debug stop")?;
     let (_, through) = stop.strip_prefix("mov ").and_then(|o| o.split_once(", ")).ok_or("the second instruction is no load")?;
     let index = full64(entry);
-    if through != format!("dword ptr [{table}+{index}]") && through != format!("dword ptr [{index}+{table}]") {
-        return Err(format!("the second load reads `{through}`, not `[{table}+{index}]`"));
+    if indexed_disp(through, table, &index) != Some(disp) {
+        return Err(format!("the second load reads `{through}`, not `[{table}+{index}]` at the entry's displacement {disp}"));
     }
+    *group = Some((table.to_string(), index));
     Ok(())
+}
+
+/// A guard load with a one-byte displacement (a 4-byte one would make it
+/// 6 bytes or more).
+fn one_byte(load: &Line, disp: i64) -> Result<(), String> {
+    match (-128..=127).contains(&disp) && load.bytes <= 5 {
+        true => Ok(()),
+        false => Err(format!("the load `{}` ({} bytes) does not have a one-byte displacement", load.text, load.bytes)),
+    }
+}
+
+/// The displacement of `dword ptr [table+index±d]` (either register first).
+fn indexed_disp(operand: &str, table: &str, index: &str) -> Option<i64> {
+    let inner = operand.strip_prefix("dword ptr [")?.strip_suffix(']')?;
+    // `[a+b]`, `[a+b+d]` or `[a+b-d]`: a sign after the first `+` starts d.
+    let sign = inner.rfind(['+', '-']).filter(|&at| inner[..at].contains('+'));
+    let (registers, disp) = inner.split_at(sign.unwrap_or(inner.len()));
+    if registers != format!("{table}+{index}") && registers != format!("{index}+{table}") {
+        return None;
+    }
+    entry_operand(&format!("dword ptr [r{disp}]")).map(|(_, d)| d)
 }
 
 /// The 64-bit name of a 32-bit register (`r9d` -> `r9`, `esi` -> `rsi`).
@@ -198,25 +232,32 @@ fn entry_operand(operand: &str) -> Option<(&str, i64)> {
 
 #[test]
 fn the_guard_check_catches_a_changed_guard() {
-    let good = ";; function 0: 0x20 bytes of debug code, 2 sites\n\
+    let good = ";; function 0: 0x20 bytes of debug code, 3 sites\n\
                 ;; site 0 (entry) @0x0\n\
                 \x20  0x0  41 8b 41 80                     mov eax, dword ptr [r9-0x80]\n\
-                \x20  0x4  41 8b 04 01                     mov eax, dword ptr [r9+rax]  ; debug stop\n\
+                \x20  0x4  41 8b 44 01 80                  mov eax, dword ptr [r9+rax-0x80]  ; debug stop\n\
                 ;; resumes\n\
-                ;; site 1 (exit) @0xa\n\
-                \x20  0xa  41 8b 49 84                     mov ecx, dword ptr [r9-0x7c]\n\
+                ;; site 1 (instruction) @0x9\n\
+                \x20  0x9  41 8b 54 01 84                  mov edx, dword ptr [r9+rax-0x7c]  ; debug stop\n\
+                ;; resumes\n\
+                ;; site 2 (exit) @0xa\n\
+                \x20  0xa  41 8b 49 88                     mov ecx, dword ptr [r9-0x78]\n\
                 \x20  0xe  85 c9                           test ecx, ecx\n\
-                \x20 0x11  0f 85 9f 0c 00 00               jne <trap tail + 1>\n\
+                \x20 0x11  0f 85 9f 0c 00 00               jne <trap tail + 2>\n\
                 ;; resumes\n";
     assert_eq!(check_guards(good), Ok(()));
     let moved = good.replace(";; resumes\n;; site 1", "\x20  0x9  48 89 c8   mov rax, rcx\n;; resumes\n;; site 1");
     assert!(check_guards(&moved).unwrap_err().contains("3 instructions"), "a move inside a guard");
     let far = good.replace("mov eax, dword ptr [r9-0x80]", "mov eax, dword ptr [r9-0x400]");
     assert!(check_guards(&far).unwrap_err().contains("one-byte displacement"));
-    let other = good.replace("jne <trap tail + 1>", "jne <trap tail + 2>");
-    assert!(check_guards(&other).unwrap_err().contains("site 1"));
-    let register = good.replace("[r9+rax]", "[r9+rcx]");
+    let other = good.replace("jne <trap tail + 2>", "jne <trap tail + 3>");
+    assert!(check_guards(&other).unwrap_err().contains("site 2"));
+    let register = good.replace("[r9+rax-0x80]", "[r9+rcx-0x80]");
     assert!(check_guards(&register).unwrap_err().contains("not `[r9+rax]`"));
+    let shifted = good.replace("[r9+rax-0x80]", "[r9+rax-0x7c]");
+    assert!(check_guards(&shifted).unwrap_err().contains("site 0"), "the stop reads another entry than the group's");
+    let outside = good.replace("[r9+rax-0x7c]", "[r9+rcx-0x7c]");
+    assert!(check_guards(&outside).unwrap_err().contains("site 1"), "a later site through other registers");
     let no_stop = good.replace("  ; debug stop", "");
     assert!(check_guards(&no_stop).unwrap_err().contains("debug stop"));
 }

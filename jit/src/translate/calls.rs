@@ -68,6 +68,7 @@ impl FuncTranslator<'_, '_> {
 
     fn push_results(&mut self, call: ir::Inst, type_index: u32) {
         self.record_call();
+        self.end_guard_group();
         let results = self.b.inst_results(call).to_vec();
         let tys = self.env.info.types[type_index as usize].results.clone();
         for (v, ty) in results.into_iter().zip(tys) {

@@ -1,26 +1,41 @@
 //! The breakpoint guard: debug code that never changes.
 //!
-//! Every breakable point but the function's exit reads its own 4-byte entry
-//! of the running instance's debug table and then loads through it:
+//! Breakable points come in guard groups: the sites of one Cranelift block
+//! up to the next call. The group's first site reads the group's 4-byte
+//! entry of the running instance's debug table; every site of the group
+//! then loads through it:
 //!
 //! ```text
-//! mov  rE32, dword [rT + d8]  ; rT: the table pointer, kept in a register
-//! mov  r32, dword [rT + rE]   ; rE = 0: reads the table; armed: faults
+//! mov  rE32, dword [rT + d0]       ; once per group: rT, the table pointer
+//! mov  r32, dword [rT + rE + d0]   ; site 0: rE = 0 reads the table;
+//! ...                              ;   armed, it faults
+//! mov  r32, dword [rT + rE + d1]   ; site 1 (d: the site's own entry)
 //! ```
 //!
-//! An armed entry holds the table's alignment, which puts the second load
-//! in the PROT_NONE half of the table's reservation; the runtime's signal
-//! handler turns that fault into a call that clobbers nothing, saves every
-//! register and stops there, then resumes after the load. No branch, no
-//! cold code and no trap island per site: 6-8 bytes. The exit guard, where
-//! the results are on the operand stack, is a branch instead (it also keeps
-//! the parameters alive to the end, see [`FuncTranslator::exit_branch`]):
-//! `mov r32, [rT + d8]; test r32, r32; jne`, the `jne` retargeted at link
-//! time to the site's byte of the module's PROT_NONE trap tail, where the
-//! fetch faults (see `guard_code.rs`). The debugger finds locals where the
-//! code keeps them anyway (`debug_info`), so no site moves a value anywhere,
-//! and what a debugger writes into a register or slot is what the code after
-//! the site reads.
+//! An armed entry holds the table's alignment, which puts the loads in the
+//! PROT_NONE half of the table's reservation; the runtime's signal handler
+//! turns that fault into a call that clobbers nothing, saves every register
+//! and stops there (or, for a site of the group that is itself not armed,
+//! goes on at once), then resumes after the load. No branch, no cold code
+//! and no trap island per site: one load, 4-5 bytes, plus 3-4 bytes per
+//! group. A stop can only be asked for while the thread is elsewhere or
+//! stopped itself: a group ends at each call (the callee may stop, and a
+//! debugger arm sites after the call) and at each block (so a loop reads
+//! the entry on every iteration and a running loop sees a breakpoint set
+//! from another thread), and a thread stopped in a group holds an armed
+//! entry, so every later site of its group faults and asks again. A site's
+//! displacement is its own entry's, so no two loads of a group have one
+//! address (Cranelift would merge them) and the fault says which site it is.
+//!
+//! The exit guard, where the results are on the operand stack, is a branch
+//! on its own entry instead (it also keeps the parameters alive to the end,
+//! see [`FuncTranslator::exit_branch`]): `mov r32, [rT + d8]; test r32, r32;
+//! jne`, the `jne` retargeted at link time to the site's byte of the
+//! module's PROT_NONE trap tail, where the fetch faults (see
+//! `guard_code.rs`). The debugger finds locals where the code keeps them
+//! anyway (`debug_info`), so no site moves a value anywhere, and what a
+//! debugger writes into a register or slot is what the code after the site
+//! reads.
 //!
 //! The table pointer: the vmctx holds the table's base, aligned so that
 //! `base | K == base + K` for every offset K the code uses. The pointer is
@@ -83,6 +98,20 @@ pub(crate) struct Guards {
     pub region: u32,
     /// Whether the pointer has been set yet (by the first guard).
     pub defined: bool,
+    /// The open guard group, if any.
+    pub group: Option<Group>,
+}
+
+/// A guard group: sites of one block with no call between them, which
+/// share the first one's entry (see the module doc).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Group {
+    /// The block its sites are in.
+    block: Block,
+    /// The entry, as the first site loaded it.
+    entry: Value,
+    /// The first site's index in the function.
+    leader: u32,
 }
 
 /// What the branches to a label agree on about the table pointer's bias.
@@ -129,7 +158,8 @@ impl FuncTranslator<'_, '_> {
     /// Emit one guard and record its site.
     pub(crate) fn guard(&mut self, kind: SiteKind) {
         let site = self.sites.len() as u32;
-        self.sites.push(LocalSite { wasm_offset: self.offset as u32, kind, stack: self.stack_types.clone(), disp: 0, pointer: None });
+        let stack = self.stack_types.clone();
+        self.sites.push(LocalSite { wasm_offset: self.offset as u32, kind, stack, disp: 0, pointer: None, group: site });
         self.record_site(kind == SiteKind::Exit);
         if self.env.config.legacy {
             return self.legacy_site_call(site as i64);
@@ -143,6 +173,7 @@ impl FuncTranslator<'_, '_> {
         site_record.disp = disp;
         site_record.pointer = Some(pointer);
         if kind == SiteKind::Exit {
+            self.end_guard_group();
             // The tag marks the guard's start in the machine code (guard_code.rs).
             let tag = self.b.ins().sequence_point();
             self.b.func.debug_tags.set(tag, [DebugTag::User(site)]);
@@ -152,18 +183,42 @@ impl FuncTranslator<'_, '_> {
             self.b.switch_to_block(cont);
             self.b.seal_block(cont);
         } else {
-            // Two loads and no branch: the second reads `[pointer + entry]`,
-            // the table itself while the entry is zero, the table's
-            // PROT_NONE guard half once it is armed (the entry then holds the
-            // table's alignment). No block split (with a block per site the
-            // register allocator's liveness would cost sites x live values),
-            // no cold code, and nothing that must stay live past the site.
-            // Its trap record says where it is (no tag: see compile.rs), and
-            // the faulting address where its table is.
-            let entry = self.b.ins().uload32(MemFlagsData::trusted(), pointer, disp);
-            let at = self.b.ins().iadd(pointer, entry);
+            // One load and no branch: it reads `[pointer + group entry +
+            // disp]`, the table itself while the entry is zero, the table's
+            // PROT_NONE guard half once it is armed (the entry then holds
+            // the table's alignment). No block split (with a block per site
+            // the register allocator's liveness would cost sites x live
+            // values), no cold code, and nothing but the group's entry that
+            // must stay live past the site. Its trap record says where it is
+            // (no tag: see compile.rs), and the faulting address where its
+            // table is.
+            let (armed, leader) = self.group_entry(pointer, disp, site);
+            self.sites.last_mut().expect("just pushed").group = leader;
+            let at = self.b.ins().iadd(pointer, armed);
             let faults = MemFlagsData::new().with_trap_code(Some(TrapKind::DebugStop.code()));
-            self.b.ins().load(types::I32, faults, at, 0);
+            self.b.ins().load(types::I32, faults, at, disp);
+        }
+    }
+
+    /// The open guard group's entry and first site, or a new group's led
+    /// by `site`, whose entry is at `pointer + disp`.
+    fn group_entry(&mut self, pointer: Value, disp: i32, site: u32) -> (Value, u32) {
+        let block = self.b.current_block().expect("guards are emitted in a block");
+        if let Some(group) = self.guards.as_ref().and_then(|g| g.group).filter(|g| g.block == block) {
+            return (group.entry, group.leader);
+        }
+        let entry = self.b.ins().uload32(MemFlagsData::trusted(), pointer, disp);
+        if let Some(guards) = self.guards.as_mut() {
+            guards.group = Some(Group { block, entry, leader: site });
+        }
+        (entry, site)
+    }
+
+    /// Close the open guard group: the next site reads its own entry
+    /// (after a call, whose callee may stop and a debugger arm later sites).
+    pub(super) fn end_guard_group(&mut self) {
+        if let Some(guards) = self.guards.as_mut() {
+            guards.group = None;
         }
     }
 

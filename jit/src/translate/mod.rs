@@ -47,6 +47,10 @@ pub struct LocalSite {
     /// Guarded debug code: the table pointer the guard loads through
     /// (labelled, so its location at the guard's branch is reported).
     pub pointer: Option<Value>,
+    /// Guarded debug code: the index (in this function) of the site whose
+    /// entry this site's guard reads, the first of its guard group (see
+    /// `guard.rs`); a site's own index if it leads its group.
+    pub group: u32,
 }
 
 /// Everything the visitor tracks while translating one function.
@@ -102,6 +106,7 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
             bias: None,
             region: table.regions[defined],
             defined: false,
+            group: None,
         });
         FuncTranslator {
             b,

@@ -1,0 +1,128 @@
+//! Sites that share a guard group (the statements of one block with no call
+//! between them read one debug-table entry): each stops only for itself,
+//! a breakpoint set while stopped in the group is still hit, and clearing
+//! one of a group's breakpoints leaves the others armed.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use onecopy_runtime::{Config, DebugAction, Engine, Instance, Module, SiteKind, Store};
+
+/// `$f`: four statements in one block (the first shares its site with
+/// the function's entry), so one guard group (see
+/// `stress/tests/disas/straight.debug.disas` for the shape). `$g`: a
+/// statement, a call, a statement: two groups.
+const PROGRAM: &str = r#"(module
+  (func $f (export "f") (param i32) (result i32) (local i32)
+    local.get 0 i32.const 1 i32.add local.set 1
+    local.get 1 i32.const 2 i32.mul local.set 1
+    local.get 1 i32.const 3 i32.add local.set 1
+    local.get 1)
+  (func $g (export "g") (param i32) (result i32) (local i32)
+    local.get 0 call $f local.set 1
+    local.get 1 i32.const 1 i32.add)
+)"#;
+
+struct Fixture {
+    module: Module,
+    store: Store<()>,
+    instance: Instance,
+    /// Wasm offsets of the stops taken, in order.
+    stops: Rc<RefCell<Vec<u32>>>,
+}
+
+fn fixture() -> Fixture {
+    let engine = Engine::new(&Config::new().debug(true)).unwrap();
+    let module = Module::new(&engine, wat::parse_str(PROGRAM).unwrap()).unwrap();
+    let mut store = Store::new(&engine, ());
+    let instance = Instance::new(&mut store, &module, &[]).unwrap();
+    Fixture { module, store, instance, stops: Rc::default() }
+}
+
+impl Fixture {
+    /// Wasm offsets of function `func`'s statement sites.
+    fn statements(&self, func: u32) -> Vec<u32> {
+        self.module.sites().iter().filter(|s| s.func == func && s.kind == SiteKind::Instruction).map(|s| s.wasm_offset).collect()
+    }
+
+    /// Log every stop; run `also` at each.
+    fn on_stop(&mut self, mut also: impl FnMut(u32) + 'static) {
+        let log = self.stops.clone();
+        self.instance.debug(&mut self.store).unwrap().set_handler(move |frame| {
+            log.borrow_mut().push(frame.site.wasm_offset);
+            also(frame.site.wasm_offset);
+            DebugAction::Continue
+        });
+    }
+
+    fn call(&mut self, name: &str, arg: i32) -> i32 {
+        self.instance.get_typed_func::<(i32,), i32>(&self.store, name).unwrap().call(&mut self.store, (arg,)).unwrap()
+    }
+}
+
+#[test]
+fn only_the_site_with_the_breakpoint_stops() {
+    let mut fx = fixture();
+    let s = fx.statements(0);
+    fx.instance.debug(&mut fx.store).unwrap().set_breakpoint(0, s[1]).unwrap();
+    fx.on_stop(|_| {});
+    assert_eq!(fx.call("f", 4), 13);
+    assert_eq!(*fx.stops.borrow(), vec![s[1]]);
+    let debug = fx.instance.debug(&mut fx.store).unwrap();
+    assert!(debug.is_armed(s[1]));
+    assert!(!debug.is_armed(s[0]) && !debug.is_armed(s[2]), "group mates fault but do not stop");
+}
+
+#[test]
+fn a_breakpoint_set_while_stopped_in_the_group_is_hit() {
+    let mut fx = fixture();
+    let s = fx.statements(0);
+    let remote = fx.instance.debug(&mut fx.store).unwrap().remote();
+    remote.set_breakpoint(0, s[0]).unwrap();
+    let (first, later) = (s[0], s[2]);
+    fx.on_stop(move |at| {
+        if at == first {
+            remote.clear_breakpoint(0, first);
+            remote.set_breakpoint(0, later).unwrap();
+        }
+    });
+    assert_eq!(fx.call("f", 4), 13);
+    assert_eq!(*fx.stops.borrow(), vec![s[0], s[2]]);
+}
+
+#[test]
+fn a_breakpoint_set_in_a_callee_stops_after_the_call() {
+    let mut fx = fixture();
+    let (f, g) = (fx.statements(0), fx.statements(1));
+    let remote = fx.instance.debug(&mut fx.store).unwrap().remote();
+    remote.set_breakpoint(0, f[0]).unwrap();
+    // `$g`'s last statement, after the call.
+    let after = *g.last().unwrap();
+    let first = f[0];
+    fx.on_stop(move |at| {
+        if at == first {
+            remote.set_breakpoint(1, after).unwrap();
+        }
+    });
+    assert_eq!(fx.call("g", 4), 14);
+    assert_eq!(*fx.stops.borrow(), vec![f[0], after]);
+}
+
+#[test]
+fn clearing_one_breakpoint_of_a_group_keeps_the_others() {
+    let mut fx = fixture();
+    let s = fx.statements(0);
+    let debug = fx.instance.debug(&mut fx.store).unwrap();
+    debug.set_breakpoint(0, s[0]).unwrap();
+    debug.set_breakpoint(0, s[2]).unwrap();
+    debug.clear_breakpoint(0, s[0]);
+    assert!(!debug.is_armed(s[0]));
+    assert!(debug.is_armed(s[2]));
+    fx.on_stop(|_| {});
+    assert_eq!(fx.call("f", 4), 13);
+    assert_eq!(*fx.stops.borrow(), vec![s[2]]);
+    fx.instance.debug(&mut fx.store).unwrap().clear_breakpoint(0, s[2]);
+    fx.stops.borrow_mut().clear();
+    assert_eq!(fx.call("f", 4), 13);
+    assert!(fx.stops.borrow().is_empty());
+}
