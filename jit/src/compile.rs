@@ -153,13 +153,13 @@ fn expected_guards(
         .map(|(k, (&tag, site))| {
             let leads = site.group == k as u32;
             if site.kind == crate::translate::SiteKind::Exit {
-                return Ok(crate::guard_code::Expected { tag, disp: site.disp, fault: None, leads });
+                return Ok(crate::guard_code::Expected { tag, disp: site.disp, fault: None, fault_disp: 0, leads });
             }
             let load = at_offset.get_mut(&site.wasm_offset).and_then(|q| q.pop_front());
             let load = load.ok_or_else(|| format!("no guard load for the site at wasm offset {:#x}", site.wasm_offset))?;
             let i = srclocs.partition_point(|(start, _, _)| *start <= load);
             let from = i.checked_sub(1).map(|i| srclocs[i]).filter(|r| load < r.1).map_or(load, |r| r.0);
-            Ok(crate::guard_code::Expected { tag: from, disp: site.disp, fault: Some(load), leads })
+            Ok(crate::guard_code::Expected { tag: from, disp: site.disp, fault: Some(load), fault_disp: site.fault_disp, leads })
         })
         .collect::<Result<Vec<_>, String>>()?;
     match at_offset.iter().find(|(_, q)| !q.is_empty()) {

@@ -8,18 +8,18 @@
 //!
 //! ```text
 //! mov  rE32, dword [rT + d]       ; a fault guard (every site but exits),
-//! mov  r32, dword [rT + rE + d]   ; first of its group: faults only if the
+//! mov  r32, dword [rT + rE]       ; first of its group: faults only if the
 //!                                 ;   group's entry is armed
-//! mov  r32, dword [rT + rE + d]   ; a later site of the group (its own d)
+//! mov  r32, dword [rT + rE + d']  ; a later site of the group
 //!
 //! mov  r32, dword [rT + d]        ; the exit guard, a branch to its cold
 //! test r32, r32                   ; block (or `cmp dword [rT + d], 0`)
 //! jne  <cold block>
 //! ```
 //!
-//! with at most register-allocator moves in between. The entry a guard reads
-//! must be the site's own (the displacement the translator chose), and so
-//! must its faulting load's displacement. A fault guard stops at its
+//! with at most register-allocator moves in between. The entry a group's
+//! first guard reads must be the site's own, and every faulting load's
+//! displacement the one the translator chose. A fault guard stops at its
 //! faulting load and resumes after it; linking retargets
 //! the exit guard's `jne` to its site's byte of the trap tail, and it
 //! resumes right after that branch. Any other shape is a compile error:
@@ -77,6 +77,8 @@ pub struct Expected {
     pub disp: i32,
     /// A fault guard's faulting load (its trap record); `None` for the exit guard.
     pub fault: Option<u32>,
+    /// Displacement of a fault guard's faulting load.
+    pub fault_disp: i32,
     /// Whether a fault guard is its group's first, which loads the entry.
     pub leads: bool,
 }
@@ -126,18 +128,18 @@ fn reads_entry(ins: &Instruction, operand: u32, disp: i32) -> bool {
     ins.op_kind(operand) == OpKind::Memory && ins.memory_index() == Register::None && ins.memory_displacement64() as i64 == i64::from(disp)
 }
 
-/// A fault guard: `mov r32, [rT + rE + disp]` at `fault`, after (if it
-/// leads its group) `mov rE32, [rT' + disp]` and moves (rT' holding the
+/// A fault guard: `mov r32, [rT + rE + fault_disp]` at `fault`, after (if
+/// it leads its group) `mov rE32, [rT' + disp]` and moves (rT' holding the
 /// same pointer as rT, maybe reloaded).
 fn locate_fault(code: &[u8], expected: &Expected, fault: u32) -> Result<GuardCode, String> {
-    let (tag, disp) = (expected.tag, expected.disp);
+    let (tag, disp, fault_disp) = (expected.tag, expected.disp, expected.fault_disp);
     let (before, load) = decode_between(code, tag, fault)?;
     let (base, index) = (load.memory_base(), load.memory_index());
     let faults = load.code() == Code::Mov_r32_rm32
         && base != Register::None
         && index != Register::None
         && load.memory_index_scale() == 1
-        && load.memory_displacement64() as i64 == i64::from(disp);
+        && load.memory_displacement64() as i64 == i64::from(fault_disp);
     let entry = before.iter().rposition(|i| i.code() == Code::Mov_r32_rm32 && reads_entry(i, 1, disp));
     let start = match (faults, expected.leads) {
         (false, _) => None,
@@ -145,18 +147,18 @@ fn locate_fault(code: &[u8], expected: &Expected, fault: u32) -> Result<GuardCod
         (true, true) => entry
             .filter(|&e| {
                 // The pointer may be in another register by the faulting load
-                // (the register allocator may reload or copy it); the entry may not.
-                let entry_reg = before[e].op0_register().full_register();
-                let indexes = (base == entry_reg) != (index == entry_reg);
-                // Only moves in between, and none of them overwrites the entry's register.
-                indexes && before[e + 1..].iter().all(|i| is_move(i) && !writes(i, entry_reg))
+                // (the register allocator may reload or copy it); the entry
+                // may be copied too, but not changed: only moves in between.
+                let holders = entry_copies(before[e].op0_register().full_register(), &before[e + 1..]);
+                let moves = before[e + 1..].iter().all(is_move);
+                moves && holders.as_ref().is_some_and(|h| h.contains(&base) != h.contains(&index))
             })
             .map(|e| before[e].ip() as u32),
     };
     match start {
         Some(start) => Ok(GuardCode { load: start, stop: fault, resume: load.next_ip() as u32, branch: None }),
         None => Err(format!(
-            "guard after tag {tag:#x} is not `{}mov r32, [rT + rE + {disp}]` but `{}; {}`",
+            "guard after tag {tag:#x} is not `{}mov r32, [rT + rE + {fault_disp}]` but `{}; {}`",
             if expected.leads { format!("mov rE32, [rT + {disp}]; ") } else { String::new() },
             before.iter().map(show).collect::<Vec<_>>().join("; "),
             show(&load)
@@ -164,9 +166,40 @@ fn locate_fault(code: &[u8], expected: &Expected, fault: u32) -> Result<GuardCod
     }
 }
 
-/// Whether `ins` writes `reg` (as its first operand).
-fn writes(ins: &Instruction, reg: Register) -> bool {
-    ins.op0_kind() == OpKind::Register && ins.op0_register().full_register() == reg
+/// Where the entry loaded into `entry` is after `moves`: registers and
+/// stack slots (`[base + disp]`) that copies put it in (the register
+/// allocator may copy, spill and reload it); `None` if it is lost.
+fn entry_copies(entry: Register, moves: &[Instruction]) -> Option<Vec<Register>> {
+    let mut holders = vec![Holder::Reg(entry)];
+    for m in moves {
+        let (dest, src) = (Holder::of(m, 0), Holder::of(m, 1));
+        let copied = m.op_count() == 2 && src.is_some_and(|s| holders.contains(&s));
+        if let Some(dest) = dest {
+            holders.retain(|h| *h != dest);
+            if copied {
+                holders.push(dest);
+            }
+        }
+    }
+    let registers: Vec<Register> = holders.iter().filter_map(|h| if let Holder::Reg(r) = h { Some(*r) } else { None }).collect();
+    (!registers.is_empty()).then_some(registers)
+}
+
+/// A place a move reads or writes: a register, or a slot `[base + disp]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Holder {
+    Reg(Register),
+    Slot(Register, u64),
+}
+
+impl Holder {
+    fn of(ins: &Instruction, operand: u32) -> Option<Holder> {
+        match ins.op_kind(operand) {
+            OpKind::Register => Some(Holder::Reg(ins.op_register(operand).full_register())),
+            OpKind::Memory if ins.memory_index() == Register::None => Some(Holder::Slot(ins.memory_base(), ins.memory_displacement64())),
+            _ => None,
+        }
+    }
 }
 
 /// The exit guard: the first forward `jne` after the tag (or the `je` that
@@ -266,12 +299,12 @@ mod tests {
     use super::*;
 
     fn exit(tag: u32, disp: i32) -> Expected {
-        Expected { tag, disp, fault: None, leads: true }
+        Expected { tag, disp, fault: None, fault_disp: 0, leads: true }
     }
 
     /// A fault guard at `fault`, first of its group.
     fn leader(disp: i32, fault: u32) -> Expected {
-        Expected { tag: 0, disp, fault: Some(fault), leads: true }
+        Expected { tag: 0, disp, fault: Some(fault), fault_disp: 0, leads: true }
     }
 
     /// `mov r10d, [r9 - 0x80]; test r10d, r10d; jne +0x20` after a two-byte prefix.
@@ -305,9 +338,9 @@ mod tests {
         assert_eq!(guards, vec![branch_guard(0, 5, None)]);
     }
 
-    /// `mov eax, [rbx - 0x78]; mov eax, [rbx + rax - 0x78]` after a one-byte prefix.
+    /// `mov eax, [rbx - 0x78]; mov eax, [rbx + rax]` after a one-byte prefix.
     fn fault_sample() -> Vec<u8> {
-        let mut code = vec![0x90, 0x8b, 0x43, 0x88, 0x8b, 0x44, 0x03, 0x88];
+        let mut code = vec![0x90, 0x8b, 0x43, 0x88, 0x8b, 0x04, 0x03];
         code.extend_from_slice(&[0xc3; 8]);
         code
     }
@@ -316,8 +349,8 @@ mod tests {
     fn finds_a_fault_guard() {
         let code = fault_sample();
         let guards = locate(&code, &[leader(-0x78, 4)], None).unwrap();
-        assert_eq!(guards, vec![GuardCode { load: 1, stop: 4, resume: 8, branch: None }]);
-        assert_eq!(guards[0].hot_bytes(), 7);
+        assert_eq!(guards, vec![GuardCode { load: 1, stop: 4, resume: 7, branch: None }]);
+        assert_eq!(guards[0].hot_bytes(), 6);
     }
 
     #[test]
@@ -325,7 +358,7 @@ mod tests {
         // mov eax, [rbx + rcx - 0x74]
         let mut code = vec![0x8b, 0x44, 0x0b, 0x8c];
         code.extend_from_slice(&[0xc3; 8]);
-        let later = |disp| Expected { tag: 0, disp, fault: Some(0), leads: false };
+        let later = |disp| Expected { tag: 0, disp, fault: Some(0), fault_disp: disp, leads: false };
         let guards = locate(&code, &[later(-0x74)], None).unwrap();
         assert_eq!(guards, vec![GuardCode { load: 0, stop: 0, resume: 4, branch: None }]);
         assert!(locate(&code, &[later(-0x78)], None).is_err(), "another site's displacement");
@@ -334,25 +367,43 @@ mod tests {
 
     #[test]
     fn a_fault_guard_indexed_by_another_register_is_rejected() {
-        // mov eax, [rbx - 0x78]; mov eax, [rbx + rcx - 0x78]
-        let mut code = vec![0x8b, 0x43, 0x88, 0x8b, 0x44, 0x0b, 0x88];
+        // mov eax, [rbx - 0x78]; mov eax, [rbx + rcx]
+        let mut code = vec![0x8b, 0x43, 0x88, 0x8b, 0x04, 0x0b];
         code.extend_from_slice(&[0xc3; 8]);
         assert!(locate(&code, &[leader(-0x78, 3)], None).is_err());
     }
 
     #[test]
     fn a_fault_guard_may_find_its_pointer_reloaded() {
-        // mov edx, [rdx + 0x38]; mov rax, [rsp + 0x78]; mov edx, [rax + rdx + 0x38]
-        let mut code = vec![0x8b, 0x52, 0x38, 0x48, 0x8b, 0x44, 0x24, 0x78, 0x8b, 0x54, 0x10, 0x38];
+        // mov edx, [rdx + 0x38]; mov rax, [rsp + 0x78]; mov edx, [rax + rdx]
+        let mut code = vec![0x8b, 0x52, 0x38, 0x48, 0x8b, 0x44, 0x24, 0x78, 0x8b, 0x14, 0x10];
         code.extend_from_slice(&[0xc3; 8]);
         let guards = locate(&code, &[leader(0x38, 8)], None).unwrap();
-        assert_eq!(guards, vec![GuardCode { load: 0, stop: 8, resume: 12, branch: None }]);
+        assert_eq!(guards, vec![GuardCode { load: 0, stop: 8, resume: 11, branch: None }]);
+    }
+
+    #[test]
+    fn a_fault_guard_may_find_its_entry_copied() {
+        // mov eax, [r10 - 0x1c]; mov rdi, rax; mov eax, [r10 + rdi]
+        let mut code = vec![0x41, 0x8b, 0x42, 0xe4, 0x48, 0x89, 0xc7, 0x41, 0x8b, 0x04, 0x3a];
+        code.extend_from_slice(&[0xc3; 8]);
+        let guards = locate(&code, &[leader(-0x1c, 7)], None).unwrap();
+        assert_eq!(guards, vec![GuardCode { load: 0, stop: 7, resume: 11, branch: None }]);
+    }
+
+    #[test]
+    fn a_fault_guard_may_find_its_entry_spilled_and_reloaded() {
+        // mov eax, [r10 - 0x1c]; mov [rsp + 8], rax; mov rdi, [rsp + 8]; mov eax, [r10 + rdi]
+        let mut code = vec![0x41, 0x8b, 0x42, 0xe4, 0x48, 0x89, 0x44, 0x24, 0x08, 0x48, 0x8b, 0x7c, 0x24, 0x08];
+        code.extend_from_slice(&[0x41, 0x8b, 0x04, 0x3a, 0xc3, 0xc3]);
+        let guards = locate(&code, &[leader(-0x1c, 14)], None).unwrap();
+        assert_eq!(guards, vec![GuardCode { load: 0, stop: 14, resume: 18, branch: None }]);
     }
 
     #[test]
     fn a_fault_guard_whose_entry_register_is_overwritten_is_rejected() {
-        // mov eax, [rbx - 0x78]; mov rax, rcx; mov eax, [rbx + rax - 0x78]
-        let mut code = vec![0x8b, 0x43, 0x88, 0x48, 0x89, 0xc8, 0x8b, 0x44, 0x03, 0x88];
+        // mov eax, [rbx - 0x78]; mov rax, rcx; mov eax, [rbx + rax]
+        let mut code = vec![0x8b, 0x43, 0x88, 0x48, 0x89, 0xc8, 0x8b, 0x04, 0x03];
         code.extend_from_slice(&[0xc3; 8]);
         assert!(locate(&code, &[leader(-0x78, 6)], None).is_err());
     }
@@ -368,7 +419,7 @@ mod tests {
         let mut code = fault_sample();
         code.splice(4..4, [0x48, 0x89, 0x74, 0x24, 0x08]);
         let guards = locate(&code, &[leader(-0x78, 9)], None).unwrap();
-        assert_eq!(guards, vec![GuardCode { load: 1, stop: 9, resume: 13, branch: None }]);
+        assert_eq!(guards, vec![GuardCode { load: 1, stop: 9, resume: 12, branch: None }]);
     }
 
     #[test]

@@ -7,7 +7,7 @@
 //!
 //! ```text
 //! mov  rE32, dword [rT + d0]       ; once per group: rT, the table pointer
-//! mov  r32, dword [rT + rE + d0]   ; site 0: rE = 0 reads the table;
+//! mov  r32, dword [rT + rE]        ; site 0: rE = 0 reads the table;
 //! ...                              ;   armed, it faults
 //! mov  r32, dword [rT + rE + d1]   ; site 1 (d: the site's own entry)
 //! ```
@@ -23,9 +23,10 @@
 //! debugger arm sites after the call) and at each block (so a loop reads
 //! the entry on every iteration and a running loop sees a breakpoint set
 //! from another thread), and a thread stopped in a group holds an armed
-//! entry, so every later site of its group faults and asks again. A site's
-//! displacement is its own entry's, so no two loads of a group have one
-//! address (Cranelift would merge them) and the fault says which site it is.
+//! entry, so every later site of its group faults and asks again. A later
+//! site's displacement is its own entry's (the first's, if its own is zero),
+//! so no two loads of a group have one address: Cranelift's alias analysis
+//! (at `opt_level` speed) would merge them.
 //!
 //! The exit guard, where the results are on the operand stack, is a branch
 //! on its own entry instead (it also keeps the parameters alive to the end,
@@ -159,7 +160,7 @@ impl FuncTranslator<'_, '_> {
     pub(crate) fn guard(&mut self, kind: SiteKind) {
         let site = self.sites.len() as u32;
         let stack = self.stack_types.clone();
-        self.sites.push(LocalSite { wasm_offset: self.offset as u32, kind, stack, disp: 0, pointer: None, group: site });
+        self.sites.push(LocalSite { wasm_offset: self.offset as u32, kind, stack, disp: 0, fault_disp: 0, pointer: None, group: site });
         self.record_site(kind == SiteKind::Exit);
         if self.env.config.legacy {
             return self.legacy_site_call(site as i64);
@@ -193,10 +194,17 @@ impl FuncTranslator<'_, '_> {
             // (no tag: see compile.rs), and the faulting address where its
             // table is.
             let (armed, leader) = self.group_entry(pointer, disp, site);
-            self.sites.last_mut().expect("just pushed").group = leader;
+            let fault_disp = match leader == site {
+                true => 0,
+                false if disp != 0 => disp,
+                false => self.sites[leader as usize].disp,
+            };
+            let site_record = self.sites.last_mut().expect("just pushed");
+            site_record.group = leader;
+            site_record.fault_disp = fault_disp;
             let at = self.b.ins().iadd(pointer, armed);
             let faults = MemFlagsData::new().with_trap_code(Some(TrapKind::DebugStop.code()));
-            self.b.ins().load(types::I32, faults, at, disp);
+            self.b.ins().load(types::I32, faults, at, fault_disp);
         }
     }
 

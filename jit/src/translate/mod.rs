@@ -42,8 +42,11 @@ pub struct LocalSite {
     pub kind: SiteKind,
     /// Types of the operand-stack values at the site.
     pub stack: Vec<ValType>,
-    /// Guarded debug code: the displacement of the guard's table load.
+    /// Guarded debug code: the displacement of the site's entry from the
+    /// table pointer.
     pub disp: i32,
+    /// Guarded debug code: the displacement of a fault guard's faulting load.
+    pub fault_disp: i32,
     /// Guarded debug code: the table pointer the guard loads through
     /// (labelled, so its location at the guard's branch is reported).
     pub pointer: Option<Value>,
