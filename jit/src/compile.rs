@@ -75,12 +75,20 @@ fn site_records(sites: Vec<LocalSite>) -> (Vec<SiteRecord>, Vec<Box<[crate::type
     // Collected into a fresh vector: an in-place collect would keep the
     // larger `LocalSite` allocation.
     let mut records = Vec::with_capacity(sites.len());
+    // Most sites (every statement's) have the empty stack: no hashing for it.
+    let mut empty = None;
     for site in sites {
-        let next = ids.len() as u32;
-        let stack = *ids.entry(site.stack).or_insert_with_key(|types| {
-            stacks.push(types.clone().into_boxed_slice());
-            next
-        });
+        let next = stacks.len() as u32;
+        let stack = match site.stack.is_empty() {
+            true => *empty.get_or_insert_with(|| {
+                stacks.push(Box::default());
+                next
+            }),
+            false => *ids.entry(site.stack).or_insert_with_key(|types| {
+                stacks.push(types.clone().into_boxed_slice());
+                next
+            }),
+        };
         records.push(SiteRecord { wasm_offset: site.wasm_offset, kind: site.kind, stack, group: site.group });
     }
     (records, stacks)
@@ -140,12 +148,9 @@ fn expected_guards(
     faults: &[(u32, ir::TrapCode, u32)],
     srclocs: &[(u32, u32, u32)],
 ) -> Result<Vec<crate::guard_code::Expected>, String> {
-    let mut at_offset: HashMap<u32, std::collections::VecDeque<u32>> = HashMap::new();
-    let mut sorted: Vec<(u32, u32)> = faults.iter().map(|t| (t.0, t.2)).collect();
-    sorted.sort_unstable();
-    for (code, wasm) in sorted {
-        at_offset.entry(wasm).or_default().push_back(code);
-    }
+    // (wasm offset, code offset) of each fault load, and whether a site took it.
+    let mut loads: Vec<(u32, u32, bool)> = faults.iter().map(|t| (t.2, t.0, false)).collect();
+    loads.sort_unstable();
     let expected = tags
         .iter()
         .zip(sites)
@@ -155,15 +160,19 @@ fn expected_guards(
             if site.kind == crate::translate::SiteKind::Exit {
                 return Ok(crate::guard_code::Expected { tag, disp: site.disp, fault: None, fault_disp: 0, leads });
             }
-            let load = at_offset.get_mut(&site.wasm_offset).and_then(|q| q.pop_front());
+            let first = loads.partition_point(|l| l.0 < site.wasm_offset);
+            let load = loads[first..].iter_mut().take_while(|l| l.0 == site.wasm_offset).find(|l| !l.2).map(|l| {
+                l.2 = true;
+                l.1
+            });
             let load = load.ok_or_else(|| format!("no guard load for the site at wasm offset {:#x}", site.wasm_offset))?;
             let i = srclocs.partition_point(|(start, _, _)| *start <= load);
             let from = i.checked_sub(1).map(|i| srclocs[i]).filter(|r| load < r.1).map_or(load, |r| r.0);
             Ok(crate::guard_code::Expected { tag: from, disp: site.disp, fault: Some(load), fault_disp: site.fault_disp, leads })
         })
         .collect::<Result<Vec<_>, String>>()?;
-    match at_offset.iter().find(|(_, q)| !q.is_empty()) {
-        Some((wasm, q)) => Err(format!("a guard load at {:#x} (wasm offset {wasm:#x}) belongs to no site", q[0])),
+    match loads.iter().find(|l| !l.2) {
+        Some((wasm, code, _)) => Err(format!("a guard load at {code:#x} (wasm offset {wasm:#x}) belongs to no site")),
         None => Ok(expected),
     }
 }

@@ -86,9 +86,9 @@ impl FuncTranslator<'_, '_> {
     /// Read a local (an SSA variable).
     pub(super) fn read_local(&mut self, index: u32) -> Value {
         let v = self.b.use_var(self.locals[index as usize].0);
-        if self.guards.is_some() {
+        if self.guards.is_some() && self.owners[v] == u32::MAX {
             // A parameter the frontend just made for this local is its own.
-            self.owners.entry(v).or_insert(index);
+            self.owners[v] = index;
         }
         v
     }
@@ -101,11 +101,11 @@ impl FuncTranslator<'_, '_> {
     pub(crate) fn write_local(&mut self, index: u32, value: Value) {
         let value = match self.guards {
             Some(_) if self.is_constant(value) => self.materialize(value),
-            Some(_) if self.owners.get(&value).is_some_and(|o| *o != index) => self.copy_value(value),
+            Some(_) if ![u32::MAX, index].contains(&self.owners[value]) => self.copy_value(value),
             _ => value,
         };
         if self.guards.is_some() {
-            self.owners.insert(value, index);
+            self.owners[value] = index;
         }
         self.b.def_var(self.locals[index as usize].0, value);
         self.record_def(index, value);

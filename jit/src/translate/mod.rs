@@ -84,8 +84,9 @@ pub(crate) struct FuncTranslator<'a, 'f> {
     pub sites: Vec<LocalSite>,
     /// Guarded debug code: the table pointer and the guards' cold block.
     pub guards: Option<Guards>,
-    /// Guarded debug code: the local owning each value assigned to one.
-    pub owners: std::collections::HashMap<Value, u32>,
+    /// Guarded debug code: the local owning each value assigned to one
+    /// (`u32::MAX`: none; dense by value number, as values are).
+    pub owners: cranelift_codegen::entity::SecondaryMap<Value, u32>,
     /// What `debug_info` asked to be recorded, if anything.
     pub record: Option<crate::debug_info::Recording>,
     /// What interrupt checks load through, once loaded (see `interrupt.rs`).
@@ -125,7 +126,7 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
             offset: 0,
             sites: Vec::new(),
             guards,
-            owners: std::collections::HashMap::new(),
+            owners: cranelift_codegen::entity::SecondaryMap::with_default(u32::MAX),
             record: record.then(crate::debug_info::Recording::default),
             interrupt_base: None,
             heap_bases: memory::HeapBases::default(),
