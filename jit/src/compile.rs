@@ -269,11 +269,13 @@ pub(crate) fn compile_function(
         .filter(|(_, (_, g))| g.branch.is_some())
         .map(|(k, (site, guard))| {
             let pointer = site.pointer.expect("guarded sites load through a pointer");
-            let loc =
-                crate::debug_info::location_at(&code.value_labels_ranges, pointer, guard.stop).ok_or_else(|| CompileError::Codegen {
-                    func: func_index,
-                    message: format!("no location of the table pointer at the guard at {:#x}", guard.stop),
-                })?;
+            // Cranelift's value locations first; where they say nothing (its
+            // optimizer may have replaced the labelled value), the bytes.
+            let labelled = crate::debug_info::location_at(&code.value_labels_ranges, pointer, guard.stop);
+            let loc = labelled.or(guard.branch.and_then(|b| b.table)).ok_or_else(|| CompileError::Codegen {
+                func: func_index,
+                message: format!("no location of the table pointer at the guard at {:#x}", guard.stop),
+            })?;
             Ok((k as u32, loc))
         })
         .collect::<Result<Vec<_>, CompileError>>()?;

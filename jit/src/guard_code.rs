@@ -29,6 +29,8 @@
 
 use iced_x86::{Code, Decoder, DecoderOptions, Instruction, OpKind, Register};
 
+use crate::debug_info::Location;
+
 /// One guard in a function's code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct GuardCode {
@@ -51,6 +53,11 @@ pub struct Branch {
     /// Where the guard continues if Cranelift inverted its branch into
     /// `je <continuation>` falling into the cold block (see [`link`]).
     pub inverted: Option<u32>,
+    /// Where the bytes say the table pointer is at the `jne`, if they do:
+    /// the register the entry load read it through, if nothing in between
+    /// overwrites it, else the frame slot it was just reloaded from (the
+    /// fallback where Cranelift's value locations say nothing).
+    pub table: Option<Location>,
 }
 
 /// Length of `jne rel32`.
@@ -94,7 +101,7 @@ pub fn locate(code: &[u8], expected: &[Expected], keep: Option<u32>) -> Result<V
         .iter()
         .map(|e| match e.fault {
             Some(fault) => locate_fault(code, e, fault),
-            None => locate_branch(code, e.tag, e.disp, keep),
+            None => locate_branch(code, e.tag, e.disp, keep, crate::debug_info::cfa_above_sp(code)),
         })
         .collect()
 }
@@ -204,7 +211,7 @@ impl Holder {
 
 /// The exit guard: the first forward `jne` after the tag (or the `je` that
 /// falls into the cold block at `keep`), after a test of the entry.
-fn locate_branch(code: &[u8], tag: u32, disp: i32, keep: Option<u32>) -> Result<GuardCode, String> {
+fn locate_branch(code: &[u8], tag: u32, disp: i32, keep: Option<u32>, cfa_above_sp: i64) -> Result<GuardCode, String> {
     let mut decoder = decoder_at(code, tag)?;
     let mut seen: Vec<Instruction> = Vec::new();
     for _ in 0..MAX_GUARD_INSTRUCTIONS {
@@ -216,10 +223,10 @@ fn locate_branch(code: &[u8], tag: u32, disp: i32, keep: Option<u32>) -> Result<
         // An exit guard Cranelift inverted: `je <cont>` falling into its cold block.
         let inverted = ins.code() == Code::Je_rel32_64 && Some(ins.next_ip() as u32) == keep;
         if forward || inverted {
-            let load = branch_shape(&seen, tag, disp)?;
+            let (load, table) = branch_shape(&seen, tag, disp, cfa_above_sp)?;
             let jne = ins.ip() as u32;
             let inverted = inverted.then(|| ins.near_branch_target() as u32);
-            return Ok(GuardCode { load, stop: jne, resume: jne + JNE_LEN, branch: Some(Branch { jne, inverted }) });
+            return Ok(GuardCode { load, stop: jne, resume: jne + JNE_LEN, branch: Some(Branch { jne, inverted, table }) });
         }
         seen.push(ins);
     }
@@ -227,32 +234,55 @@ fn locate_branch(code: &[u8], tag: u32, disp: i32, keep: Option<u32>) -> Result<
     Err(format!("no forward guard branch after tag {tag:#x}: `{}`", seen.join("; ")))
 }
 
-/// Check the test before the branch (moves aside); returns the load's offset.
-fn branch_shape(before: &[Instruction], tag: u32, disp: i32) -> Result<u32, String> {
+/// Check the test before the branch (moves aside); returns the load's
+/// offset and, if the bytes tell, where the pointer it read through is at
+/// the branch.
+fn branch_shape(before: &[Instruction], tag: u32, disp: i32, cfa_above_sp: i64) -> Result<(u32, Option<Location>), String> {
     let test_at = before.iter().rposition(|i| !is_move(i));
     let load = test_at.and_then(|t| {
         let test = &before[t];
         match test.code() {
             // The load folded into a compare with zero.
-            Code::Cmp_rm32_imm8 if reads_entry(test, 0, disp) && test.immediate(1) == 0 => Some(test.ip()),
+            Code::Cmp_rm32_imm8 if reads_entry(test, 0, disp) && test.immediate(1) == 0 => Some(t),
             Code::Test_rm32_r32 if test.op0_kind() == OpKind::Register && test.op0_register() == test.op1_register() => {
                 let tested = test.op0_register();
-                before[..t]
-                    .iter()
-                    .rev()
-                    .take_while(|i| is_move(i))
-                    .find(|i| i.code() == Code::Mov_r32_rm32 && i.op0_register() == tested && reads_entry(i, 1, disp))
-                    .map(|l| l.ip())
+                let moves = before[..t].iter().rev().take_while(|i| is_move(i)).count();
+                (t - moves..t).rev().find(|&l| {
+                    let i = &before[l];
+                    i.code() == Code::Mov_r32_rm32 && i.op0_register() == tested && reads_entry(i, 1, disp)
+                })
             }
             _ => None,
         }
     });
-    load.map(|l| l as u32).ok_or_else(|| {
+    load.map(|l| (before[l].ip() as u32, table_at_branch(before, l, cfa_above_sp))).ok_or_else(|| {
         format!(
             "exit guard after tag {tag:#x} is not `mov r32, [rT + {disp}]; test r32, r32; jne` or `cmp [rT + {disp}], 0; jne` but `{}; jne`",
             before.iter().map(show).collect::<Vec<_>>().join("; ")
         )
     })
+}
+
+/// Where the pointer that `before[load]` read through is after `before`:
+/// its register, if nothing after the load writes it; else the stack slot
+/// a reload before the load took it from, if nothing after writes that.
+fn table_at_branch(before: &[Instruction], load: usize, cfa_above_sp: i64) -> Option<Location> {
+    let base = before[load].memory_base();
+    let untouched = |place: Holder, from: usize| before[from..].iter().all(|i| Holder::of(i, 0) != Some(place));
+    if !base.is_gpr64() {
+        return None;
+    }
+    if untouched(Holder::Reg(base), load + 1) {
+        return Some(Location::Gpr(base.number() as u8));
+    }
+    let reload = before[..load].iter().rposition(|i| Holder::of(i, 0) == Some(Holder::Reg(base)))?;
+    let slot = Holder::of(&before[reload], 1).filter(|_| before[reload].code() == Code::Mov_r64_rm64)?;
+    match slot {
+        Holder::Slot(Register::RSP, disp) if untouched(slot, reload + 1) => {
+            i32::try_from(disp as i64 - cfa_above_sp).ok().map(Location::Frame)
+        }
+        _ => None,
+    }
 }
 
 /// A register allocator's move, spill or reload (leaves the flags alone).
@@ -317,8 +347,9 @@ mod tests {
         code
     }
 
+    /// An exit guard reading through r9 (hardware number 9).
     fn branch_guard(load: u32, jne: u32, inverted: Option<u32>) -> GuardCode {
-        GuardCode { load, stop: jne, resume: jne + JNE_LEN, branch: Some(Branch { jne, inverted }) }
+        GuardCode { load, stop: jne, resume: jne + JNE_LEN, branch: Some(Branch { jne, inverted, table: Some(Location::Gpr(9)) }) }
     }
 
     #[test]
@@ -437,6 +468,20 @@ mod tests {
         let rel = i32::from_le_bytes(code[11..15].try_into().unwrap());
         assert_eq!(15 + rel as i64, 0x1000);
         assert_eq!(code[0x2f], 0xc3, "the cold block is left alone");
+    }
+
+    #[test]
+    fn an_exit_guard_whose_pointer_was_reloaded_finds_it_in_its_slot() {
+        // mov rax, [rsp + 0xd8]; mov eax, [rax - 0x70]; test eax, eax; jne +0x20
+        let mut code = vec![0x48, 0x8b, 0x84, 0x24, 0xd8, 0, 0, 0, 0x8b, 0x40, 0x90, 0x85, 0xc0, 0x0f, 0x85, 0x20, 0, 0, 0];
+        code.extend_from_slice(&[0xc3; 0x30]);
+        let guard = locate(&code, &[exit(0, -0x70)], None).unwrap()[0];
+        // No prologue: the body's stack pointer is 16 below the frame address.
+        assert_eq!(guard.branch.unwrap().table, Some(Location::Frame(0xd8 - 16)));
+        // Overwritten before the load without a reload the bytes show: unknown.
+        let mut code = vec![0x8b, 0x40, 0x90, 0x85, 0xc0, 0x0f, 0x85, 0x20, 0, 0, 0];
+        code.extend_from_slice(&[0xc3; 0x30]);
+        assert_eq!(locate(&code, &[exit(0, -0x70)], None).unwrap()[0].branch.unwrap().table, None);
     }
 
     #[test]

@@ -133,9 +133,14 @@ impl Drop for Restore<'_> {
 
 fn resolve(limits: &VMLimits, signal: signals::TrapSignal) -> Error {
     let location = crate::code_registry::lookup(signal.pc);
-    // Signal 0: a debugger aborted the call at a stop (see debug_stop.rs).
-    let aborted = (signal.signal == 0).then_some(TrapKind::DebugAbort);
-    let mut kind = aborted.or_else(|| location.as_ref().and_then(|l| l.trap)).unwrap_or(TrapKind::Fault);
+    // Signal 0: a debugger aborted the call at a stop; `INTERRUPTED`: a
+    // guard stopped an interrupted thread (see debug_stop.rs).
+    let ended = match signal.signal {
+        0 => Some(TrapKind::DebugAbort),
+        crate::debug_stop::INTERRUPTED => Some(TrapKind::Interrupt),
+        _ => None,
+    };
+    let mut kind = ended.or_else(|| location.as_ref().and_then(|l| l.trap)).unwrap_or(TrapKind::Fault);
     // An interrupt moves the stack limit above the stack, so that the next
     // function entry traps (see `interrupt.rs`).
     if kind == TrapKind::StackOverflow && limits.interrupt.is_interrupted() {

@@ -136,6 +136,13 @@ pub(crate) fn guard_stop(regs: &mut SavedRegs) {
         // SAFETY: nothing in this frame needs dropping.
         unsafe { crate::debug_stop::end_call(regs, EndCall::Fault) }
     };
+    // SAFETY: the stopped thread's own limits, alive while it runs.
+    if unsafe { &*crate::vm::thread_limits() }.interrupt.is_interrupted() {
+        // The guard stood in for an interrupt check (see `interrupt.rs`).
+        drop(module);
+        // SAFETY: nothing in this frame needs dropping any more.
+        unsafe { crate::debug_stop::end_call(regs, EndCall::Interrupt) }
+    }
     let Some(code) = module.debug_code.as_ref() else { return };
     regs.resume = module.code.as_ptr() as usize + code.resume[id as usize] as usize;
     let table = match code.exit_table_loc(id) {

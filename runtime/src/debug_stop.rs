@@ -110,7 +110,13 @@ pub(crate) enum EndCall {
     Fault,
     /// The debugger aborted the call ([`crate::TrapKind::DebugAbort`]).
     Abort,
+    /// The thread was interrupted ([`crate::TrapKind::Interrupt`]): a guard
+    /// stood in for a loop header's interrupt check.
+    Interrupt,
 }
+
+/// The trap signal of a call ended by [`EndCall::Interrupt`] (no real signal).
+pub(crate) const INTERRUPTED: libc::c_int = -1;
 
 /// End the innermost guarded call with a trap at the stop. Does not return.
 ///
@@ -121,6 +127,7 @@ pub(crate) unsafe fn end_call(regs: &SavedRegs, how: EndCall) -> ! {
     let signal = match how {
         EndCall::Fault => libc::SIGSEGV,
         EndCall::Abort => 0,
+        EndCall::Interrupt => INTERRUPTED,
     };
     // SAFETY: inside a guarded call (the redirect checks); the caller
     // guarantees nothing above needs dropping.

@@ -47,6 +47,9 @@ pub(crate) struct DebugTable {
     memory: TableMemory,
     arming: Mutex<Arming>,
     pause: AtomicBool,
+    /// The thread running the instance is interrupted: every entry armed
+    /// until its call ends (see `interrupt.rs`).
+    interrupted: AtomicBool,
 }
 
 impl DebugTable {
@@ -60,6 +63,7 @@ impl DebugTable {
             memory,
             arming: Mutex::new(Arming { breakpoints: BTreeSet::new(), watch: Watch::Nothing }),
             pause: AtomicBool::new(false),
+            interrupted: AtomicBool::new(false),
         }))
     }
 
@@ -114,9 +118,7 @@ impl DebugTable {
         let armed = self.entry(id).is_some_and(|e| e.load(Ordering::Relaxed) != 0);
         armed && {
             let arming = self.arming.lock();
-            arming.breakpoints.contains(&id)
-                || self.pause.load(Ordering::Relaxed)
-                || self.func_of(id).is_some_and(|f| self.watches(&arming.watch, f))
+            arming.breakpoints.contains(&id) || self.everything() || self.func_of(id).is_some_and(|f| self.watches(&arming.watch, f))
         }
     }
 
@@ -173,7 +175,7 @@ impl DebugTable {
         // The entry stays armed for any other breakpoint of the site's group.
         let group = self.group(id);
         let shared = arming.breakpoints.iter().any(|b| self.group(*b) == group);
-        self.store(id, watched || shared || self.pause.load(Ordering::Relaxed));
+        self.store(id, watched || shared || self.everything());
     }
 
     pub(crate) fn clear_all(&self) {
@@ -227,11 +229,25 @@ impl DebugTable {
     /// pending: a pause asked of a stopped instance must survive the watch
     /// change its resume makes (the end of a step disarms what it watched).
     fn restore(&self, arming: &Arming) {
-        let paused = self.pause.load(Ordering::Acquire);
-        self.fill(|func| paused || self.watches(&arming.watch, func));
+        let everything = self.everything();
+        self.fill(|func| everything || self.watches(&arming.watch, func));
         for id in &arming.breakpoints {
             self.store(*id, true);
         }
+    }
+
+    /// Whether every entry is armed: a pause is pending or the thread is interrupted.
+    fn everything(&self) -> bool {
+        self.pause.load(Ordering::Acquire) || self.interrupted.load(Ordering::Acquire)
+    }
+
+    /// The running thread was interrupted (every entry armed, so the next
+    /// guard stops and `debug::guard_stop` ends the call), or its call
+    /// ended (entries restored).
+    pub(crate) fn set_interrupted(&self, on: bool) {
+        let arming = self.arming.lock();
+        self.interrupted.store(on, Ordering::Release);
+        self.restore(&arming);
     }
 
     /// Arm or clear every function's region, by function.

@@ -377,6 +377,12 @@ fn allocate(store: &mut StoreOpaque, raw: *mut StoreOpaque, module: &Module, imp
     data.set_field(header::LIMITS, crate::vm::thread_limits() as usize);
     data.set_field(header::DEBUG_TABLE, data.debug.table.base() as usize);
     data.debug.table.set_owner(vmctx);
+    // Guarded debug code's loop headers have no probe where a guard group
+    // starts: an interrupt arms the table instead (see `interrupt.rs`).
+    let probes = module.engine().inner.compiler.config().interrupts == crate::Interrupts::Probe;
+    if probes && data.debug.table.len() != 0 {
+        crate::vm::thread_limits_arc().interrupt.register_table(&data.debug.table);
+    }
     data.set_field(header::TYPE_IDS, compiled.type_ids.as_ptr() as usize);
     for (i, m) in data.memories.iter().enumerate() {
         data.set_field(layout.memory(i as u32), store.memories[*m as usize].def_ptr() as usize);

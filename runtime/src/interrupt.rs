@@ -5,7 +5,10 @@
 //! The state lives in the thread's `VMLimits` (every instance created on
 //! the thread points at them), so one interrupt stops whatever the thread
 //! runs: it sets the flag, makes the thread's probe page PROT_NONE (loop
-//! headers) and moves the stack limit above the stack (function entries).
+//! headers), arms the debug tables of the thread's instances (loop headers
+//! of guarded debug code, whose guards stand in for the probe there; the
+//! stop ends the call as interrupted, see `debug::guard_stop`) and moves
+//! the stack limit above the stack (function entries).
 //! An interrupt is aimed at one outermost call: it is a no-op while the
 //! thread is idle, and it never outlives its call. That takes a lock on the
 //! interrupter's side and at the end of each outermost call: without it an
@@ -18,10 +21,11 @@
 //! runs normally.
 
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering::SeqCst};
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
 use parking_lot::Mutex;
 
+use crate::debug_table::DebugTable;
 use crate::vm::VMLimits;
 
 /// The stack limit of an interrupted thread: above every stack, so the next
@@ -45,6 +49,8 @@ pub(crate) struct InterruptState {
     last: AtomicU64,
     /// Held while interrupting, and while a call's end clears the interrupt.
     lock: Mutex<()>,
+    /// The debug tables of guarded debug instances created on the thread.
+    tables: Mutex<Vec<Weak<DebugTable>>>,
 }
 
 impl Default for InterruptState {
@@ -66,6 +72,7 @@ impl Default for InterruptState {
             running: AtomicU64::new(0),
             last: AtomicU64::new(0),
             lock: Mutex::new(()),
+            tables: Mutex::new(Vec::new()),
         }
     }
 }
@@ -88,6 +95,22 @@ impl InterruptState {
         }
     }
 
+    /// Interrupts arm `table` too (an instance of guarded debug code was
+    /// created on the thread).
+    pub(crate) fn register_table(&self, table: &Arc<DebugTable>) {
+        let mut tables = self.tables.lock();
+        tables.retain(|t| t.strong_count() > 0);
+        tables.push(Arc::downgrade(table));
+    }
+
+    /// Arm (or restore) every live registered table for an interrupt.
+    fn interrupt_tables(&self, on: bool) {
+        let tables: Vec<Arc<DebugTable>> = self.tables.lock().iter().filter_map(Weak::upgrade).collect();
+        for table in tables {
+            table.set_interrupted(on);
+        }
+    }
+
     /// The owning thread starts an outermost call; returns its id.
     pub(crate) fn begin_call(&self) -> u64 {
         let id = self.last.load(SeqCst) + 1;
@@ -106,6 +129,7 @@ impl InterruptState {
         if self.flag.load(SeqCst) != 0 {
             self.protect(true);
             self.flag.store(0, SeqCst);
+            self.interrupt_tables(false);
         }
     }
 
@@ -128,6 +152,7 @@ impl VMLimits {
             // The flag first: `restore_stack_limit` relies on the order.
             self.stack_limit.store(INTERRUPTED_STACK_LIMIT, SeqCst);
             state.protect(false);
+            state.interrupt_tables(true);
         }
         true
     }

@@ -83,6 +83,31 @@ fn a_watchdog_thread_interrupts_each_runaway_and_the_store_stays_usable() {
     }
 }
 
+/// Guarded debug code's loops have no probe: an interrupt arms the debug
+/// tables, and the end of the call puts them back as the debugger left them.
+#[test]
+fn after_an_interrupt_debug_code_stops_only_at_its_breakpoints() {
+    let (mut store, i) = instance(&Config::new().debug(true));
+    let module = i.module(&store).unwrap();
+    let add = module.sites().iter().find(|s| s.func == 5).unwrap().wasm_offset;
+    i.debug(&mut store).unwrap().set_breakpoint(5, add).unwrap();
+    let stops = std::rc::Rc::new(std::cell::Cell::new(0));
+    let count = stops.clone();
+    i.debug(&mut store).unwrap().set_handler(move |_| {
+        count.set(count.get() + 1);
+        onecopy_runtime::DebugAction::Continue
+    });
+    let spin = i.get_typed_func::<(), ()>(&store, "spin").unwrap();
+    assert_eq!(with_watchdog(store.interrupt_handle(), || trap_kind(spin.call(&mut store, ()))), TrapKind::Interrupt);
+    assert_eq!(stops.get(), 0, "the interrupt is no stop");
+    let fib = i.get_typed_func::<(i32,), i32>(&store, "fib").unwrap();
+    assert_eq!(fib.call(&mut store, (15,)).unwrap(), 610);
+    assert_eq!(stops.get(), 0, "no entry stays armed after the interrupted call");
+    let add = i.get_typed_func::<(i32, i32), i32>(&store, "add").unwrap();
+    assert_eq!(add.call(&mut store, (2, 3)).unwrap(), 5);
+    assert_eq!(stops.get(), 1, "the breakpoint survives the interrupt");
+}
+
 #[test]
 fn a_deadline_interrupts_calls_that_run_past_it() {
     for (name, config) in configs() {

@@ -150,8 +150,8 @@ impl FunctionDebugInfo {
             .into_iter()
             .filter_map(|(wasm_offset, point)| described.call_returns.get(&wasm_offset).map(|ret| (*ret, point)))
             .collect();
-        let frame_size = copies::frame_size(&code);
         let cold = func.layout.blocks().filter(|b| func.is_effectively_cold(*b)).collect();
+        let cfa_above_sp = cfa_above_sp(&code);
         FunctionDebugInfo {
             reaching,
             sites: recording.sites,
@@ -165,9 +165,7 @@ impl FunctionDebugInfo {
             resolve,
             code,
             block_starts: described.block_starts,
-            // The return address and the saved frame pointer lie between
-            // the canonical frame address and the body's stack pointer.
-            cfa_above_sp: frame_size + 16,
+            cfa_above_sp,
         }
     }
 
@@ -267,6 +265,13 @@ impl FunctionDebugInfo {
 pub(crate) fn location_at(labels: &cranelift_codegen::ValueLabelsRanges, v: Value, pc: u32) -> Option<Location> {
     let ranges = labels.get(&ValueLabel::from_u32(v.as_u32()))?;
     ranges.iter().find(|r| r.start <= pc && pc < r.end).and_then(|r| location(&r.loc))
+}
+
+/// How far the canonical frame address is above the stack pointer in the
+/// body of the function whose code is `code`: the return address and the
+/// saved frame pointer lie between them, and the prologue's frame.
+pub(crate) fn cfa_above_sp(code: &[u8]) -> i64 {
+    copies::frame_size(code) + 16
 }
 
 fn location(loc: &LabelValueLoc) -> Option<Location> {

@@ -219,6 +219,7 @@ impl FuncTranslator<'_, '_> {
         if let Some(guards) = self.guards.as_mut() {
             guards.group = Some(Group { block, entry, leader: site });
         }
+        self.group_replaces_probe(block);
         (entry, site)
     }
 

@@ -22,6 +22,12 @@
 //!   trap if it is set: `mov r, dword [rL+16]; test r, r; jne <trap>`, the
 //!   limits pointer `rL` loaded once at the function's entry.
 //!
+//! Guarded debug code needs no check of its own where a guard group starts
+//! in the loop header's block (see `guard.rs`): the group's load runs on
+//! every iteration, and an interrupt arms the debug tables of the thread's
+//! instances, so it faults there and the runtime ends the call as
+//! interrupted. The probe is emitted, then removed when such a group starts.
+//!
 //! The loop's load is an `atomic_load`: with `opt_level` speed, Cranelift's
 //! alias analysis would take a plain load in a store-free inner loop as
 //! redundant with the one in its outer loop's header and remove it. On
@@ -62,6 +68,25 @@ impl FuncTranslator<'_, '_> {
         let value = self.b.ins().atomic_load(ty, faults, at);
         if self.env.config.interrupts == Interrupts::Flag {
             self.trap_if(value, TrapKind::Interrupt);
+        } else if self.guards.is_some() {
+            let inst = self.b.func.dfg.value_def(value).unwrap_inst();
+            self.probe = self.b.current_block().map(|block| (block, inst));
+        }
+        self.probes.0 += 1;
+    }
+
+    /// A guard group starts in `block`: a probe there is not needed.
+    pub(crate) fn group_replaces_probe(&mut self, block: cranelift_codegen::ir::Block) {
+        if let Some((_, inst)) = self.probe.take_if(|(b, _)| *b == block) {
+            self.b.func.layout.remove_inst(inst);
+            self.probes.0 -= 1;
+            if self.probes.0 == 0 {
+                // No check reads the probe page's address any more.
+                for load in std::mem::take(&mut self.probes.1) {
+                    self.b.func.layout.remove_inst(load);
+                }
+                self.interrupt_base = None;
+            }
         }
     }
 
@@ -75,8 +100,10 @@ impl FuncTranslator<'_, '_> {
         let readonly = MemFlagsData::trusted().with_readonly();
         let mut pos = FuncCursor::new(self.b.func).at_first_insertion_point(entry);
         let mut base = pos.ins().load(types::I64, readonly, self.vmctx, header::LIMITS);
+        self.probes.1.push(pos.func.dfg.value_def(base).unwrap_inst());
         if self.env.config.interrupts == Interrupts::Probe {
             base = pos.ins().load(types::I64, readonly, base, LIMITS_PROBE_PAGE);
+            self.probes.1.push(pos.func.dfg.value_def(base).unwrap_inst());
         }
         self.interrupt_base = Some(base);
         base

@@ -91,6 +91,12 @@ pub(crate) struct FuncTranslator<'a, 'f> {
     pub record: Option<crate::debug_info::Recording>,
     /// What interrupt checks load through, once loaded (see `interrupt.rs`).
     pub interrupt_base: Option<Value>,
+    /// Guarded debug code: the latest loop header's probe and its block,
+    /// until a guard group starts there and takes its place.
+    pub probe: Option<(cranelift_codegen::ir::Block, cranelift_codegen::ir::Inst)>,
+    /// Loop-header probes emitted and not removed, and the entry block's
+    /// loads of what they read (removed with the last probe).
+    pub probes: (u32, Vec<cranelift_codegen::ir::Inst>),
     /// Each memory's base, loaded once in the entry block when first used.
     pub heap_bases: memory::HeapBases,
 }
@@ -129,6 +135,8 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
             owners: cranelift_codegen::entity::SecondaryMap::with_default(u32::MAX),
             record: record.then(crate::debug_info::Recording::default),
             interrupt_base: None,
+            probe: None,
+            probes: (0, Vec::new()),
             heap_bases: memory::HeapBases::default(),
         }
     }
