@@ -12,7 +12,7 @@ use wasmparser::FunctionBody;
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 
-use crate::debug_info::{Location, Recording};
+use crate::debug_info::Recording;
 use crate::env::{mem_flags, wasm_signature, ModuleEnv};
 use crate::guard_code::GuardCode;
 use crate::legacy::PatchableCalls;
@@ -40,9 +40,9 @@ pub(crate) struct FunctionCode {
     pub patches: PatchableCalls,
     /// Guarded debug code: each site's guard, in site order.
     pub guards: Vec<GuardCode>,
-    /// Guarded debug code: where each exit guard's table pointer is at its
-    /// branch, by the site's index in the function.
-    pub table_locs: Vec<(u32, Location)>,
+    /// Guarded debug code: where each exit guard's table pointer (or the
+    /// vmctx) is at its branch, by the site's index in the function.
+    pub table_locs: Vec<(u32, crate::debug_info::InstanceAt)>,
     /// Guarded debug code: offset of the exit guard's cold block (where an
     /// inverted exit guard falls through).
     pub keep: Option<u32>,
@@ -145,6 +145,7 @@ fn label_all_values(
 fn expected_guards(
     tags: &[u32],
     sites: &[LocalSite],
+    present: &[bool],
     faults: &[(u32, ir::TrapCode, u32)],
     srclocs: &[(u32, u32, u32)],
 ) -> Result<Vec<crate::guard_code::Expected>, String> {
@@ -157,8 +158,9 @@ fn expected_guards(
         .enumerate()
         .map(|(k, (&tag, site))| {
             let leads = site.group == k as u32;
-            if site.kind == crate::translate::SiteKind::Exit {
-                return Ok(crate::guard_code::Expected { tag, disp: site.disp, fault: None, fault_disp: 0, leads });
+            let present = present[k];
+            if site.kind == crate::translate::SiteKind::Exit || !present {
+                return Ok(crate::guard_code::Expected { tag, disp: site.disp, fault: None, fault_disp: 0, leads, present });
             }
             let first = loads.partition_point(|l| l.0 < site.wasm_offset);
             let load = loads[first..].iter_mut().take_while(|l| l.0 == site.wasm_offset).find(|l| !l.2).map(|l| {
@@ -168,7 +170,7 @@ fn expected_guards(
             let load = load.ok_or_else(|| format!("no guard load for the site at wasm offset {:#x}", site.wasm_offset))?;
             let i = srclocs.partition_point(|(start, _, _)| *start <= load);
             let from = i.checked_sub(1).map(|i| srclocs[i]).filter(|r| load < r.1).map_or(load, |r| r.0);
-            Ok(crate::guard_code::Expected { tag: from, disp: site.disp, fault: Some(load), fault_disp: site.fault_disp, leads })
+            Ok(crate::guard_code::Expected { tag: from, disp: site.disp, fault: Some(load), fault_disp: site.fault_disp, leads, present })
         })
         .collect::<Result<Vec<_>, String>>()?;
     match loads.iter().find(|l| !l.2) {
@@ -189,7 +191,7 @@ pub(crate) fn compile_function(
 ) -> Result<(FunctionCode, Option<Described>), CompileError> {
     ctx.clear();
     declare_function(env, &mut ctx.func, func_index);
-    let (mut sites, local_types, recording) = {
+    let (mut sites, local_types, recording, vmctx) = {
         let mut tx = FuncTranslator::new(env, FunctionBuilder::new(&mut ctx.func, fctx), func_index, describe);
         tx.declare_locals(body)?;
         let ty = env.info.func_type(func_index);
@@ -205,21 +207,29 @@ pub(crate) fn compile_function(
         let sites = std::mem::take(&mut tx.sites);
         let local_types = tx.locals.iter().map(|(_, t)| *t).collect::<Vec<_>>();
         let recording = tx.record.take();
+        let vmctx = tx.vmctx;
         tx.b.finalize(env.isa.frontend_config());
-        (sites, local_types, recording)
+        (sites, local_types, recording, vmctx)
     };
     // Each exit guard's table pointer is labelled, so Cranelift reports where
     // it is at the guard's branch (how its stop finds its instance).
     for site in &mut sites {
         site.pointer = site.pointer.map(|p| ctx.func.dfg.resolve_aliases(p));
     }
-    label_values(&mut ctx.func, sites.iter().filter(|s| s.kind == crate::translate::SiteKind::Exit).filter_map(|s| s.pointer));
+    // The vmctx too: where the optimizer rematerialized a pointer, it is
+    // how the stop finds its instance instead.
+    let exits: Vec<ir::Value> = sites.iter().filter(|s| s.kind == crate::translate::SiteKind::Exit).filter_map(|s| s.pointer).collect();
+    let vmctx = (!exits.is_empty()).then_some(vmctx);
+    label_values(&mut ctx.func, exits.into_iter().chain(vmctx));
     let aliases = if recording.is_some() { label_all_values(ctx, env.isa, func_index)? } else { HashMap::new() };
 
     let names = ctx.func.params.user_named_funcs().clone();
-    let code = ctx
-        .compile(env.isa, &mut ControlPlane::default())
+    ctx.compile(env.isa, &mut ControlPlane::default())
         .map_err(|e| CompileError::Codegen { func: func_index, message: format!("{:?}", e.inner) })?;
+    // At `opt_level` speed a constant branch may make a site's block
+    // unreachable, and Cranelift removes it with the site's guard.
+    let present: Vec<bool> = sites.iter().map(|s| s.load.is_none_or(|inst| ctx.func.layout.inst_block(inst).is_some())).collect();
+    let code = ctx.compiled_code().expect("just compiled");
     let buffer = &code.buffer;
     let mut calls = Vec::new();
     for reloc in buffer.relocs() {
@@ -254,8 +264,8 @@ pub(crate) fn compile_function(
     // runtime finds its stop from `DebugCode::stops`, so it is no trap site.
     let (faults, traps): (Vec<_>, Vec<_>) = traps.into_iter().partition(|t| t.1 == stop);
     let guards = if guarded {
-        let expected =
-            expected_guards(&tags, &sites, &faults, &srclocs).map_err(|message| CompileError::Codegen { func: func_index, message })?;
+        let expected = expected_guards(&tags, &sites, &present, &faults, &srclocs)
+            .map_err(|message| CompileError::Codegen { func: func_index, message })?;
         crate::guard_code::locate(&bytes, &expected, keep).map_err(|message| CompileError::Codegen { func: func_index, message })?
     } else {
         vec![]
@@ -270,11 +280,15 @@ pub(crate) fn compile_function(
         .map(|(k, (site, guard))| {
             let pointer = site.pointer.expect("guarded sites load through a pointer");
             // Cranelift's value locations first; where they say nothing (its
-            // optimizer may have replaced the labelled value), the bytes.
-            let labelled = crate::debug_info::location_at(&code.value_labels_ranges, pointer, guard.stop);
-            let loc = labelled.or(guard.branch.and_then(|b| b.table)).ok_or_else(|| CompileError::Codegen {
+            // optimizer may have rematerialized the pointer), the bytes; then
+            // the vmctx's location.
+            use crate::debug_info::{location_at, InstanceAt};
+            let labels = &code.value_labels_ranges;
+            let table = location_at(labels, pointer, guard.stop).or(guard.branch.and_then(|b| b.table)).map(InstanceAt::Table);
+            let vmctx = || vmctx.and_then(|v| location_at(labels, v, guard.stop)).map(InstanceAt::Vmctx);
+            let loc = table.or_else(vmctx).ok_or_else(|| CompileError::Codegen {
                 func: func_index,
-                message: format!("no location of the table pointer at the guard at {:#x}", guard.stop),
+                message: format!("no location of the table pointer or the vmctx at the guard at {:#x}", guard.stop),
             })?;
             Ok((k as u32, loc))
         })

@@ -27,10 +27,10 @@ pub struct DebugCode {
     /// offset: how a stop at a faulting load finds its site (an exit guard's
     /// stop is found by its trap-tail byte instead).
     pub stops: Vec<(u32, u32)>,
-    /// (exit site id, where its table pointer is at its branch), sorted by
-    /// id: how an exit guard's stop finds its instance's table (a fault
+    /// (exit site id, where its table pointer or vmctx is at its branch),
+    /// sorted by id: how an exit guard's stop finds its instance (a fault
     /// guard's stop finds it from the faulting address).
-    pub table_loc: Vec<(u32, crate::debug_info::Location)>,
+    pub table_loc: Vec<(u32, crate::debug_info::InstanceAt)>,
     /// The debug-table entry that arms each site's guard: its guard
     /// group's (several sites share one; see the jit's `translate/guard.rs`).
     pub entries: Vec<u32>,
@@ -77,8 +77,8 @@ impl DebugCode {
         })
     }
 
-    /// Where exit site `id`'s table pointer is at its branch.
-    pub fn exit_table_loc(&self, id: u32) -> Option<crate::debug_info::Location> {
+    /// Where exit site `id`'s table pointer (or vmctx) is at its branch.
+    pub fn exit_instance(&self, id: u32) -> Option<crate::debug_info::InstanceAt> {
         let i = self.table_loc.binary_search_by_key(&id, |t| t.0).ok()?;
         Some(self.table_loc[i].1)
     }

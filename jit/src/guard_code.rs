@@ -67,9 +67,22 @@ pub const JNE_LEN: u32 = 6;
 pub const JMP_LEN: u32 = 5;
 
 impl GuardCode {
+    /// The guard of a site the optimizer removed as unreachable (at
+    /// `opt_level` speed a constant branch may skip a block): it has no code.
+    pub const ABSENT: GuardCode = GuardCode { load: u32::MAX, stop: u32::MAX, resume: u32::MAX, branch: None };
+
+    /// Whether the guard has code (see [`GuardCode::ABSENT`]).
+    pub fn is_present(&self) -> bool {
+        self.load != u32::MAX
+    }
+
     /// Bytes of the guard's hot path (the loads, or load, test and branch).
     pub fn hot_bytes(&self) -> u32 {
-        self.resume - self.load
+        if self.is_present() {
+            self.resume - self.load
+        } else {
+            0
+        }
     }
 }
 
@@ -88,6 +101,8 @@ pub struct Expected {
     pub fault_disp: i32,
     /// Whether a fault guard is its group's first, which loads the entry.
     pub leads: bool,
+    /// Whether the guard's code survived optimization (see [`GuardCode::ABSENT`]).
+    pub present: bool,
 }
 
 /// Instructions decoded past a tag before giving up on finding its guard
@@ -100,6 +115,7 @@ pub fn locate(code: &[u8], expected: &[Expected], keep: Option<u32>) -> Result<V
     expected
         .iter()
         .map(|e| match e.fault {
+            _ if !e.present => Ok(GuardCode::ABSENT),
             Some(fault) => locate_fault(code, e, fault),
             None => locate_branch(code, e.tag, e.disp, keep, crate::debug_info::cfa_above_sp(code)),
         })
@@ -329,12 +345,12 @@ mod tests {
     use super::*;
 
     fn exit(tag: u32, disp: i32) -> Expected {
-        Expected { tag, disp, fault: None, fault_disp: 0, leads: true }
+        Expected { tag, disp, fault: None, fault_disp: 0, leads: true, present: true }
     }
 
     /// A fault guard at `fault`, first of its group.
     fn leader(disp: i32, fault: u32) -> Expected {
-        Expected { tag: 0, disp, fault: Some(fault), fault_disp: 0, leads: true }
+        Expected { tag: 0, disp, fault: Some(fault), fault_disp: 0, leads: true, present: true }
     }
 
     /// `mov r10d, [r9 - 0x80]; test r10d, r10d; jne +0x20` after a two-byte prefix.
@@ -389,7 +405,7 @@ mod tests {
         // mov eax, [rbx + rcx - 0x74]
         let mut code = vec![0x8b, 0x44, 0x0b, 0x8c];
         code.extend_from_slice(&[0xc3; 8]);
-        let later = |disp| Expected { tag: 0, disp, fault: Some(0), fault_disp: disp, leads: false };
+        let later = |disp| Expected { tag: 0, disp, fault: Some(0), fault_disp: disp, leads: false, present: true };
         let guards = locate(&code, &[later(-0x74)], None).unwrap();
         assert_eq!(guards, vec![GuardCode { load: 0, stop: 0, resume: 4, branch: None }]);
         assert!(locate(&code, &[later(-0x78)], None).is_err(), "another site's displacement");

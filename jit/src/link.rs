@@ -71,8 +71,8 @@ pub(crate) struct LinkedGuards {
     pub resume: Vec<u32>,
     /// (code offset of a fault guard's faulting load, site id), sorted.
     pub stops: Vec<(u32, u32)>,
-    /// (exit site id, where its table pointer is at its branch), by id.
-    pub table_loc: Vec<(u32, crate::debug_info::Location)>,
+    /// (exit site id, where its table pointer or vmctx is at its branch), by id.
+    pub table_loc: Vec<(u32, crate::debug_info::InstanceAt)>,
     /// Code offset where site k's guard starts (its load), by site id.
     pub loads: Vec<u32>,
     /// Bytes of every guard's hot path.
@@ -96,6 +96,12 @@ pub(crate) fn link_guards(funcs: &mut [FunctionCode], linked: &mut LinkedCode, t
         let first = out.resume.len() as u32;
         for g in std::mem::take(&mut f.guards) {
             let site = out.resume.len() as u32;
+            if !g.is_present() {
+                // Never runs: no stop, resume or load to record.
+                out.resume.push(u32::MAX);
+                out.loads.push(u32::MAX);
+                continue;
+            }
             match &g.branch {
                 Some(branch) => crate::guard_code::link(&mut linked.bytes, branch, *start, tail + site, f.keep.map(|k| start + k)),
                 None => out.stops.push((start + g.stop, site)),

@@ -11,7 +11,7 @@ use std::cell::{Cell, RefCell};
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use onecopy_jit::debug_info::Location;
+use onecopy_jit::debug_info::{InstanceAt, Location};
 use onecopy_jit::Site;
 
 use crate::debug_frame::FrameView;
@@ -145,20 +145,29 @@ pub(crate) fn guard_stop(regs: &mut SavedRegs) {
     }
     let Some(code) = module.debug_code.as_ref() else { return };
     regs.resume = module.code.as_ptr() as usize + code.resume[id as usize] as usize;
-    let table = match code.exit_table_loc(id) {
-        // A fault guard: the faulting address is in its table's guard half.
-        None => code.table.base_of_fault(regs.fault_addr, crate::debug_table::page_size()).map(|b| b as u64),
-        Some(Location::Gpr(r)) => regs.gpr(r),
+    let read = |loc: Location| match loc {
+        Location::Gpr(r) => regs.gpr(r),
         // SAFETY: a slot of the stopped frame (CFA = fp + 16), suspended.
-        Some(Location::Frame(off)) => Some(unsafe { *((regs.fp() as isize + 16 + off as isize) as *const u64) }),
-        Some(Location::Xmm(_)) => None,
+        Location::Frame(off) => Some(unsafe { *((regs.fp() as isize + 16 + off as isize) as *const u64) }),
+        Location::Xmm(_) => None,
     };
-    let Some(table) = table else { return };
-    let base = table as usize & !(code.table.align - 1);
-    // SAFETY: the guard read its entry through `table`, which points into its
-    // instance's debug table, whose header holds the instance's vmctx; the
-    // instance is alive while its code runs.
-    let (store, instance) = unsafe { InstanceData::from_vmctx(*(base as *const *mut u8)) };
+    // The table's header holds the instance's vmctx (see `debug_table.rs`).
+    let owner = |table: u64| {
+        let base = table as usize & !(code.table.align - 1);
+        // SAFETY: the guard read its entry through `table`, which points
+        // into its instance's debug table; the instance is alive while its
+        // code runs.
+        unsafe { *(base as *const u64) }
+    };
+    let vmctx = match code.exit_instance(id) {
+        // A fault guard: the faulting address is in its table's guard half.
+        None => code.table.base_of_fault(regs.fault_addr, crate::debug_table::page_size()).map(|b| owner(b as u64)),
+        Some(InstanceAt::Table(loc)) => read(loc).map(owner),
+        Some(InstanceAt::Vmctx(loc)) => read(loc),
+    };
+    let Some(vmctx) = vmctx else { return };
+    // SAFETY: the stopped code's own vmctx, whose instance is alive while it runs.
+    let (store, instance) = unsafe { InstanceData::from_vmctx(vmctx as *mut u8) };
     drop(module);
     let abort = on_stop(store, instance, id, StopFrame::Guard(regs));
     if abort {

@@ -21,7 +21,11 @@ const PROGRAM: &str = r#"(module
     local.get 1))"#;
 
 fn module() -> Module {
-    let engine = Engine::new(&Config::new().debug(true)).unwrap();
+    module_with(Config::new().debug(true))
+}
+
+fn module_with(config: Config) -> Module {
+    let engine = Engine::new(&config).unwrap();
     Module::new(&engine, wat::parse_str(PROGRAM).unwrap()).unwrap()
 }
 
@@ -59,7 +63,17 @@ fn bad_offsets_list_the_nearest_breakable_points() {
 
 #[test]
 fn stepping_stops_at_every_site_and_results_stay_correct() {
-    let module = module();
+    stepping_stops_at_every_site(module());
+}
+
+/// At `opt_level` speed Cranelift may rematerialize the table pointer an
+/// exit guard read, and the stop finds its instance from the vmctx.
+#[test]
+fn stepping_optimized_debug_code_stops_at_every_site() {
+    stepping_stops_at_every_site(module_with(Config::new().debug(true).opt_level(onecopy_runtime::OptLevel::Speed)));
+}
+
+fn stepping_stops_at_every_site(module: Module) {
     let mut store = Store::new(module.engine(), ());
     let instance = Instance::new(&mut store, &module, &[]).unwrap();
     let stops = Rc::new(RefCell::new(0usize));

@@ -29,6 +29,7 @@ fn configs() -> Vec<(&'static str, Config)> {
     vec![
         ("probe", Config::new()),
         ("probe, debug", Config::new().debug(true)),
+        ("probe, debug, speed", Config::new().debug(true).opt_level(OptLevel::Speed)),
         ("probe, speed", Config::new().opt_level(OptLevel::Speed)),
         ("flag", Config::new().interrupt_check(Interrupts::Flag)),
         ("flag, speed", Config::new().interrupt_check(Interrupts::Flag).opt_level(OptLevel::Speed)),

@@ -140,6 +140,10 @@ fn notes(module: &Module, func: u32, start: u32) -> Vec<(u32, String)> {
     let mut notes: BTreeMap<u32, Vec<String>> = BTreeMap::new();
     let legacy_at: HashMap<u32, u32> = compiled.legacy.iter().flat_map(|l| l.sites.iter().map(|s| (s.site, s.offset))).collect();
     for site in module.function_sites(func) {
+        if site.code_offset == u32::MAX {
+            // The optimizer removed the site's block as unreachable.
+            continue;
+        }
         let resume = compiled.debug_code.as_ref().and_then(|d| d.resume.get(site.id as usize));
         if let Some(resume) = resume {
             notes.entry(resume - start).or_default().insert(0, ";; resumes\n".to_owned());

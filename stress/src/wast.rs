@@ -49,6 +49,9 @@ pub struct WastArgs {
     /// guard pages (`Config::memory_guard(false)`).
     #[arg(long)]
     pub explicit_checks: bool,
+    /// Compile with Cranelift's `opt_level` speed instead of none.
+    #[arg(long)]
+    pub speed: bool,
     /// Print one JSON object instead of the readable summary.
     #[arg(long)]
     pub json: bool,
@@ -71,6 +74,8 @@ pub struct Options {
     pub wasmtime_compat: bool,
     /// Explicit bounds checks (see [`WastArgs::explicit_checks`]).
     pub explicit_checks: bool,
+    /// `opt_level` speed (see [`WastArgs::speed`]).
+    pub speed: bool,
 }
 
 /// Run every script; succeed (exit 0) only if no directive failed.
@@ -87,6 +92,7 @@ pub fn main(args: &WastArgs) -> Result<ExitCode> {
         legacy: args.legacy,
         wasmtime_compat: args.wasmtime_compat,
         explicit_checks: args.explicit_checks,
+        speed: args.speed,
     };
     let reports = files.iter().map(|file| run_one(file, options)).collect();
     let summary = Summary::new(reports);

@@ -160,7 +160,16 @@ impl FuncTranslator<'_, '_> {
     pub(crate) fn guard(&mut self, kind: SiteKind) {
         let site = self.sites.len() as u32;
         let stack = self.stack_types.clone();
-        self.sites.push(LocalSite { wasm_offset: self.offset as u32, kind, stack, disp: 0, fault_disp: 0, pointer: None, group: site });
+        self.sites.push(LocalSite {
+            wasm_offset: self.offset as u32,
+            kind,
+            stack,
+            disp: 0,
+            fault_disp: 0,
+            pointer: None,
+            load: None,
+            group: site,
+        });
         self.record_site(kind == SiteKind::Exit);
         if self.env.config.legacy {
             return self.legacy_site_call(site as i64);
@@ -179,6 +188,7 @@ impl FuncTranslator<'_, '_> {
             let tag = self.b.ins().sequence_point();
             self.b.func.debug_tags.set(tag, [DebugTag::User(site)]);
             let entry = self.b.ins().load(types::I32, MemFlagsData::trusted(), pointer, disp);
+            self.sites.last_mut().expect("just pushed").load = Some(self.b.func.dfg.value_def(entry).unwrap_inst());
             let cont = self.b.create_block();
             self.exit_branch(entry, cont);
             self.b.switch_to_block(cont);
@@ -204,7 +214,8 @@ impl FuncTranslator<'_, '_> {
             site_record.fault_disp = fault_disp;
             let at = self.b.ins().iadd(pointer, armed);
             let faults = MemFlagsData::new().with_trap_code(Some(TrapKind::DebugStop.code()));
-            self.b.ins().load(types::I32, faults, at, fault_disp);
+            let load = self.b.ins().load(types::I32, faults, at, fault_disp);
+            self.sites.last_mut().expect("just pushed").load = Some(self.b.func.dfg.value_def(load).unwrap_inst());
         }
     }
 

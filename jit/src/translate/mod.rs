@@ -50,6 +50,10 @@ pub struct LocalSite {
     /// Guarded debug code: the table pointer the guard loads through
     /// (labelled, so its location at the guard's branch is reported).
     pub pointer: Option<Value>,
+    /// Guarded debug code: the guard's faulting load, or the exit guard's
+    /// entry load (gone after compiling if the optimizer found the site
+    /// unreachable).
+    pub load: Option<cranelift_codegen::ir::Inst>,
     /// Guarded debug code: the index (in this function) of the site whose
     /// entry this site's guard reads, the first of its guard group (see
     /// `guard.rs`); a site's own index if it leads its group.

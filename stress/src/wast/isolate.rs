@@ -42,6 +42,9 @@ fn child_report(file: &Path, options: Options) -> Result<FileReport, String> {
     if options.explicit_checks {
         command.arg("--explicit-checks");
     }
+    if options.speed {
+        command.arg("--speed");
+    }
     // stderr is inherited: panics and logs reach the user as they happen.
     let mut child =
         command.arg(file).stdin(Stdio::null()).stdout(Stdio::piped()).spawn().map_err(|e| format!("cannot start a child process: {e}"))?;

@@ -76,6 +76,9 @@ impl Script {
         if options.explicit_checks {
             config = config.memory_guard(false);
         }
+        if options.speed {
+            config = config.opt_level(onecopy_runtime::OptLevel::Speed);
+        }
         let engine = Engine::new(&config)?;
         Script::in_engine(engine, options)
     }
