@@ -84,11 +84,14 @@ pub(crate) struct DebugState {
     pub table: Arc<DebugTable>,
     stepping: Cell<Stepping>,
     handler: RefCell<Option<Handler>>,
+    /// How many times a guard asked whether to stop (see [`Debugger::stop_checks`]).
+    checks: Cell<u64>,
 }
 
 impl DebugState {
     pub(crate) fn new(module: &crate::Module) -> Result<DebugState> {
-        Ok(DebugState { table: DebugTable::new(module)?, stepping: Cell::new(Stepping::Off), handler: RefCell::new(None) })
+        let table = DebugTable::new(module)?;
+        Ok(DebugState { table, stepping: Cell::new(Stepping::Off), handler: RefCell::new(None), checks: Cell::new(0) })
     }
 
     pub(crate) fn footprint(&self) -> usize {
@@ -201,6 +204,7 @@ pub(crate) fn on_stop(store: *mut StoreOpaque, instance: u32, id: u32, mut frame
     };
     let compiled = module.compiled();
     let fp = frame.fp();
+    debug.checks.set(debug.checks.get() + 1);
     let paused = debug.table.take_pause();
     let reason = if debug.table.has_breakpoint(id) {
         StopReason::Breakpoint
@@ -339,6 +343,14 @@ impl<'a, T: 'static> Debugger<'a, T> {
     pub fn set_stepping(&self, on: bool) {
         let stepping = if on { Stepping::Into } else { Stepping::Off };
         self.state().set_stepping(self.data(), stepping, None);
+    }
+
+    /// How many times this instance's code asked whether to stop: every
+    /// stop, and every fault of a site whose guard group's entry another
+    /// site's breakpoint (or a watch) armed, which goes on at once. What
+    /// a breakpoint costs the sites around it, counted rather than timed.
+    pub fn stop_checks(&self) -> u64 {
+        self.state().checks.get()
     }
 
     /// Whether this instance's guard at `wasm_offset` stops (its entry in

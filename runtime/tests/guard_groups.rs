@@ -1,7 +1,8 @@
 //! Sites that share a guard group (the statements of one block with no call
 //! between them read one debug-table entry): each stops only for itself,
-//! a breakpoint set while stopped in the group is still hit, and clearing
-//! one of a group's breakpoints leaves the others armed.
+//! a breakpoint set while stopped in the group is still hit, clearing one
+//! of a group's breakpoints leaves the others armed, and a breakpoint in a
+//! branch that never runs costs the code around it nothing.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -9,7 +10,8 @@ use std::rc::Rc;
 use onecopy_runtime::{Config, DebugAction, Engine, Instance, Module, SiteKind, Store};
 
 /// `$f`: four statements in one block (the first shares its site with
-/// the function's entry), so one guard group (see
+/// the function's entry); `$h`: a branch that is never taken, around which
+/// a caller loops, so one guard group (see
 /// `stress/tests/disas/straight.debug.disas` for the shape). `$g`: a
 /// statement, a call, a statement: two groups.
 const PROGRAM: &str = r#"(module
@@ -21,6 +23,12 @@ const PROGRAM: &str = r#"(module
   (func $g (export "g") (param i32) (result i32) (local i32)
     local.get 0 call $f local.set 1
     local.get 1 i32.const 1 i32.add)
+  (func $h (export "h") (param i32) (result i32) (local i32)
+    (loop $l
+      (if (i32.lt_s (local.get 0) (i32.const 0)) (then (local.set 1 (i32.const 7)) unreachable))
+      (local.set 1 (i32.add (local.get 1) (local.get 0)))
+      (br_if $l (local.tee 0 (i32.sub (local.get 0) (i32.const 1)))))
+    (local.get 1))
 )"#;
 
 struct Fixture {
@@ -125,4 +133,31 @@ fn clearing_one_breakpoint_of_a_group_keeps_the_others() {
     fx.stops.borrow_mut().clear();
     assert_eq!(fx.call("f", 4), 13);
     assert!(fx.stops.borrow().is_empty());
+}
+
+#[test]
+fn a_breakpoint_in_a_branch_never_taken_costs_the_loop_around_it_nothing() {
+    let mut fx = fixture();
+    let never = fx.module.sites().iter().find(|s| s.func == 2 && s.kind == SiteKind::Instruction).map(|s| s.wasm_offset);
+    // The first statement inside `then` (`local.set 1 (i32.const 7)`).
+    let then = fx.statements(2).into_iter().nth(2).unwrap();
+    assert_ne!(Some(then), never, "not the loop's first statement");
+    fx.instance.debug(&mut fx.store).unwrap().set_breakpoint(2, then).unwrap();
+    fx.on_stop(|_| {});
+    assert_eq!(fx.call("h", 100), 5050);
+    assert!(fx.stops.borrow().is_empty());
+    let checks = fx.instance.debug(&mut fx.store).unwrap().stop_checks();
+    assert_eq!(checks, 0, "the sites of other blocks fault only for their own groups");
+}
+
+#[test]
+fn group_mates_of_a_breakpoint_fault_and_go_on() {
+    let mut fx = fixture();
+    let s = fx.statements(0);
+    fx.instance.debug(&mut fx.store).unwrap().set_breakpoint(0, s[2]).unwrap();
+    fx.on_stop(|_| {});
+    assert_eq!(fx.call("f", 4), 13);
+    let checks = fx.instance.debug(&mut fx.store).unwrap().stop_checks();
+    // The entry and the three statements are one group: each faults once.
+    assert_eq!((fx.stops.borrow().len(), checks), (1, 4));
 }

@@ -118,15 +118,26 @@ fn instruction(line: &str) -> Option<Line<'_>> {
 fn check_guards(listing: &str) -> Result<(), String> {
     let lines: Vec<&str> = listing.lines().collect();
     let mut ids = Vec::new();
-    let mut group = None;
+    // Groups' `(rT, rE)`: a later site of a group may be laid out before or
+    // after its first (a cold block's), so they are checked after the rest.
+    let mut groups = Vec::new();
+    let mut later = Vec::new();
     for (n, line) in lines.iter().enumerate() {
         let Some(marker) = line.strip_prefix(";; site ") else { continue };
         let (id, rest) = marker.split_once(' ').ok_or(format!("bad marker {line:?}"))?;
         let id: u32 = id.parse().map_err(|_| format!("bad site id in {line:?}"))?;
         let guard: Vec<Line> = lines[n + 1..].iter().take_while(|l| **l != ";; resumes").filter_map(|l| instruction(l)).collect();
-        let shown: Vec<&str> = guard.iter().map(|g| g.text).collect();
-        check_guard(id, rest.starts_with("(exit)"), &guard, &mut group).map_err(|e| format!("site {id}: {e}: `{}`", shown.join("; ")))?;
+        let shown = guard.iter().map(|g| g.text).collect::<Vec<_>>().join("; ");
+        let exit = rest.starts_with("(exit)");
         ids.push(id);
+        if !exit && guard.len() == 1 {
+            later.push((id, guard, shown));
+            continue;
+        }
+        check_guard(id, exit, &guard, &mut groups).map_err(|e| format!("site {id}: {e}: `{shown}`"))?;
+    }
+    for (id, guard, shown) in later {
+        check_later_site(&guard[0], &groups).map_err(|e| format!("site {id}: {e}: `{shown}`"))?;
     }
     let header = lines.first().and_then(|h| h.rsplit(", ").next()).and_then(|s| s.strip_suffix(" sites"));
     if header != Some(&ids.len().to_string()) {
@@ -147,19 +158,20 @@ fn check_guards(listing: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// One guard: `mov rE32, dword ptr [rT±d8]; mov r32, dword ptr [rT+rE]`
-/// leading a group (whose `(rT, rE)` it sets in `group`), `mov r32, dword
-/// ptr [rT+rE±d8]` in one, or for the exit `mov r32, dword ptr [rT±d8];
-/// test r32, r32; jne <trap tail + id>`.
-fn check_guard(id: u32, exit: bool, guard: &[Line], group: &mut Option<(String, String)>) -> Result<(), String> {
+/// A later site of a group: `mov r32, dword ptr [rT+rE±d8]` through the
+/// registers of one of the function's groups.
+fn check_later_site(load: &Line, groups: &[(String, String)]) -> Result<(), String> {
+    let stop = load.text.strip_suffix("  ; debug stop").ok_or("the load is not the site's debug stop")?;
+    let (_, through) = stop.strip_prefix("mov ").and_then(|o| o.split_once(", ")).ok_or("the instruction is no load")?;
+    let disp = groups.iter().find_map(|(table, index)| indexed_disp(through, table, index));
+    one_byte(load, disp.ok_or(format!("the load reads `{through}`, through no group's `[rT+rE]`"))?)
+}
+
+/// A group's first guard, `mov rE32, dword ptr [rT±d8]; mov r32, dword
+/// ptr [rT+rE]` (its `(rT, rE)` added to `groups`), or the exit's
+/// `mov r32, dword ptr [rT±d8]; test r32, r32; jne <trap tail + id>`.
+fn check_guard(id: u32, exit: bool, guard: &[Line], groups: &mut Vec<(String, String)>) -> Result<(), String> {
     let Some(first) = guard.first() else { return Err("no instructions before `;; resumes`".into()) };
-    if !exit && guard.len() == 1 {
-        let (table, index) = group.as_ref().ok_or("one load, but no guard group is open")?;
-        let stop = first.text.strip_suffix("  ; debug stop").ok_or("the load is not the site's debug stop")?;
-        let (_, through) = stop.strip_prefix("mov ").and_then(|o| o.split_once(", ")).ok_or("the instruction is no load")?;
-        let disp = indexed_disp(through, table, index).ok_or(format!("the load reads `{through}`, not `[{table}+{index}±d]`"))?;
-        return one_byte(first, disp);
-    }
     let want = if exit { 3 } else { 2 };
     if guard.len() != want {
         return Err(format!("{} instructions before `;; resumes`, not {want}", guard.len()));
@@ -179,7 +191,6 @@ fn check_guard(id: u32, exit: bool, guard: &[Line], group: &mut Option<(String, 
         if guard[1].text != format!("test {entry}, {entry}") {
             return Err(format!("not `mov {entry}, [rT+d]; test {entry}, {entry}`"));
         }
-        *group = None;
         return Ok(());
     }
     let stop = guard[1].text.strip_suffix("  ; debug stop").ok_or("the second load is not the site's debug stop")?;
@@ -188,7 +199,7 @@ fn check_guard(id: u32, exit: bool, guard: &[Line], group: &mut Option<(String, 
     if indexed_disp(through, table, &index) != Some(0) {
         return Err(format!("the second load reads `{through}`, not `[{table}+{index}]`"));
     }
-    *group = Some((table.to_string(), index));
+    groups.push((table.to_string(), index));
     Ok(())
 }
 
