@@ -209,13 +209,13 @@ impl FuncTranslator<'_, '_> {
                 false if disp != 0 => disp,
                 false => self.sites[leader as usize].disp,
             };
-            let site_record = self.sites.last_mut().expect("just pushed");
-            site_record.group = leader;
-            site_record.fault_disp = fault_disp;
             let at = self.b.ins().iadd(pointer, armed);
             let faults = MemFlagsData::new().with_trap_code(Some(TrapKind::DebugStop.code()));
             let load = self.b.ins().load(types::I32, faults, at, fault_disp);
-            self.sites.last_mut().expect("just pushed").load = Some(self.b.func.dfg.value_def(load).unwrap_inst());
+            let site_record = self.sites.last_mut().expect("just pushed");
+            site_record.group = leader;
+            site_record.fault_disp = fault_disp;
+            site_record.load = Some(self.b.func.dfg.value_def(load).unwrap_inst());
         }
     }
 

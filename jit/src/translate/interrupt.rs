@@ -40,6 +40,16 @@ use super::FuncTranslator;
 use crate::trap::TrapKind;
 use crate::vmctx::{header, LIMITS_INTERRUPT, LIMITS_PROBE_PAGE};
 
+/// The loop-header probes a function keeps, and the entry block's loads of
+/// the probe page's address (removed with the last probe).
+#[derive(Debug, Default)]
+pub(crate) struct Probes {
+    /// Probes emitted and not removed.
+    kept: u32,
+    /// The entry block's loads the probes read through.
+    base_loads: Vec<cranelift_codegen::ir::Inst>,
+}
+
 /// Which interrupt check compiled code carries at function entries and
 /// loop headers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -72,17 +82,17 @@ impl FuncTranslator<'_, '_> {
             let inst = self.b.func.dfg.value_def(value).unwrap_inst();
             self.probe = self.b.current_block().map(|block| (block, inst));
         }
-        self.probes.0 += 1;
+        self.probes.kept += 1;
     }
 
     /// A guard group starts in `block`: a probe there is not needed.
     pub(crate) fn group_replaces_probe(&mut self, block: cranelift_codegen::ir::Block) {
         if let Some((_, inst)) = self.probe.take_if(|(b, _)| *b == block) {
             self.b.func.layout.remove_inst(inst);
-            self.probes.0 -= 1;
-            if self.probes.0 == 0 {
+            self.probes.kept -= 1;
+            if self.probes.kept == 0 {
                 // No check reads the probe page's address any more.
-                for load in std::mem::take(&mut self.probes.1) {
+                for load in std::mem::take(&mut self.probes.base_loads) {
                     self.b.func.layout.remove_inst(load);
                 }
                 self.interrupt_base = None;
@@ -100,10 +110,10 @@ impl FuncTranslator<'_, '_> {
         let readonly = MemFlagsData::trusted().with_readonly();
         let mut pos = FuncCursor::new(self.b.func).at_first_insertion_point(entry);
         let mut base = pos.ins().load(types::I64, readonly, self.vmctx, header::LIMITS);
-        self.probes.1.push(pos.func.dfg.value_def(base).unwrap_inst());
+        self.probes.base_loads.push(pos.func.dfg.value_def(base).unwrap_inst());
         if self.env.config.interrupts == Interrupts::Probe {
             base = pos.ins().load(types::I64, readonly, base, LIMITS_PROBE_PAGE);
-            self.probes.1.push(pos.func.dfg.value_def(base).unwrap_inst());
+            self.probes.base_loads.push(pos.func.dfg.value_def(base).unwrap_inst());
         }
         self.interrupt_base = Some(base);
         base

@@ -98,9 +98,8 @@ pub(crate) struct FuncTranslator<'a, 'f> {
     /// Guarded debug code: the latest loop header's probe and its block,
     /// until a guard group starts there and takes its place.
     pub probe: Option<(cranelift_codegen::ir::Block, cranelift_codegen::ir::Inst)>,
-    /// Loop-header probes emitted and not removed, and the entry block's
-    /// loads of what they read (removed with the last probe).
-    pub probes: (u32, Vec<cranelift_codegen::ir::Inst>),
+    /// Loop-header probes kept, and the loads they read through.
+    pub probes: interrupt::Probes,
     /// Each memory's base, loaded once in the entry block when first used.
     pub heap_bases: memory::HeapBases,
 }
@@ -140,7 +139,7 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
             record: record.then(crate::debug_info::Recording::default),
             interrupt_base: None,
             probe: None,
-            probes: (0, Vec::new()),
+            probes: interrupt::Probes::default(),
             heap_bases: memory::HeapBases::default(),
         }
     }
