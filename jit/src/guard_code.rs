@@ -112,19 +112,25 @@ const MAX_GUARD_INSTRUCTIONS: usize = 24;
 /// Find each expected guard in `code`; `keep` is the offset of the exit
 /// guard's cold block, if any.
 pub fn locate(code: &[u8], expected: &[Expected], keep: Option<u32>) -> Result<Vec<GuardCode>, String> {
+    // One decoder for the function, moved to each guard (making one is dearer than moving it).
+    let mut decoder = Decoder::with_ip(64, code, 0, DecoderOptions::NONE);
+    let mut cfa_above_sp = None;
     expected
         .iter()
         .map(|e| match e.fault {
             _ if !e.present => Ok(GuardCode::ABSENT),
-            Some(fault) => locate_fault(code, e, fault),
-            None => locate_branch(code, e.tag, e.disp, keep, crate::debug_info::cfa_above_sp(code)),
+            Some(fault) => locate_fault(&mut decoder, e, fault),
+            None => {
+                let cfa = *cfa_above_sp.get_or_insert_with(|| crate::debug_info::cfa_above_sp(code));
+                locate_branch(&mut decoder, e.tag, e.disp, keep, cfa)
+            }
         })
         .collect()
 }
 
 /// The instructions from `from` up to (not including) `to`, and the one at `to`.
-fn decode_between(code: &[u8], from: u32, to: u32) -> Result<(Vec<Instruction>, Instruction), String> {
-    let mut decoder = decoder_at(code, from)?;
+fn decode_between(decoder: &mut Decoder<'_>, from: u32, to: u32) -> Result<(Vec<Instruction>, Instruction), String> {
+    seek(decoder, from)?;
     let mut seen = Vec::new();
     while decoder.can_decode() && seen.len() <= MAX_GUARD_INSTRUCTIONS {
         let ins = decoder.decode();
@@ -139,11 +145,10 @@ fn decode_between(code: &[u8], from: u32, to: u32) -> Result<(Vec<Instruction>, 
     Err(format!("guard tag at {from:#x}: no instruction boundary at its load at {to:#x} within {MAX_GUARD_INSTRUCTIONS} instructions"))
 }
 
-fn decoder_at(code: &[u8], at: u32) -> Result<Decoder<'_>, String> {
-    let mut decoder = Decoder::with_ip(64, code, 0, DecoderOptions::NONE);
+fn seek(decoder: &mut Decoder<'_>, at: u32) -> Result<(), String> {
     decoder.set_position(at as usize).map_err(|e| format!("guard tag at {at:#x} is outside the code: {e}"))?;
     decoder.set_ip(u64::from(at));
-    Ok(decoder)
+    Ok(())
 }
 
 /// Whether operand `operand` of `ins` is `[base + disp]` with no index.
@@ -154,9 +159,12 @@ fn reads_entry(ins: &Instruction, operand: u32, disp: i32) -> bool {
 /// A fault guard: `mov r32, [rT + rE + fault_disp]` at `fault`, after (if
 /// it leads its group) `mov rE32, [rT' + disp]` and moves (rT' holding the
 /// same pointer as rT, maybe reloaded).
-fn locate_fault(code: &[u8], expected: &Expected, fault: u32) -> Result<GuardCode, String> {
-    let (tag, disp, fault_disp) = (expected.tag, expected.disp, expected.fault_disp);
-    let (before, load) = decode_between(code, tag, fault)?;
+fn locate_fault(decoder: &mut Decoder<'_>, expected: &Expected, fault: u32) -> Result<GuardCode, String> {
+    let (disp, fault_disp) = (expected.disp, expected.fault_disp);
+    // A later site's guard is its load alone (its trap record is an
+    // instruction's start); a first one's starts at its entry load, before.
+    let tag = if expected.leads { expected.tag } else { fault };
+    let (before, load) = decode_between(decoder, tag, fault)?;
     let (base, index) = (load.memory_base(), load.memory_index());
     let faults = load.code() == Code::Mov_r32_rm32
         && base != Register::None
@@ -227,8 +235,8 @@ impl Holder {
 
 /// The exit guard: the first forward `jne` after the tag (or the `je` that
 /// falls into the cold block at `keep`), after a test of the entry.
-fn locate_branch(code: &[u8], tag: u32, disp: i32, keep: Option<u32>, cfa_above_sp: i64) -> Result<GuardCode, String> {
-    let mut decoder = decoder_at(code, tag)?;
+fn locate_branch(decoder: &mut Decoder<'_>, tag: u32, disp: i32, keep: Option<u32>, cfa_above_sp: i64) -> Result<GuardCode, String> {
+    seek(decoder, tag)?;
     let mut seen: Vec<Instruction> = Vec::new();
     for _ in 0..MAX_GUARD_INSTRUCTIONS {
         if !decoder.can_decode() {

@@ -59,7 +59,7 @@
 //! operators those are is decided in one place, the translator's
 //! before-operator hook (`mod.rs`), which calls [`FuncTranslator::guard`].
 
-use cranelift_codegen::ir::{types, Block, BlockArg, DebugTag, InstBuilder, MemFlagsData, Value};
+use cranelift_codegen::ir::{types, Block, BlockArg, DebugTag, Inst, InstBuilder, MemFlags, MemFlagsData, Opcode, Type, Value};
 use cranelift_frontend::Variable;
 
 use super::{FuncTranslator, LocalSite};
@@ -91,6 +91,11 @@ pub(crate) const KEEP_TAG: u32 = u32::MAX;
 
 /// Debug code's guard state for one function.
 pub(crate) struct Guards {
+    /// Flags of the loads of entries (interned once: Cranelift hashes
+    /// flags data on every load built from it).
+    pub trusted: MemFlags,
+    /// Flags of the faulting loads (their trap code marks them).
+    pub faults: MemFlags,
     /// The table pointer (`base | K(bias)`).
     pub table: Variable,
     /// The centre entry of the pointer's current value, where known.
@@ -187,8 +192,9 @@ impl FuncTranslator<'_, '_> {
             // The tag marks the guard's start in the machine code (guard_code.rs).
             let tag = self.b.ins().sequence_point();
             self.b.func.debug_tags.set(tag, [DebugTag::User(site)]);
-            let entry = self.b.ins().load(types::I32, MemFlagsData::trusted(), pointer, disp);
-            self.sites.last_mut().expect("just pushed").load = Some(self.b.func.dfg.value_def(entry).unwrap_inst());
+            let trusted = self.guards.as_ref().expect("guarded").trusted;
+            let (load, entry) = self.guard_load(Opcode::Load, types::I32, trusted, pointer, disp);
+            self.sites.last_mut().expect("just pushed").load = Some(load);
             let cont = self.b.create_block();
             self.exit_branch(entry, cont);
             self.b.switch_to_block(cont);
@@ -210,12 +216,12 @@ impl FuncTranslator<'_, '_> {
                 false => self.sites[leader as usize].disp,
             };
             let at = self.b.ins().iadd(pointer, armed);
-            let faults = MemFlagsData::new().with_trap_code(Some(TrapKind::DebugStop.code()));
-            let load = self.b.ins().load(types::I32, faults, at, fault_disp);
+            let faults = self.guards.as_ref().expect("guarded").faults;
+            let (load, _) = self.guard_load(Opcode::Load, types::I32, faults, at, fault_disp);
             let site_record = self.sites.last_mut().expect("just pushed");
             site_record.group = leader;
             site_record.fault_disp = fault_disp;
-            site_record.load = Some(self.b.func.dfg.value_def(load).unwrap_inst());
+            site_record.load = Some(load);
         }
     }
 
@@ -226,12 +232,20 @@ impl FuncTranslator<'_, '_> {
         if let Some(group) = self.guards.as_ref().and_then(|g| g.group).filter(|g| g.block == block) {
             return (group.entry, group.leader);
         }
-        let entry = self.b.ins().uload32(MemFlagsData::trusted(), pointer, disp);
+        let trusted = self.guards.as_ref().expect("guarded").trusted;
+        let (_, entry) = self.guard_load(Opcode::Uload32, types::I64, trusted, pointer, disp);
         if let Some(guards) = self.guards.as_mut() {
             guards.group = Some(Group { block, entry, leader: site });
         }
         self.group_replaces_probe(block);
         (entry, site)
+    }
+
+    /// A load of `ty` (`opcode`: a load or an extending one, to `ty`) with
+    /// flags already interned.
+    fn guard_load(&mut self, opcode: Opcode, ty: Type, flags: MemFlags, p: Value, disp: i32) -> (Inst, Value) {
+        let (inst, dfg) = self.b.ins().Load(opcode, ty, flags, disp.into(), p);
+        (inst, dfg.first_result(inst))
     }
 
     /// Close the open guard group: the next site reads its own entry

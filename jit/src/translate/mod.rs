@@ -115,6 +115,8 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
         let vmctx = b.block_params(entry)[0];
         let defined = (func_index - env.info.imported_funcs) as usize;
         let guards = env.table.as_ref().map(|table| Guards {
+            trusted: crate::env::mem_flags(b.func, MemFlagsData::trusted()),
+            faults: crate::env::mem_flags(b.func, MemFlagsData::new().with_trap_code(Some(crate::trap::TrapKind::DebugStop.code()))),
             table: b.declare_var(types::I64),
             bias: None,
             region: table.regions[defined],
