@@ -1,10 +1,13 @@
 //! `peers`: onecopy side by side with the runtimes users would pick
 //! instead (Wasmtime 48's Cranelift, Winch and guest debugging; wasmi 2),
-//! in one process, alternating runs, medians of N rounds (issue 13). Every
-//! row carries the command that reproduces it.
+//! in one process, alternating runs, medians of N rounds (issue 13), on
+//! small kernels and on C programs compiled to wasm32-wasi. Every row
+//! carries the command that reproduces it.
 
 mod bench_kernels;
+mod c_programs;
 mod code_bytes;
+mod commands;
 mod compile;
 #[path = "../../stress/src/stress/generate.rs"]
 #[allow(dead_code)]
@@ -13,6 +16,7 @@ mod kernels;
 mod report;
 mod runtimes;
 mod timing;
+mod wasi_shim;
 
 use std::path::PathBuf;
 
@@ -20,6 +24,7 @@ use anyhow::{Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 
+use c_programs::Program;
 use kernels::{Kernel, Kernels};
 use report::{Report, Versions};
 use runtimes::Peer;
@@ -33,6 +38,8 @@ enum Section {
     Compile,
     /// Executable bytes mapped for N debugged stores / workers.
     CodeBytes,
+    /// Whole runs of C programs compiled to wasm32-wasi.
+    CPrograms,
 }
 
 impl Section {
@@ -41,6 +48,7 @@ impl Section {
             Section::Kernels => "kernels",
             Section::Compile => "compile",
             Section::CodeBytes => "code-bytes",
+            Section::CPrograms => "c-programs",
         }
     }
 }
@@ -90,6 +98,21 @@ struct Cli {
     /// Debugged stores / workers to count code bytes for.
     #[arg(long, value_delimiter = ',', default_value = "1,16,64")]
     stores: Vec<usize>,
+    /// Only these C programs (repeatable); default: all.
+    #[arg(long, value_enum)]
+    program: Vec<Program>,
+    /// The sieve program's bound (primes below N).
+    #[arg(long, default_value_t = 80_000_000)]
+    sieve: u32,
+    /// MiB hashed by the sha256 program.
+    #[arg(long, default_value_t = 48)]
+    sha256: u32,
+    /// The matmul program's matrix size (N x N doubles).
+    #[arg(long, default_value_t = 1024)]
+    matmul: u32,
+    /// Ints sorted by the qsort program.
+    #[arg(long, default_value_t = 1_000_000)]
+    qsort: u32,
 }
 
 #[derive(Debug, Subcommand)]
@@ -103,6 +126,16 @@ enum One {
         kernel: Kernel,
         #[arg(long)]
         arg: i32,
+    },
+    /// Run one C program once in one configuration and print what it
+    /// printed (for callgrind, like `one`: run two sizes, subtract).
+    OneProgram {
+        #[arg(long, value_enum)]
+        peer: Peer,
+        #[arg(long, value_enum)]
+        program: Program,
+        #[arg(long)]
+        arg: u32,
     },
 }
 
@@ -124,6 +157,25 @@ impl Cli {
         }
     }
 
+    fn programs(&self) -> Vec<Program> {
+        if self.program.is_empty() { Program::ALL.to_vec() } else { self.program.clone() }
+    }
+
+    fn program_arg(&self, program: Program) -> u32 {
+        match program {
+            Program::Sieve => self.sieve,
+            Program::Sha256 => self.sha256,
+            Program::Matmul => self.matmul,
+            Program::Qsort => self.qsort,
+        }
+    }
+
+    /// The command line reproducing one C program's rows.
+    fn program_command(&self, program: Program) -> String {
+        let (name, arg) = (program.name(), self.program_arg(program));
+        format!("cd peers && cargo run --release -- --only c-programs --program {name} --{name} {arg} --rounds {}", self.rounds)
+    }
+
     /// The command line reproducing one section's rows (for `kernel`'s only, if given).
     fn command(&self, section: Section, kernel: Option<Kernel>) -> String {
         let mut c = format!("cd peers && cargo run --release -- --only {}", section.flag());
@@ -137,6 +189,7 @@ impl Cli {
                 let stores: Vec<String> = self.stores.iter().map(|s| s.to_string()).collect();
                 c += &format!("{} --stores {}", self.module_flag(), stores.join(","));
             }
+            Section::CPrograms => unreachable!("C program rows use program_command"),
         }
         c
     }
@@ -184,10 +237,20 @@ fn progress(total: u64) -> ProgressBar {
 
 fn main() -> Result<()> {
     let cli = Cli::parse();
-    if let Some(One::One { peer, kernel, arg }) = cli.one {
-        let mut runner = runtimes::prepare(peer, &Kernels::load()?, kernel.name())?;
-        println!("{}", runner.call(arg)?);
-        return Ok(());
+    match cli.one {
+        Some(One::One { peer, kernel, arg }) => {
+            let mut runner = runtimes::prepare(peer, &Kernels::load()?, kernel.name())?;
+            println!("{}", runner.call(arg)?);
+            return Ok(());
+        }
+        Some(One::OneProgram { peer, program, arg }) => {
+            let outcome = c_programs::run_once(peer, program, arg)?;
+            std::io::Write::write_all(&mut std::io::stdout(), &outcome.stdout)?;
+            std::io::Write::write_all(&mut std::io::stderr(), &outcome.stderr)?;
+            anyhow::ensure!(outcome.status == 0, "{} exited with {}", program.name(), outcome.status);
+            return Ok(());
+        }
+        None => {}
     }
     let kernels = Kernels::load()?;
     let large = if cli.wants(Section::Compile) || cli.wants(Section::CodeBytes) { Some(cli.large_module()?) } else { None };
@@ -201,6 +264,9 @@ fn main() -> Result<()> {
     if cli.wants(Section::CodeBytes) {
         // Two modules: the kernels and the large one.
         total += 2 * code_bytes::runs(&cli.stores);
+    }
+    if cli.wants(Section::CPrograms) {
+        total += c_programs::runs(cli.rounds) * cli.programs().len() as u64;
     }
     let bar = progress(total);
     let mut rows = Vec::new();
@@ -221,6 +287,12 @@ fn main() -> Result<()> {
             rows.extend(code_bytes::measure(&kernels.wasm, "kernels.wat", &small, &cli.stores, &command, &bar)?);
             let target = code_bytes::Target::first_function(wasm)?;
             rows.extend(code_bytes::measure(wasm, name, &target, &cli.stores, &command, &bar)?);
+        }
+    }
+    if cli.wants(Section::CPrograms) {
+        for program in cli.programs() {
+            let command = cli.program_command(program);
+            rows.extend(c_programs::measure(program, cli.program_arg(program), cli.rounds, &command, &bar)?);
         }
     }
     bar.finish_and_clear();

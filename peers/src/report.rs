@@ -16,7 +16,8 @@ pub enum Better {
 /// One row: onecopy's value, the peer's, and onecopy's over the peer's.
 #[derive(Debug, Clone, Serialize)]
 pub struct Row {
-    /// Part of the comparison: kernels, debug, compile, code-bytes, wasi.
+    /// Part of the comparison: kernels, debug, compile, code-bytes,
+    /// c-programs, c-debug.
     pub section: &'static str,
     /// What was measured (kernel and argument, module and mode, ...).
     pub item: String,
