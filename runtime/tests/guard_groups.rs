@@ -2,7 +2,8 @@
 //! between them read one debug-table entry): each stops only for itself,
 //! a breakpoint set while stopped in the group is still hit, clearing one
 //! of a group's breakpoints leaves the others armed, and a breakpoint in a
-//! branch that never runs costs the code around it nothing.
+//! branch that never runs costs the code around it nothing. A check whose
+//! failure path only traps does not end a group.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -13,7 +14,10 @@ use onecopy_runtime::{Config, DebugAction, Engine, Instance, Module, SiteKind, S
 /// the function's entry); `$h`: a branch that is never taken, around which
 /// a caller loops, so one guard group (see
 /// `stress/tests/disas/straight.debug.disas` for the shape). `$g`: a
-/// statement, a call, a statement: two groups.
+/// statement, a call, a statement: two groups. `$k`: a bounds check's
+/// `br_if` over a panic (`call; unreachable`) and an assertion's `if`
+/// around `unreachable`, statements before, between and after them: the
+/// hot path's sites are one group, each failure path's its own.
 const PROGRAM: &str = r#"(module
   (func $f (export "f") (param i32) (result i32) (local i32)
     local.get 0 i32.const 1 i32.add local.set 1
@@ -28,6 +32,16 @@ const PROGRAM: &str = r#"(module
       (if (i32.lt_s (local.get 0) (i32.const 0)) (then (local.set 1 (i32.const 7)) unreachable))
       (local.set 1 (i32.add (local.get 1) (local.get 0)))
       (br_if $l (local.tee 0 (i32.sub (local.get 0) (i32.const 1)))))
+    (local.get 1))
+  (func $panic (param i32))
+  (func $k (export "k") (param i32) (result i32) (local i32)
+    (block $ok
+      (br_if $ok (i32.lt_u (local.get 0) (i32.const 100)))
+      (call $panic (local.get 0))
+      unreachable)
+    (local.set 1 (i32.mul (local.get 0) (i32.const 3)))
+    (if (i32.eqz (local.get 1)) (then unreachable))
+    (local.set 1 (i32.add (local.get 1) (i32.const 1)))
     (local.get 1))
 )"#;
 
@@ -150,4 +164,51 @@ fn a_breakpoint_in_a_branch_never_taken_costs_the_loop_around_it_nothing() {
     assert!(fx.stops.borrow().is_empty());
     let checks = fx.instance.debug(&mut fx.store).unwrap().stop_checks();
     assert_eq!(checks, 0, "the sites of other blocks fault only for their own groups");
+}
+
+/// `$k`'s statements: the hot path's (the `br_if`, the two `local.set`s,
+/// the `if`, the result) and the failure paths' (the panic's call and
+/// `unreachable`, the assertion's `unreachable`).
+fn k_statements(fx: &Fixture) -> (Vec<u32>, Vec<u32>) {
+    let s = fx.statements(4);
+    assert_eq!(s.len(), 8, "{s:?}");
+    (vec![s[0], s[3], s[4], s[6], s[7]], vec![s[1], s[2], s[5]])
+}
+
+#[test]
+fn a_check_whose_failure_path_only_traps_keeps_the_group_going() {
+    let mut fx = fixture();
+    let (hot, _) = k_statements(&fx);
+    let last = *hot.last().unwrap();
+    fx.instance.debug(&mut fx.store).unwrap().set_breakpoint(4, last).unwrap();
+    fx.on_stop(|_| {});
+    assert_eq!(fx.call("k", 5), 16);
+    assert_eq!(*fx.stops.borrow(), vec![last]);
+    // The entry and the five hot statements read one entry: each faulted once.
+    assert_eq!(fx.instance.debug(&mut fx.store).unwrap().stop_checks(), 6);
+}
+
+#[test]
+fn a_breakpoint_on_a_failure_path_never_taken_costs_the_hot_path_nothing() {
+    let mut fx = fixture();
+    let (_, cold) = k_statements(&fx);
+    for at in cold {
+        fx.instance.debug(&mut fx.store).unwrap().set_breakpoint(4, at).unwrap();
+    }
+    fx.on_stop(|_| {});
+    assert_eq!(fx.call("k", 5), 16);
+    assert!(fx.stops.borrow().is_empty());
+    assert_eq!(fx.instance.debug(&mut fx.store).unwrap().stop_checks(), 0);
+}
+
+#[test]
+fn every_site_of_a_group_that_goes_on_past_checks_stops_for_itself() {
+    let mut fx = fixture();
+    let (hot, _) = k_statements(&fx);
+    for &at in &hot {
+        fx.instance.debug(&mut fx.store).unwrap().set_breakpoint(4, at).unwrap();
+    }
+    fx.on_stop(|_| {});
+    assert_eq!(fx.call("k", 5), 16);
+    assert_eq!(*fx.stops.borrow(), hot);
 }

@@ -4,7 +4,7 @@
 use cranelift_codegen::ir::{Block, BlockArg, InstBuilder, JumpTableData, Value};
 use wasmparser::{BlockType, Operator};
 
-use super::guard::LabelBias;
+use super::guard::{Group, LabelBias};
 use super::{ir_type, FuncTranslator};
 use crate::types::ValType;
 use crate::CompileError;
@@ -40,6 +40,31 @@ pub(crate) struct ControlFrame {
     pub entry_bias: Option<u32>,
     /// Debug code: what the branches to `next` agree on about the bias.
     pub label_bias: LabelBias,
+    /// Branches to `next` (an `if`'s own edge to its `else` not counted).
+    pub edges: u32,
+    /// Debug code: the first edge to `next` (an `if`'s: its edge to its
+    /// `else`), if a guard group was open in the block it left.
+    pub sole: Option<SoleEdge>,
+    /// Debug code: the code after `end` runs straight into a trap (see
+    /// `trap_paths.rs`), so a `br_if` here leaves its group open.
+    pub leads_to_trap: bool,
+}
+
+/// The one edge to a label, as it left its block. If every other path out
+/// of that block up to the label traps (no branch or jump at all was made
+/// since: the `if` arm or `br_if` fall-through is a panic's `call;
+/// unreachable`), the label's block runs whenever the group's block does,
+/// and the group goes on there: a breakpoint after the label then costs the
+/// sites before it a fault each, as it would in one block, and the block
+/// after the label loads no entry of its own. A path that may leave some
+/// other way (a `return`, a branch elsewhere) would make those faults a
+/// cost of code the breakpoint is not on, so it ends the group, as blocks do.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SoleEdge {
+    /// The group open in the block the edge left.
+    group: Group,
+    /// `FuncTranslator::branches` just after the edge.
+    branches: u32,
 }
 
 impl ControlFrame {
@@ -79,6 +104,9 @@ impl FuncTranslator<'_, '_> {
             next_reached: false,
             entry_bias: None,
             label_bias: LabelBias::Unset,
+            edges: 0,
+            sole: None,
+            leads_to_trap: false,
         });
     }
 
@@ -96,7 +124,9 @@ impl FuncTranslator<'_, '_> {
 
     pub(super) fn block(&mut self, blockty: BlockType) {
         let (params, results) = self.block_signature(blockty);
-        self.open(FrameKind::Block, params, results);
+        self.open(FrameKind::Block, params, results, None);
+        let leads_to_trap = self.trap_only_labels.binary_search(&(self.offset as u32)).is_ok();
+        self.control.last_mut().expect("just opened").leads_to_trap = leads_to_trap;
     }
 
     pub(super) fn loop_(&mut self, blockty: BlockType) {
@@ -104,6 +134,7 @@ impl FuncTranslator<'_, '_> {
         let header = self.block_with_params(&params);
         self.bias_for_loop();
         let entry = args(self.peek_n(params.len()));
+        self.count_branch();
         self.b.ins().jump(header, &entry);
         self.b.switch_to_block(header);
         self.interrupt_check();
@@ -111,7 +142,7 @@ impl FuncTranslator<'_, '_> {
         for (v, ty) in self.b.block_params(header).to_vec().into_iter().zip(&params) {
             self.push(v, *ty);
         }
-        self.open(FrameKind::Loop { header }, params, results);
+        self.open(FrameKind::Loop { header }, params, results, None);
     }
 
     pub(super) fn if_(&mut self, blockty: BlockType) {
@@ -120,10 +151,11 @@ impl FuncTranslator<'_, '_> {
         let then = self.b.create_block();
         let else_block = self.block_with_params(&params);
         let values = self.peek_n(params.len()).to_vec();
+        let sole = self.count_branch();
         self.b.ins().brif(cond, then, &[], else_block, &args(&values));
         self.b.switch_to_block(then);
         self.b.seal_block(then);
-        self.open(FrameKind::If { else_block, has_else: false }, params, results);
+        self.open(FrameKind::If { else_block, has_else: false }, params, results, sole);
     }
 
     /// `return` is a branch to the function-body frame.
@@ -143,7 +175,7 @@ impl FuncTranslator<'_, '_> {
         self.push(v, ty);
     }
 
-    fn open(&mut self, kind: FrameKind, params: Vec<ValType>, results: Vec<ValType>) {
+    fn open(&mut self, kind: FrameKind, params: Vec<ValType>, results: Vec<ValType>, sole: Option<SoleEdge>) {
         let next = self.block_with_params(&results);
         let height = self.stack.len() - params.len();
         let entry_bias = self.bias();
@@ -156,11 +188,22 @@ impl FuncTranslator<'_, '_> {
             next_reached: false,
             entry_bias,
             label_bias: LabelBias::Unset,
+            edges: 0,
+            sole,
+            leads_to_trap: false,
         });
+    }
+
+    /// Count a branch or jump; the edge it makes, if a guard group is open
+    /// here (call before switching blocks).
+    fn count_branch(&mut self) -> Option<SoleEdge> {
+        self.branches += 1;
+        self.group_here().map(|group| SoleEdge { group, branches: self.branches })
     }
 
     /// Jump to the frame's `next` with the results on top of the stack.
     fn fall_through(&mut self) {
+        self.count_branch();
         let bias = self.bias();
         let frame = self.control.last_mut().expect("open frame");
         frame.next_reached = true;
@@ -192,6 +235,7 @@ impl FuncTranslator<'_, '_> {
     }
 
     pub(super) fn end(&mut self) {
+        let go_on = self.group_going_on();
         if self.reachable {
             self.fall_through();
         }
@@ -218,17 +262,40 @@ impl FuncTranslator<'_, '_> {
         }
         self.reachable = frame.next_reached;
         self.set_bias(frame.label_bias.after());
+        if let Some(group) = go_on {
+            self.continue_group(group);
+        }
         if let FrameKind::Function = frame.kind {
             self.emit_return(frame.results.len());
         }
     }
 
-    /// The frame `depth` levels out, marked as branched to.
+    /// At the innermost frame's `end`: the guard group that goes on after
+    /// it, if its label is reached by one edge only and nothing but traps
+    /// followed that edge (see [`SoleEdge`]).
+    fn group_going_on(&self) -> Option<Group> {
+        let frame = self.control.last()?;
+        let one_edge = match frame.kind {
+            FrameKind::If { has_else: false, .. } => frame.edges == 0,
+            FrameKind::Block => frame.edges == 1,
+            _ => false,
+        };
+        let sole = frame.sole.filter(|s| one_edge && !self.reachable && s.branches == self.branches)?;
+        Some(sole.group)
+    }
+
+    /// The frame `depth` levels out, marked as branched to (before the
+    /// branch is made: this counts it).
     fn target(&mut self, depth: u32) -> (Block, usize) {
+        let edge = self.count_branch();
         let index = self.control.len() - 1 - depth as usize;
         let frame = &mut self.control[index];
         if !matches!(frame.kind, FrameKind::Loop { .. }) {
             frame.next_reached = true;
+            frame.edges += 1;
+            if frame.edges == 1 && matches!(frame.kind, FrameKind::Block) {
+                frame.sole = edge;
+            }
         }
         frame.branch_target()
     }
@@ -265,12 +332,19 @@ impl FuncTranslator<'_, '_> {
     pub(super) fn br_if(&mut self, depth: u32) {
         let cond = self.pop();
         self.branch_bias(depth);
+        let group = self.group_here();
+        let leads_to_trap = self.control[self.control.len() - 1 - depth as usize].leads_to_trap;
         let (block, n) = self.target(depth);
         let values = args(self.peek_n(n));
         let cont = self.b.create_block();
         self.b.ins().brif(cond, block, &values, cont, &[]);
         self.b.switch_to_block(cont);
         self.b.seal_block(cont);
+        // A bounds check's branch to its panic: the fall-through is the only
+        // way on that does not trap, so the group goes on there.
+        if let Some(group) = group.filter(|_| leads_to_trap) {
+            self.continue_group(group);
+        }
     }
 
     pub(super) fn br_table(&mut self, targets: &wasmparser::BrTable<'_>) -> Result<(), CompileError> {
@@ -285,7 +359,8 @@ impl FuncTranslator<'_, '_> {
         }
         let mut edges = Vec::new();
         let mut calls = Vec::with_capacity(depths.len());
-        for depth in depths {
+        let frames = self.control.len() - 1;
+        for depth in depths.iter().copied() {
             let (mut block, n) = self.target(depth);
             match self.required_bias(depth) {
                 Some(bias) if Some(bias) != chosen => {
@@ -299,6 +374,10 @@ impl FuncTranslator<'_, '_> {
             }
             let values = args(self.peek_n(n));
             calls.push(self.b.func.dfg.block_call(block, &values));
+        }
+        // Its other targets leave too: no target's label has a sole edge.
+        for depth in depths {
+            self.control[frames - depth as usize].sole = None;
         }
         let default = calls.pop().expect("the default target");
         let table = JumpTableData::new(default, &calls);

@@ -109,7 +109,9 @@ pub(crate) struct Guards {
 }
 
 /// A guard group: sites of one block with no call between them, which
-/// share the first one's entry (see the module doc).
+/// share the first one's entry (see the module doc), and of the block
+/// after a label that only an edge from that block reaches, every other
+/// way out of it trapping (`control::SoleEdge`).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Group {
     /// The block its sites are in.
@@ -246,6 +248,21 @@ impl FuncTranslator<'_, '_> {
     fn guard_load(&mut self, opcode: Opcode, ty: Type, flags: MemFlags, p: Value, disp: i32) -> (Inst, Value) {
         let (inst, dfg) = self.b.ins().Load(opcode, ty, flags, disp.into(), p);
         (inst, dfg.first_result(inst))
+    }
+
+    /// The open guard group, if it is in the current block.
+    pub(super) fn group_here(&self) -> Option<Group> {
+        let block = self.b.current_block()?;
+        self.guards.as_ref()?.group.filter(|g| g.block == block)
+    }
+
+    /// Go on with `group` in the current block, which only an edge out of
+    /// the group's block reaches (see `control::SoleEdge`).
+    pub(super) fn continue_group(&mut self, group: Group) {
+        let block = self.b.current_block().expect("just switched to the label's block");
+        if let Some(guards) = self.guards.as_mut() {
+            guards.group = Some(Group { block, ..group });
+        }
     }
 
     /// Close the open guard group: the next site reads its own entry

@@ -16,6 +16,7 @@ mod memory;
 mod numeric;
 mod record;
 mod tables;
+mod trap_paths;
 mod unsupported;
 mod visit;
 
@@ -82,6 +83,11 @@ pub(crate) struct FuncTranslator<'a, 'f> {
     pub reachable: bool,
     /// Blocks opened while unreachable, so their `end`s can be skipped.
     pub unreachable_depth: u32,
+    /// Branches and jumps made so far (see `control::SoleEdge`).
+    pub branches: u32,
+    /// Guarded debug code: the offsets of the `block`s whose labels lead
+    /// only to a trap (see `trap_paths.rs`).
+    pub trap_only_labels: Vec<u32>,
     /// Byte offset of the operator being translated.
     pub offset: usize,
     /// Breakable points of this function (debug code only).
@@ -134,6 +140,8 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
             locals: Vec::new(),
             reachable: true,
             unreachable_depth: 0,
+            branches: 0,
+            trap_only_labels: Vec::new(),
             offset: 0,
             sites: Vec::new(),
             guards,
@@ -262,6 +270,9 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
 
     /// Translate a whole function body.
     pub fn translate_body(&mut self, body: &FunctionBody<'_>) -> Result<(), CompileError> {
+        if self.guards.is_some() {
+            self.trap_only_labels = trap_paths::trap_only_labels(body)?;
+        }
         let mut reader = body.get_operators_reader()?;
         while !reader.eof() {
             let (op, offset) = reader.read_with_offset()?;
