@@ -7,7 +7,7 @@ use anyhow::Result;
 use indicatif::ProgressBar;
 
 use crate::kernels::{Kernel, Kernels};
-use crate::report::{Better, Row};
+use crate::report::{self, Pair, Row};
 use crate::runtimes::{self, Peer};
 use crate::timing;
 
@@ -24,7 +24,7 @@ pub const PEERS: [Peer; 8] = [
 ];
 
 /// The pairs reported: (section, onecopy's configuration, the peer's).
-const PAIRS: [(&str, Peer, Peer); 5] = [
+const PAIRS: [Pair; 5] = [
     ("kernels", Peer::Onecopy, Peer::Wasmtime),
     ("kernels", Peer::Onecopy, Peer::Winch),
     ("kernels", Peer::Onecopy, Peer::Wasmi),
@@ -50,21 +50,5 @@ pub fn measure(kernels: &Kernels, kernel: Kernel, arg: i32, rounds: u32, command
     }
     progress.set_message(format!("{}({arg})", kernel.name()));
     let medians = timing::alternate(runners.len(), rounds, progress, |i, _| runners[i].call(arg))?;
-    let ms = |peer: Peer| medians[PEERS.iter().position(|&p| p == peer).unwrap()].as_secs_f64() * 1e3;
-    Ok(PAIRS
-        .iter()
-        .map(|&(section, ours, theirs)| {
-            Row::new(
-                section,
-                format!("{}({arg})", kernel.name()),
-                ours.name(),
-                theirs.name(),
-                "ms",
-                ms(ours),
-                ms(theirs),
-                Better::Lower,
-                command.to_string(),
-            )
-        })
-        .collect())
+    Ok(report::median_rows(&PAIRS, &PEERS, &medians, &format!("{}({arg})", kernel.name()), command))
 }

@@ -10,7 +10,7 @@ use indicatif::ProgressBar;
 use serde::Serialize;
 
 use crate::commands;
-use crate::report::{Better, Row};
+use crate::report::{self, Pair, Row};
 use crate::runtimes::Peer;
 use crate::timing;
 use crate::wasi_shim;
@@ -78,7 +78,7 @@ impl Program {
 pub const PEERS: [Peer; 6] = [Peer::Onecopy, Peer::Wasmtime, Peer::Winch, Peer::Wasmi, Peer::OnecopyDebug, Peer::WasmtimeDebug];
 
 /// The pairs reported: (section, onecopy's configuration, the peer's).
-const PAIRS: [(&str, Peer, Peer); 4] = [
+const PAIRS: [Pair; 4] = [
     ("c-programs", Peer::Onecopy, Peer::Wasmtime),
     ("c-programs", Peer::Onecopy, Peer::Winch),
     ("c-programs", Peer::Onecopy, Peer::Wasmi),
@@ -124,21 +124,5 @@ pub fn measure(program: Program, arg: u32, rounds: u32, command: &str, progress:
     })?;
     // `alternate` checked that all printed the same; that must be a success.
     anyhow::ensure!(status == 0, "{}({arg}) exited with {status} on every runtime", program.name());
-    let ms = |peer: Peer| medians[PEERS.iter().position(|&p| p == peer).unwrap()].as_secs_f64() * 1e3;
-    Ok(PAIRS
-        .iter()
-        .map(|&(section, ours, theirs)| {
-            Row::new(
-                section,
-                format!("{}({arg})", program.name()),
-                ours.name(),
-                theirs.name(),
-                "ms",
-                ms(ours),
-                ms(theirs),
-                Better::Lower,
-                command.to_string(),
-            )
-        })
-        .collect())
+    Ok(report::median_rows(&PAIRS, &PEERS, &medians, &format!("{}({arg})", program.name()), command))
 }

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use indicatif::ProgressBar;
-use onecopy_workers::{DebugSession, PoolConfig, WorkerPool, Who};
+use onecopy_workers::{DebugSession, PoolConfig, Who, WorkerPool};
 
 use crate::report::{Better, Row};
 use crate::runtimes::{self, Peer};
@@ -85,10 +85,7 @@ fn wasmtime_stores(wasm: &[u8], target: &Target, stores: usize) -> Result<(u64, 
         for _ in 0..stores {
             let mut store = wasmtime::Store::new(&engine, ());
             let instance = wasmtime::Instance::new(&mut store, &module, &[])?;
-            store
-                .edit_breakpoints()
-                .context("guest debugging is off")?
-                .add_breakpoint(&module, wasmtime::ModulePC::new(target.offset))?;
+            store.edit_breakpoints().context("guest debugging is off")?.add_breakpoint(&module, wasmtime::ModulePC::new(target.offset))?;
             kept.push((store, instance));
         }
         Ok((module, kept))
@@ -130,8 +127,28 @@ pub fn measure(wasm: &[u8], name: &str, target: &Target, counts: &[usize], comma
         progress.inc(1);
         let ours = format!("onecopy {n} workers");
         let theirs = format!("wasmtime-debug {n} stores");
-        rows.push(Row::new("code-bytes", format!("{name} smaps r-x growth"), &ours, &theirs, "bytes", ours_mapped as f64, theirs_mapped as f64, Better::Lower, command.into()));
-        rows.push(Row::new("code-bytes", format!("{name} runtime's own count"), &ours, &theirs, "bytes", ours_counted as f64, theirs_counted as f64, Better::Lower, command.into()));
+        rows.push(Row::new(
+            "code-bytes",
+            format!("{name} smaps r-x growth"),
+            &ours,
+            &theirs,
+            "bytes",
+            ours_mapped as f64,
+            theirs_mapped as f64,
+            Better::Lower,
+            command.into(),
+        ));
+        rows.push(Row::new(
+            "code-bytes",
+            format!("{name} runtime's own count"),
+            &ours,
+            &theirs,
+            "bytes",
+            ours_counted as f64,
+            theirs_counted as f64,
+            Better::Lower,
+            command.into(),
+        ));
     }
     Ok(rows)
 }

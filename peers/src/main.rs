@@ -145,7 +145,11 @@ impl Cli {
     }
 
     fn kernels(&self) -> Vec<Kernel> {
-        if self.kernel.is_empty() { Kernel::ALL.to_vec() } else { self.kernel.clone() }
+        if self.kernel.is_empty() {
+            Kernel::ALL.to_vec()
+        } else {
+            self.kernel.clone()
+        }
     }
 
     fn arg(&self, kernel: Kernel) -> i32 {
@@ -158,7 +162,11 @@ impl Cli {
     }
 
     fn programs(&self) -> Vec<Program> {
-        if self.program.is_empty() { Program::ALL.to_vec() } else { self.program.clone() }
+        if self.program.is_empty() {
+            Program::ALL.to_vec()
+        } else {
+            self.program.clone()
+        }
     }
 
     fn program_arg(&self, program: Program) -> u32 {

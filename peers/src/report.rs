@@ -112,3 +112,24 @@ pub fn print_table(report: &Report) {
         println!("           $ {}", row.command);
     }
 }
+
+/// A configuration pair reported: (section, onecopy's configuration, the peer's).
+pub type Pair = (&'static str, crate::runtimes::Peer, crate::runtimes::Peer);
+
+/// One row of median milliseconds per pair, from the medians of `peers`
+/// (in that order) timing `item`.
+pub fn median_rows(
+    pairs: &[Pair],
+    peers: &[crate::runtimes::Peer],
+    medians: &[std::time::Duration],
+    item: &str,
+    command: &str,
+) -> Vec<Row> {
+    let ms = |peer| medians[peers.iter().position(|&p| p == peer).expect("a timed configuration")].as_secs_f64() * 1e3;
+    pairs
+        .iter()
+        .map(|&(section, ours, theirs)| {
+            Row::new(section, item.to_string(), ours.name(), theirs.name(), "ms", ms(ours), ms(theirs), Better::Lower, command.to_string())
+        })
+        .collect()
+}

@@ -82,9 +82,7 @@ pub fn onecopy_config(peer: Peer) -> onecopy_runtime::Config {
 pub fn prepare(peer: Peer, kernels: &Kernels, export: &str) -> Result<Box<dyn Runner>> {
     Ok(match peer {
         Peer::Onecopy | Peer::OnecopyDebug | Peer::OnecopyDebugBp => Box::new(OnecopyRunner::new(peer, kernels, export)?),
-        Peer::Wasmtime | Peer::Winch | Peer::WasmtimeDebug | Peer::WasmtimeDebugBp => {
-            Box::new(WasmtimeRunner::new(peer, kernels, export)?)
-        }
+        Peer::Wasmtime | Peer::Winch | Peer::WasmtimeDebug | Peer::WasmtimeDebugBp => Box::new(WasmtimeRunner::new(peer, kernels, export)?),
         Peer::Wasmi => Box::new(WasmiRunner::new(kernels, export)?),
     })
 }

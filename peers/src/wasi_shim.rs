@@ -165,30 +165,30 @@ macro_rules! define {
     )*};
 }
 
+/// Every call but `proc_exit` (whose error differs), in one runtime's linker.
+macro_rules! define_calls {
+    ($linker:ident, $rt:ident, $no_memory:expr) => {
+        define! { $linker, $rt, $no_memory;
+            args_sizes_get(count: u32, size: u32);
+            args_get(argv: u32, buf: u32);
+            fd_write(fd: u32, iovs: u32, count: u32, written: u32);
+            fd_fdstat_get(fd: u32, out: u32);
+            fd_seek(fd: u32, offset: i64, whence: u32, out: u32);
+            fd_close(fd: u32);
+        }
+    };
+}
+
 /// Define the shim's calls in a Wasmtime linker.
 pub fn add_to_wasmtime(linker: &mut wasmtime::Linker<ShimCtx>) -> Result<()> {
-    define! { linker, wasmtime, || wasmtime::Error::msg("WASI calls need a memory export named \"memory\"");
-        args_sizes_get(count: u32, size: u32);
-        args_get(argv: u32, buf: u32);
-        fd_write(fd: u32, iovs: u32, count: u32, written: u32);
-        fd_fdstat_get(fd: u32, out: u32);
-        fd_seek(fd: u32, offset: i64, whence: u32, out: u32);
-        fd_close(fd: u32);
-    }
+    define_calls!(linker, wasmtime, || wasmtime::Error::msg("WASI calls need a memory export named \"memory\""));
     linker.func_wrap(MODULE, "proc_exit", |code: i32| -> wasmtime::Result<()> { Err(wasmtime::Error::new(ProcExit(code))) })?;
     Ok(())
 }
 
 /// Define the shim's calls in a wasmi linker.
 pub fn add_to_wasmi(linker: &mut wasmi::Linker<ShimCtx>) -> Result<()> {
-    define! { linker, wasmi, || wasmi::Error::new("WASI calls need a memory export named \"memory\"");
-        args_sizes_get(count: u32, size: u32);
-        args_get(argv: u32, buf: u32);
-        fd_write(fd: u32, iovs: u32, count: u32, written: u32);
-        fd_fdstat_get(fd: u32, out: u32);
-        fd_seek(fd: u32, offset: i64, whence: u32, out: u32);
-        fd_close(fd: u32);
-    }
+    define_calls!(linker, wasmi, || wasmi::Error::new("WASI calls need a memory export named \"memory\""));
     linker.func_wrap(MODULE, "proc_exit", |code: i32| -> Result<(), wasmi::Error> { Err(wasmi::Error::i32_exit(code)) })?;
     Ok(())
 }
