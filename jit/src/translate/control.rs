@@ -45,9 +45,6 @@ pub(crate) struct ControlFrame {
     /// Debug code: the first edge to `next` (an `if`'s: its edge to its
     /// `else`), if a guard group was open in the block it left.
     pub sole: Option<SoleEdge>,
-    /// Debug code: the code after `end` runs straight into a trap (see
-    /// `trap_paths.rs`), so a `br_if` here leaves its group open.
-    pub leads_to_trap: bool,
 }
 
 /// The one edge to a label, as it left its block. If every other path out
@@ -106,7 +103,6 @@ impl FuncTranslator<'_, '_> {
             label_bias: LabelBias::Unset,
             edges: 0,
             sole: None,
-            leads_to_trap: false,
         });
     }
 
@@ -125,8 +121,6 @@ impl FuncTranslator<'_, '_> {
     pub(super) fn block(&mut self, blockty: BlockType) {
         let (params, results) = self.block_signature(blockty);
         self.open(FrameKind::Block, params, results, None);
-        let leads_to_trap = self.trap_only_labels.binary_search(&(self.offset as u32)).is_ok();
-        self.control.last_mut().expect("just opened").leads_to_trap = leads_to_trap;
     }
 
     pub(super) fn loop_(&mut self, blockty: BlockType) {
@@ -190,7 +184,6 @@ impl FuncTranslator<'_, '_> {
             label_bias: LabelBias::Unset,
             edges: 0,
             sole,
-            leads_to_trap: false,
         });
     }
 
@@ -332,19 +325,12 @@ impl FuncTranslator<'_, '_> {
     pub(super) fn br_if(&mut self, depth: u32) {
         let cond = self.pop();
         self.branch_bias(depth);
-        let group = self.group_here();
-        let leads_to_trap = self.control[self.control.len() - 1 - depth as usize].leads_to_trap;
         let (block, n) = self.target(depth);
         let values = args(self.peek_n(n));
         let cont = self.b.create_block();
         self.b.ins().brif(cond, block, &values, cont, &[]);
         self.b.switch_to_block(cont);
         self.b.seal_block(cont);
-        // A bounds check's branch to its panic: the fall-through is the only
-        // way on that does not trap, so the group goes on there.
-        if let Some(group) = group.filter(|_| leads_to_trap) {
-            self.continue_group(group);
-        }
     }
 
     pub(super) fn br_table(&mut self, targets: &wasmparser::BrTable<'_>) -> Result<(), CompileError> {

@@ -16,7 +16,6 @@ mod memory;
 mod numeric;
 mod record;
 mod tables;
-mod trap_paths;
 mod unsupported;
 mod visit;
 
@@ -85,9 +84,6 @@ pub(crate) struct FuncTranslator<'a, 'f> {
     pub unreachable_depth: u32,
     /// Branches and jumps made so far (see `control::SoleEdge`).
     pub branches: u32,
-    /// Guarded debug code: the offsets of the `block`s whose labels lead
-    /// only to a trap (see `trap_paths.rs`).
-    pub trap_only_labels: Vec<u32>,
     /// Byte offset of the operator being translated.
     pub offset: usize,
     /// Breakable points of this function (debug code only).
@@ -141,7 +137,6 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
             reachable: true,
             unreachable_depth: 0,
             branches: 0,
-            trap_only_labels: Vec::new(),
             offset: 0,
             sites: Vec::new(),
             guards,
@@ -270,9 +265,6 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
 
     /// Translate a whole function body.
     pub fn translate_body(&mut self, body: &FunctionBody<'_>) -> Result<(), CompileError> {
-        if self.guards.is_some() {
-            self.trap_only_labels = trap_paths::trap_only_labels(body)?;
-        }
         let mut reader = body.get_operators_reader()?;
         while !reader.eof() {
             let (op, offset) = reader.read_with_offset()?;
