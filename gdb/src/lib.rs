@@ -18,7 +18,9 @@
 mod addr;
 mod conn;
 mod event_loop;
-pub mod lines;
+/// Source lines from a module's DWARF (the line table lives in the jit,
+/// which also puts `Breakable::Lines` sites at its statements).
+pub use onecopy_runtime::lines;
 mod listen;
 pub mod sites;
 mod target;

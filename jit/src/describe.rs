@@ -48,6 +48,8 @@ struct Describer {
     config: CompileConfig,
     /// Hash of each function's code, to check the recompile matches it.
     hashes: Vec<u64>,
+    /// The line-table statements the first compile put sites at, if any.
+    lines: Option<Arc<[u32]>>,
     cache: Mutex<HashMap<u32, Arc<FunctionDebugInfo>>>,
 }
 
@@ -57,6 +59,7 @@ impl DebugCode {
         table: DebugTableLayout,
         funcs: &[FunctionCode],
         wasm: &[u8],
+        lines: Option<Arc<[u32]>>,
         compiler: &Compiler,
     ) -> Result<DebugCode, CompileError> {
         let entries = funcs.iter().zip(&table.regions).flat_map(|(f, region)| f.sites.iter().map(move |s| region + s.group)).collect();
@@ -72,6 +75,7 @@ impl DebugCode {
                 isa: crate::host_isa(compiler.config(), true)?,
                 config: compiler.config().clone(),
                 hashes: funcs.iter().map(|f| f.hash).collect(),
+                lines,
                 cache: Mutex::new(HashMap::new()),
             },
         })
@@ -111,7 +115,8 @@ impl Describer {
             .map(|i| i as usize)
             .filter(|i| *i < self.hashes.len())
             .ok_or_else(|| CompileError::Unsupported { offset: 0, message: format!("function {func} is not defined here") })?;
-        let env = ModuleEnv::from_parts(&module.info, module.layout.clone(), module.type_ids.clone(), &*self.isa, &self.config);
+        let mut env = ModuleEnv::from_parts(&module.info, module.layout.clone(), module.type_ids.clone(), &*self.isa, &self.config);
+        env.lines = self.lines.clone();
         let range = module.info.bodies[defined].clone();
         let body = wasmparser::FunctionBody::new(wasmparser::BinaryReader::new(&self.wasm[range.clone()], range.start as u64));
         let (code, described) = compile_function(&env, &mut Context::new(), &mut FunctionBuilderContext::new(), func, &body, true)?;

@@ -2,6 +2,8 @@
 //! convention.
 
 use cranelift_codegen::ir::{self, types, AbiParam, ArgumentPurpose, MemFlags, MemFlagsData};
+use std::sync::Arc;
+
 use cranelift_codegen::isa::TargetIsa;
 
 use crate::debug_table::DebugTableLayout;
@@ -26,6 +28,9 @@ pub(crate) struct ModuleEnv<'a> {
     pub config: &'a CompileConfig,
     /// Guarded debug code: where each function's debug-table entries are.
     pub table: Option<DebugTableLayout>,
+    /// Debug code with [`crate::Breakable::Lines`]: the module's line-table
+    /// statements (module offsets, ascending); `None`: sites at statements.
+    pub lines: Option<Arc<[u32]>>,
 }
 
 impl<'a> ModuleEnv<'a> {
@@ -44,7 +49,28 @@ impl<'a> ModuleEnv<'a> {
         config: &'a CompileConfig,
     ) -> Self {
         let table = (config.debug && !config.legacy).then(|| DebugTableLayout::new(info));
-        ModuleEnv { info, layout, type_ids, isa, config, table }
+        ModuleEnv { info, layout, type_ids, isa, config, table, lines: None }
+    }
+}
+
+/// With [`crate::Breakable::Lines`] debug code: the offsets of `wasm`'s
+/// line-table statements, where its sites go. `None` (sites at wasm
+/// statements, as [`crate::Breakable::Statements`]) for other settings, and
+/// for a module without a line table or with one that does not parse.
+pub fn line_statements(wasm: &[u8], config: &CompileConfig) -> Option<Arc<[u32]>> {
+    if !config.debug || config.breakable != crate::Breakable::Lines {
+        return None;
+    }
+    match crate::lines::LineTable::new(wasm) {
+        Ok(table) if !table.is_empty() => Some(table.statements().into()),
+        Ok(_) => {
+            tracing::info!("no DWARF line table: breakable points at statements");
+            None
+        }
+        Err(error) => {
+            tracing::warn!(%error, "the DWARF line table does not parse: breakable points at statements");
+            None
+        }
     }
 }
 

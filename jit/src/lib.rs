@@ -16,6 +16,7 @@ mod describe;
 mod env;
 pub mod guard_code;
 pub mod legacy;
+pub mod lines;
 mod link;
 pub mod memory_guard;
 pub mod module_info;
@@ -69,6 +70,13 @@ pub enum Breakable {
     Statements,
     /// Every instruction boundary (except `block`, `loop`, `else`, `end`).
     Instructions,
+    /// Where the module's DWARF line table marks a statement (`is_stmt`
+    /// rows: where a source debugger puts line breakpoints and stops when
+    /// it steps), and each loop's first instruction (so a running loop can
+    /// still be stopped). Far fewer sites than wasm statements in code
+    /// compiled from C or Rust. A module without a line table gets
+    /// [`Breakable::Statements`].
+    Lines,
 }
 
 /// How to compile a module.
@@ -307,7 +315,8 @@ impl Compiler {
     pub fn compile(&self, wasm: &[u8], registry: &TypeRegistry, arena: &CodeArena) -> Result<Arc<CompiledModule>, CompileError> {
         validate(wasm)?;
         let info = module_info::parse(wasm)?;
-        let env = env::ModuleEnv::new(&info, registry, self.isa(), &self.config);
+        let mut env = env::ModuleEnv::new(&info, registry, self.isa(), &self.config);
+        env.lines = env::line_statements(wasm, &self.config);
         if env.table.as_ref().is_some_and(|t| t.align > 1 << 31) {
             // An armed entry holds the alignment in 32 bits (see debug_table.rs).
             return Err(CompileError::Unsupported {
@@ -327,7 +336,7 @@ impl Compiler {
             let tail = linked.bytes.len().next_multiple_of(arena.page_size()) as u32;
             let mut guards = link::link_guards(&mut funcs, &mut linked, tail);
             guard_loads = std::mem::take(&mut guards.loads);
-            DebugCode::new(guards, table, &funcs, wasm, self)
+            DebugCode::new(guards, table, &funcs, wasm, env.lines.clone(), self)
         });
         let debug_code = debug_code.transpose()?;
         let tail = debug_code.as_ref().map_or(0, |d| d.resume.len());

@@ -65,6 +65,7 @@ pub use limits::{Limit, LimitExceeded, StoreLimits, StoreLimitsBuilder};
 pub use linker::{Extern, Linker};
 pub use memory::{Memory, PAGE_SIZE};
 pub use module::{ExternType, ImportType, Module};
+pub use onecopy_jit::lines;
 pub use onecopy_jit::{
     Breakable, CodeArenaExhausted, CompileError, FuncType, GlobalType, Interrupts, MemoryType, OptLevel, Regalloc, Site, SiteKind,
     TableType, ValType,

@@ -80,6 +80,10 @@ pub struct CompileArgs {
     /// Explicit bounds checks instead of guard pages (`Config::memory_guard(false)`).
     #[arg(long)]
     pub explicit_checks: bool,
+    /// Debug modes: breakable points where the module's DWARF line table
+    /// marks statements (`Breakable::Lines`), not at every wasm statement.
+    #[arg(long)]
+    pub lines: bool,
 }
 
 /// One mode's line of the report.
@@ -157,6 +161,9 @@ fn run_child(args: &CompileArgs, mode: Mode, threads: u32, progress: &ProgressBa
     if args.explicit_checks {
         command.arg("--explicit-checks");
     }
+    if args.lines {
+        command.arg("--lines");
+    }
     // Always set, so an inherited RAYON_NUM_THREADS cannot make the report lie.
     command.env("RAYON_NUM_THREADS", threads.to_string()).stdin(Stdio::null());
     tracing::info!(mode = mode.name(), threads, "starting a child: {command:?}");
@@ -188,6 +195,9 @@ fn report(args: &CompileArgs, module: String, wasm_bytes: usize, threads: u32, m
     }
     if args.explicit_checks {
         command += " --explicit-checks";
+    }
+    if args.lines {
+        command += " --lines";
     }
     if args.json {
         command += " --json";

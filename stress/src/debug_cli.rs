@@ -47,7 +47,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use onecopy_runtime::{Config, Engine, Error, Module};
+use onecopy_runtime::{Breakable, Config, Engine, Error, Module};
 use onecopy_workers::{DebugSession, PoolConfig, WorkerPool};
 use serde::Serialize;
 use serde_json::Value as Json;
@@ -70,6 +70,11 @@ pub struct DebugArgs {
     /// prompt on stderr when stdin is a terminal.
     #[arg(long)]
     pub script: Option<PathBuf>,
+    /// Breakable points only where the module's DWARF line table marks a
+    /// statement (and at each loop's start), not at every wasm statement:
+    /// smaller, faster debug code for source-level debugging.
+    #[arg(long, conflicts_with = "gdb")]
+    pub lines: bool,
     /// How long `wait` waits for a stop before it answers with an error.
     #[arg(long, default_value_t = 30_000)]
     pub wait_timeout_ms: u64,
@@ -141,7 +146,8 @@ pub fn main(args: &DebugArgs) -> Result<ExitCode> {
     }
     let path = args.file.display();
     let bytes = crate::run::load(&args.file)?;
-    let engine = Engine::new(&Config::new().debug(true))?;
+    let breakable = if args.lines { Breakable::Lines } else { Breakable::Statements };
+    let engine = Engine::new(&Config::new().debug(true).breakable(breakable))?;
     let module = Module::new(&engine, &bytes).with_context(|| format!("cannot compile {path}"))?;
     // Imports WASI and the stubs cannot satisfy fail here, once, rather
     // than on every worker.

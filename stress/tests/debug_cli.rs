@@ -273,8 +273,20 @@ fn parsed(output: &Output) -> (Vec<Json>, String) {
 
 #[test]
 fn break_file_line_stops_there_and_stops_and_backtraces_name_source_lines() {
+    source_breakpoint_session(&[]);
+}
+
+#[test]
+fn with_sites_at_the_line_tables_statements_the_same_source_session_runs_alike() {
+    source_breakpoint_session(&["--lines"]);
+}
+
+/// Two workers stop at `squares.c:7`, one shows its backtrace, both run to
+/// their end; `extra`: more `onecopy debug` flags.
+fn source_breakpoint_session(extra: &[&str]) {
     let script = "break squares.c:7\nrun _start\nwait 0\nbacktrace 0\nwait 1\nclear all\ncontinue all\n";
-    let output = onecopy_debug(&c_program(), &["--workers", "2"], script);
+    let args: Vec<&str> = ["--workers", "2"].iter().chain(extra).copied().collect();
+    let output = onecopy_debug(&c_program(), &args, script);
     let (lines, stderr) = parsed(&output);
     assert!(output.status.success(), "{stderr}");
     let set = one(&lines, "reply", "break");

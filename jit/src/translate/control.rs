@@ -137,6 +137,7 @@ impl FuncTranslator<'_, '_> {
             self.push(v, *ty);
         }
         self.open(FrameKind::Loop { header }, params, results, None);
+        self.site_pending = true;
     }
 
     pub(super) fn if_(&mut self, blockty: BlockType) {

@@ -84,6 +84,10 @@ pub(crate) struct FuncTranslator<'a, 'f> {
     pub unreachable_depth: u32,
     /// Branches and jumps made so far (see `control::SoleEdge`).
     pub branches: u32,
+    /// With `Breakable::Lines`: the next operator that is not structure is
+    /// a breakable point (a loop's first; a statement's whose line-table
+    /// row is at the `block` or `loop` before it).
+    pub site_pending: bool,
     /// Byte offset of the operator being translated.
     pub offset: usize,
     /// Breakable points of this function (debug code only).
@@ -137,6 +141,7 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
             reachable: true,
             unreachable_depth: 0,
             branches: 0,
+            site_pending: false,
             offset: 0,
             sites: Vec::new(),
             guards,
@@ -289,6 +294,12 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
         if self.env.config.debug && self.is_breakable(op) {
             self.guard(SiteKind::Instruction);
         }
+        if !is_structure(op) {
+            self.site_pending = false;
+        } else if self.line_statement() && matches!(op, Operator::Block { .. } | Operator::Loop { .. }) {
+            // A statement's row at a `block` or `loop`: its first instruction.
+            self.site_pending = true;
+        }
         true
     }
 
@@ -298,12 +309,13 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
         // The entry site already guards the first operator's boundary.
         let at_entry = self.sites.last().is_some_and(|s| s.wasm_offset == self.offset as u32);
         let height = self.control.last().map_or(0, |f| f.height);
-        let boundary = match self.env.config.breakable {
-            crate::Breakable::Statements => self.stack.len() == height,
-            crate::Breakable::Instructions => true,
+        let statement = || self.stack.len() == height;
+        let boundary = match (self.env.config.breakable, &self.env.lines) {
+            (crate::Breakable::Lines, Some(_)) => self.site_pending || self.line_statement(),
+            (crate::Breakable::Statements | crate::Breakable::Lines, _) => statement(),
+            (crate::Breakable::Instructions, _) => true,
         };
-        let structure = matches!(op, Operator::Block { .. } | Operator::Loop { .. } | Operator::Else | Operator::End);
-        boundary && !at_entry && !structure
+        boundary && !at_entry && !is_structure(op)
     }
 }
 
@@ -316,4 +328,16 @@ pub fn ir_type(ty: ValType) -> ir::Type {
         ValType::F64 => types::F64,
         ValType::FuncRef | ValType::ExternRef => types::I64,
     }
+}
+
+impl FuncTranslator<'_, '_> {
+    /// Whether the line table marks a statement at the current operator.
+    fn line_statement(&self) -> bool {
+        self.env.lines.as_ref().is_some_and(|lines| lines.binary_search(&(self.offset as u32)).is_ok())
+    }
+}
+
+/// Operators that only delimit structure: never a breakable point.
+fn is_structure(op: &Operator<'_>) -> bool {
+    matches!(op, Operator::Block { .. } | Operator::Loop { .. } | Operator::Else | Operator::End)
 }

@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use clap::Args;
-use onecopy_runtime::{Config, Engine, Module};
+use onecopy_runtime::{Breakable, Config, Engine, Module};
 use serde::{Deserialize, Serialize};
 
 use super::{Mode, SourceArgs};
@@ -24,6 +24,9 @@ pub struct CompileOneArgs {
     /// Explicit bounds checks instead of guard pages.
     #[arg(long)]
     pub explicit_checks: bool,
+    /// Breakable points at the line table's statements (`Breakable::Lines`).
+    #[arg(long)]
+    pub lines: bool,
 }
 
 /// What a child measures, as it prints it.
@@ -52,6 +55,9 @@ pub fn child(args: &CompileOneArgs) -> Result<ExitCode> {
     let mut config = Config::new().debug(args.mode != Mode::Normal).legacy(args.mode == Mode::Legacy);
     if args.explicit_checks {
         config = config.memory_guard(false);
+    }
+    if args.lines {
+        config = config.breakable(Breakable::Lines);
     }
     let engine = Engine::new(&config)?;
     let base_rss_bytes = current_rss()?;

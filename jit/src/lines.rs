@@ -97,6 +97,15 @@ impl LineTable {
         Ok(table)
     }
 
+    /// The offsets of the rows DWARF recommends as breakpoint locations
+    /// (`is_stmt`), ascending, each once: where [`crate::Breakable::Lines`]
+    /// puts sites.
+    pub fn statements(&self) -> Vec<u32> {
+        let mut offsets: Vec<u32> = self.rows.iter().filter(|r| r.is_stmt).map(|r| r.offset).collect();
+        offsets.dedup();
+        offsets
+    }
+
     /// Whether the module has no line information.
     pub fn is_empty(&self) -> bool {
         self.rows.is_empty()
