@@ -61,10 +61,10 @@ pub fn line_statements(wasm: &[u8], config: &CompileConfig) -> Option<Arc<[u32]>
     if !config.debug || config.breakable != crate::Breakable::Lines {
         return None;
     }
-    match crate::lines::LineTable::new(wasm) {
-        Ok(table) if !table.is_empty() => Some(table.statements().into()),
+    match crate::lines::LineTable::statements_of(wasm) {
+        Ok(statements) if !statements.is_empty() => Some(statements.into()),
         Ok(_) => {
-            tracing::info!("no DWARF line table: breakable points at statements");
+            tracing::info!("no DWARF line table (or no statement rows in it): breakable points at statements");
             None
         }
         Err(error) => {

@@ -45,6 +45,18 @@ type Slice<'a> = EndianSlice<'a, LittleEndian>;
 impl LineTable {
     /// Read the line table of the module binary `wasm`.
     pub fn new(wasm: &[u8]) -> Result<LineTable, LinesError> {
+        Self::read(wasm, true)
+    }
+
+    /// The offsets of `wasm`'s statement rows (see [`LineTable::statements`]),
+    /// without building its rows' file names (a large module's table has
+    /// millions of rows).
+    pub fn statements_of(wasm: &[u8]) -> Result<Vec<u32>, LinesError> {
+        Ok(Self::read(wasm, false)?.statements())
+    }
+
+    /// The table; with `files` false, every row's `file` is left empty.
+    fn read(wasm: &[u8], files: bool) -> Result<LineTable, LinesError> {
         let mut code_start = None;
         let mut sections: Vec<(String, &[u8])> = Vec::new();
         for payload in Parser::new(0).parse_all(wasm) {
@@ -74,6 +86,7 @@ impl LineTable {
                     continue;
                 }
                 let file = match row.file(header) {
+                    Some(_) if !files => String::new(),
                     Some(entry) => {
                         let name = dwarf.attr_string(&unit, entry.path_name())?.to_string_lossy().into_owned();
                         let dir = entry.directory(header).and_then(|d| dwarf.attr_string(&unit, d).ok());

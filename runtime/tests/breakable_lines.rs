@@ -38,10 +38,18 @@ fn sites_are_the_line_tables_statements_and_far_fewer_than_wasm_statements() {
     assert!(lines.len() * 3 < wasm_statements.len() * 2, "{} line sites, {} statement sites", lines.len(), wasm_statements.len());
 }
 
+const BODY: &str = "(func (param i32) (result i32) (local.set 0 (i32.add (local.get 0) (i32.const 1))) (local.get 0))";
+
 #[test]
 fn without_a_line_table_sites_are_at_wasm_statements() {
-    let wasm = wat::parse_str("(module (func (param i32) (result i32) (local.set 0 (i32.add (local.get 0) (i32.const 1))) (local.get 0)))")
-        .unwrap();
+    let wasm = wat::parse_str(format!("(module {BODY})")).unwrap();
+    assert_eq!(sites(&wasm, Breakable::Lines), sites(&wasm, Breakable::Statements));
+}
+
+#[test]
+fn a_line_table_that_does_not_parse_leaves_sites_at_wasm_statements() {
+    let wasm = wat::parse_str(format!(r#"(module (@custom ".debug_info" "\ff\ff\ff\ff\01\02") {BODY})"#)).unwrap();
+    assert!(LineTable::new(&wasm).is_err(), "the table is garbage");
     assert_eq!(sites(&wasm, Breakable::Lines), sites(&wasm, Breakable::Statements));
 }
 
