@@ -230,10 +230,10 @@ impl FuncTranslator<'_, '_> {
     /// The open guard group's entry and first site, or a new group's led
     /// by `site`, whose entry is at `pointer + disp`.
     fn group_entry(&mut self, pointer: Value, disp: i32, site: u32) -> (Value, u32) {
-        let block = self.b.current_block().expect("guards are emitted in a block");
-        if let Some(group) = self.guards.as_ref().and_then(|g| g.group).filter(|g| g.block == block) {
+        if let Some(group) = self.group_here() {
             return (group.entry, group.leader);
         }
+        let block = self.b.current_block().expect("guards are emitted in a block");
         let trusted = self.guards.as_ref().expect("guarded").trusted;
         let (_, entry) = self.guard_load(Opcode::Uload32, types::I64, trusted, pointer, disp);
         if let Some(guards) = self.guards.as_mut() {

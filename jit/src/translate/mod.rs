@@ -309,13 +309,17 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
         // The entry site already guards the first operator's boundary.
         let at_entry = self.sites.last().is_some_and(|s| s.wasm_offset == self.offset as u32);
         let height = self.control.last().map_or(0, |f| f.height);
-        let statement = || self.stack.len() == height;
         let boundary = match (self.env.config.breakable, &self.env.lines) {
             (crate::Breakable::Lines, Some(_)) => self.site_pending || self.line_statement(),
-            (crate::Breakable::Statements | crate::Breakable::Lines, _) => statement(),
+            (crate::Breakable::Statements | crate::Breakable::Lines, _) => self.stack.len() == height,
             (crate::Breakable::Instructions, _) => true,
         };
         boundary && !at_entry && !is_structure(op)
+    }
+
+    /// Whether the line table marks a statement at the current operator.
+    fn line_statement(&self) -> bool {
+        self.env.lines.as_ref().is_some_and(|lines| lines.binary_search(&(self.offset as u32)).is_ok())
     }
 }
 
@@ -327,13 +331,6 @@ pub fn ir_type(ty: ValType) -> ir::Type {
         ValType::F32 => types::F32,
         ValType::F64 => types::F64,
         ValType::FuncRef | ValType::ExternRef => types::I64,
-    }
-}
-
-impl FuncTranslator<'_, '_> {
-    /// Whether the line table marks a statement at the current operator.
-    fn line_statement(&self) -> bool {
-        self.env.lines.as_ref().is_some_and(|lines| lines.binary_search(&(self.offset as u32)).is_ok())
     }
 }
 
