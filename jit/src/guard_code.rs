@@ -122,7 +122,7 @@ pub fn locate(code: &[u8], expected: &[Expected], keep: Option<u32>) -> Result<V
             Some(fault) => locate_fault(&mut decoder, e, fault),
             None => {
                 let cfa = *cfa_above_sp.get_or_insert_with(|| crate::debug_info::cfa_above_sp(code));
-                locate_branch(&mut decoder, e.tag, e.disp, keep, cfa)
+                locate_branch(&mut decoder, e, keep, cfa)
             }
         })
         .collect()
@@ -235,7 +235,8 @@ impl Holder {
 
 /// The exit guard: the first forward `jne` after the tag (or the `je` that
 /// falls into the cold block at `keep`), after a test of the entry.
-fn locate_branch(decoder: &mut Decoder<'_>, tag: u32, disp: i32, keep: Option<u32>, cfa_above_sp: i64) -> Result<GuardCode, String> {
+fn locate_branch(decoder: &mut Decoder<'_>, expected: &Expected, keep: Option<u32>, cfa_above_sp: i64) -> Result<GuardCode, String> {
+    let (tag, disp) = (expected.tag, expected.disp);
     seek(decoder, tag)?;
     let mut seen: Vec<Instruction> = Vec::new();
     for _ in 0..MAX_GUARD_INSTRUCTIONS {
@@ -247,8 +248,15 @@ fn locate_branch(decoder: &mut Decoder<'_>, tag: u32, disp: i32, keep: Option<u3
         // An exit guard Cranelift inverted: `je <cont>` falling into its cold block.
         let inverted = ins.code() == Code::Je_rel32_64 && Some(ins.next_ip() as u32) == keep;
         if forward || inverted {
-            let (load, table) = branch_shape(&seen, tag, disp, cfa_above_sp)?;
+            let (load, table) = match expected.leads {
+                true => branch_shape(&seen, tag, disp, cfa_above_sp)?,
+                false => (tests_entry(&seen, tag)?, None),
+            };
             let jne = ins.ip() as u32;
+            if inverted {
+                let cold = keep.expect("an inverted branch falls into the cold block");
+                cold_block_holds_jump(decoder, cold)?;
+            }
             let inverted = inverted.then(|| ins.near_branch_target() as u32);
             return Ok(GuardCode { load, stop: jne, resume: jne + JNE_LEN, branch: Some(Branch { jne, inverted, table }) });
         }
@@ -256,6 +264,50 @@ fn locate_branch(decoder: &mut Decoder<'_>, tag: u32, disp: i32, keep: Option<u3
     }
     let seen: Vec<String> = seen.iter().map(show).collect();
     Err(format!("no forward guard branch after tag {tag:#x}: `{}`", seen.join("; ")))
+}
+
+/// An exit guard in an open group: `test rE, rE` (moves aside) on the
+/// group's entry, already loaded; returns the test's offset. The register
+/// allocator may reload a spilled entry into two registers and test one
+/// against the other.
+fn tests_entry(before: &[Instruction], tag: u32) -> Result<u32, String> {
+    let at = before.iter().rposition(|i| !is_move(i));
+    let entry = |&t: &usize| {
+        let test = &before[t];
+        matches!(test.code(), Code::Test_rm64_r64 | Code::Test_rm32_r32)
+            && test.op0_kind() == OpKind::Register
+            && same_value(&before[..t], test.op0_register().full_register(), test.op1_register().full_register())
+    };
+    at.filter(entry).map(|t| before[t].ip() as u32).ok_or_else(|| {
+        format!(
+            "exit guard after tag {tag:#x} is not `test rE, rE; jne` but `{}; jne`",
+            before.iter().map(show).collect::<Vec<_>>().join("; ")
+        )
+    })
+}
+
+/// Whether registers `a` and `b` hold one value after `before`: one
+/// register, a copy of the other, or both loaded from one place by the
+/// moves that end `before`.
+fn same_value(before: &[Instruction], a: Register, b: Register) -> bool {
+    let moves = before.iter().rev().take_while(|i| is_move(i));
+    let source = |r: Register| moves.clone().find(|m| Holder::of(m, 0) == Some(Holder::Reg(r))).and_then(|m| Holder::of(m, 1));
+    let (from_a, from_b) = (source(a), source(b));
+    a == b || from_a == Some(Holder::Reg(b)) || from_b == Some(Holder::Reg(a)) || (from_a.is_some() && from_a == from_b)
+}
+
+/// An inverted exit guard's cold block, which linking starts with `jmp
+/// <continuation>`, must be at least that long up to its `ud2`. Cranelift
+/// sinks the cold block to the function's end, so it does not invert these
+/// branches in the code it makes today; should that change, a short block
+/// is an error here rather than bad code.
+fn cold_block_holds_jump(decoder: &mut Decoder<'_>, cold: u32) -> Result<(), String> {
+    seek(decoder, cold)?;
+    let end = decoder.iter().take(MAX_GUARD_INSTRUCTIONS).find(|i| i.code() == Code::Ud2).map(|i| i.next_ip() as u32);
+    match end {
+        Some(end) if end - cold >= JMP_LEN => Ok(()),
+        _ => Err(format!("the exit guard's cold block at {cold:#x} is too short for the jump linking writes over an inverted branch")),
+    }
 }
 
 /// Check the test before the branch (moves aside); returns the load's
@@ -382,6 +434,26 @@ mod tests {
         let guards = locate(&code, &[exit(0, -0x80)], None).unwrap();
         assert_eq!(guards, vec![branch_guard(2, 9, None)]);
         assert_eq!(guards[0].hot_bytes(), 13);
+    }
+
+    #[test]
+    fn finds_an_exit_guard_that_tests_its_groups_entry() {
+        // test r9, r9; jne +0x20
+        let mut code = vec![0x4d, 0x85, 0xc9, 0x0f, 0x85, 0x20, 0, 0, 0];
+        code.extend_from_slice(&[0xc3; 0x30]);
+        let in_group = Expected { leads: false, ..exit(0, -0x80) };
+        let guards = locate(&code, &[in_group], None).unwrap();
+        assert_eq!(guards, vec![GuardCode { load: 0, stop: 3, resume: 9, branch: Some(Branch { jne: 3, inverted: None, table: None }) }]);
+        assert!(locate(&code, &[exit(0, -0x80)], None).is_err(), "a group's first site loads its entry");
+        // mov rax, [rsp+0x90]; mov r8, [rsp+0x90]; test r8, rax; jne +0x20:
+        // a spilled entry reloaded twice.
+        let mut reloaded = vec![0x48, 0x8b, 0x84, 0x24, 0x90, 0, 0, 0, 0x4c, 0x8b, 0x84, 0x24, 0x90, 0, 0, 0];
+        reloaded.extend_from_slice(&[0x49, 0x85, 0xc0, 0x0f, 0x85, 0x20, 0, 0, 0]);
+        reloaded.extend_from_slice(&[0xc3; 0x30]);
+        assert_eq!(locate(&reloaded, &[in_group], None).unwrap()[0].load, 16);
+        // The same, but the second reload reads another slot.
+        reloaded[12] = 0x98;
+        assert!(locate(&reloaded, &[in_group], None).is_err(), "two values tested");
     }
 
     #[test]
@@ -522,5 +594,15 @@ mod tests {
         assert_eq!(13 + i32::from_le_bytes(code[9..13].try_into().unwrap()) as i64, 0x1000);
         assert_eq!(code[13], 0xe9);
         assert_eq!(18 + i32::from_le_bytes(code[14..18].try_into().unwrap()) as i64, 0, "resumes at the continuation");
+    }
+
+    #[test]
+    fn an_inverted_guard_whose_cold_block_cannot_hold_the_jump_is_an_error() {
+        // As above, but the cold block is `mov [rdi], edx; ud2`: 4 bytes.
+        let mut code = vec![0x45, 0x8b, 0x51, 0x80, 0x45, 0x85, 0xd2, 0x0f, 0x84];
+        code.extend_from_slice(&(-13i32).to_le_bytes());
+        code.extend_from_slice(&[0x89, 0x17, 0x0f, 0x0b]);
+        let error = locate(&code, &[exit(0, -0x80)], Some(13)).unwrap_err();
+        assert!(error.contains("too short"), "{error}");
     }
 }

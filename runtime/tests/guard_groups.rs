@@ -83,6 +83,18 @@ impl Fixture {
 }
 
 #[test]
+fn an_exit_in_its_group_stops_for_itself() {
+    let mut fx = fixture();
+    let exit = fx.module.sites().iter().find(|s| s.func == 0 && s.kind == SiteKind::Exit).unwrap().wasm_offset;
+    fx.instance.debug(&mut fx.store).unwrap().set_breakpoint(0, exit).unwrap();
+    fx.on_stop(|_| {});
+    assert_eq!(fx.call("f", 4), 13);
+    assert_eq!(*fx.stops.borrow(), vec![exit]);
+    // The exit tests its group's entry: the four sites before it ask once each.
+    assert_eq!(fx.instance.debug(&mut fx.store).unwrap().stop_checks(), 5);
+}
+
+#[test]
 fn only_the_site_with_the_breakpoint_stops() {
     let mut fx = fixture();
     let s = fx.statements(0);
@@ -91,8 +103,9 @@ fn only_the_site_with_the_breakpoint_stops() {
     assert_eq!(fx.call("f", 4), 13);
     assert_eq!(*fx.stops.borrow(), vec![s[1]]);
     let debug = fx.instance.debug(&mut fx.store).unwrap();
-    // The entry and the three statements are one group: each faulted once.
-    assert_eq!(debug.stop_checks(), 4);
+    // The entry, the three statements and the exit are one group: each
+    // faulted (or branched) once.
+    assert_eq!(debug.stop_checks(), 5);
     assert!(debug.is_armed(s[1]));
     assert!(!debug.is_armed(s[0]) && !debug.is_armed(s[2]), "group mates fault but do not stop");
 }
@@ -184,8 +197,9 @@ fn a_check_whose_failure_path_only_traps_keeps_the_group_going() {
     fx.on_stop(|_| {});
     assert_eq!(fx.call("k", 5), 16);
     assert_eq!(*fx.stops.borrow(), vec![last]);
-    // The entry and the five hot statements read one entry: each faulted once.
-    assert_eq!(fx.instance.debug(&mut fx.store).unwrap().stop_checks(), 6);
+    // The entry, the five hot statements and the exit read one entry: each
+    // faulted (or branched) once.
+    assert_eq!(fx.instance.debug(&mut fx.store).unwrap().stop_checks(), 7);
 }
 
 #[test]

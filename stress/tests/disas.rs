@@ -130,14 +130,18 @@ fn check_guards(listing: &str) -> Result<(), String> {
         let shown = guard.iter().map(|g| g.text).collect::<Vec<_>>().join("; ");
         let exit = rest.starts_with("(exit)");
         ids.push(id);
-        if !exit && guard.len() == 1 {
+        if (!exit && guard.len() == 1) || (exit && guard.len() == 2) {
             later.push((id, guard, shown));
             continue;
         }
         check_guard(id, exit, &guard, &mut groups).map_err(|e| format!("site {id}: {e}: `{shown}`"))?;
     }
     for (id, guard, shown) in later {
-        check_later_site(&guard[0], &groups).map_err(|e| format!("site {id}: {e}: `{shown}`"))?;
+        let checked = match guard.len() {
+            1 => check_later_site(&guard[0], &groups),
+            _ => check_exit_in_group(id, &guard, &groups),
+        };
+        checked.map_err(|e| format!("site {id}: {e}: `{shown}`"))?;
     }
     let header = lines.first().and_then(|h| h.rsplit(", ").next()).and_then(|s| s.strip_suffix(" sites"));
     if header != Some(&ids.len().to_string()) {
@@ -165,6 +169,19 @@ fn check_later_site(load: &Line, groups: &[(String, String)]) -> Result<(), Stri
     let (_, through) = stop.strip_prefix("mov ").and_then(|o| o.split_once(", ")).ok_or("the instruction is no load")?;
     let disp = groups.iter().find_map(|(table, index)| indexed_disp(through, table, index));
     one_byte(load, disp.ok_or(format!("the load reads `{through}`, through no group's `[rT+rE]`"))?)
+}
+
+/// An exit in a group: `test rE, rE; jne <trap tail + id>` on one of the
+/// function's groups' entry registers.
+fn check_exit_in_group(id: u32, guard: &[Line], groups: &[(String, String)]) -> Result<(), String> {
+    let jne = format!("jne <trap tail + {id}>");
+    if guard[1].text != jne {
+        return Err(format!("the guard does not end in `{jne}`"));
+    }
+    match groups.iter().any(|(_, index)| guard[0].text == format!("test {index}, {index}")) {
+        true => Ok(()),
+        false => Err("not `test rE, rE` on a group's entry register".into()),
+    }
 }
 
 /// A group's first guard, `mov rE32, dword ptr [rT±d8]; mov r32, dword

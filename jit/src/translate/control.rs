@@ -269,6 +269,11 @@ impl FuncTranslator<'_, '_> {
     /// followed that edge (see [`SoleEdge`]).
     fn group_going_on(&self) -> Option<Group> {
         let frame = self.control.last()?;
+        // A label no branch reaches: only the fall-through does, so its
+        // block runs whenever the group's block ends.
+        if matches!(frame.kind, FrameKind::Block | FrameKind::Function) && frame.edges == 0 && self.reachable {
+            return self.group_here();
+        }
         let one_edge = match frame.kind {
             FrameKind::If { has_else: false, .. } => frame.edges == 0,
             FrameKind::Block => frame.edges == 1,

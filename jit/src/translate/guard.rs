@@ -29,9 +29,11 @@
 //! (at `opt_level` speed) would merge them.
 //!
 //! The exit guard, where the results are on the operand stack, is a branch
-//! on its own entry instead (it also keeps the parameters alive to the end,
-//! see [`FuncTranslator::exit_branch`]): `mov r32, [rT + d8]; test r32, r32;
-//! jne`, the `jne` retargeted at link time to the site's byte of the
+//! instead (it also keeps the parameters alive to the end, see
+//! [`FuncTranslator::exit_branch`]): on the open group's entry, `test rE,
+//! rE; jne`, where the function's last block has a group (the exit is then
+//! one of its sites), else on its own, `mov r32, [rT + d8]; test r32, r32;
+//! jne`; the `jne` retargeted at link time to the site's byte of the
 //! module's PROT_NONE trap tail, where the fetch faults (see
 //! `guard_code.rs`). The debugger finds locals where the code keeps them
 //! anyway (`debug_info`), so no site moves a value anywhere, and what a
@@ -111,7 +113,8 @@ pub(crate) struct Guards {
 /// A guard group: sites of one block with no call between them, which
 /// share the first one's entry (see the module doc), and of the block
 /// after a label that only an edge from that block reaches, every other
-/// way out of it trapping (`control::SoleEdge`).
+/// way out of it trapping (`control::SoleEdge`), or that only its
+/// fall-through reaches (a `block` no branch targets, the function's end).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Group {
     /// The block its sites are in.
@@ -190,15 +193,28 @@ impl FuncTranslator<'_, '_> {
         site_record.disp = disp;
         site_record.pointer = Some(pointer);
         if kind == SiteKind::Exit {
-            self.end_guard_group();
             // The tag marks the guard's start in the machine code (guard_code.rs).
             let tag = self.b.ins().sequence_point();
             self.b.func.debug_tags.set(tag, [DebugTag::User(site)]);
-            let trusted = self.guards.as_ref().expect("guarded").trusted;
-            let (load, entry) = self.guard_load(Opcode::Load, types::I32, trusted, pointer, disp);
-            self.sites.last_mut().expect("just pushed").load = Some(load);
+            // In an open group the exit tests the group's entry, already in
+            // a register (`test rE, rE; jne`: no load); a breakpoint on it
+            // then costs the group's earlier sites one fault each, as on
+            // any later site of a group.
+            let armed = match self.group_here() {
+                Some(group) => {
+                    self.sites.last_mut().expect("just pushed").group = group.leader;
+                    group.entry
+                }
+                None => {
+                    let trusted = self.guards.as_ref().expect("guarded").trusted;
+                    let (load, entry) = self.guard_load(Opcode::Load, types::I32, trusted, pointer, disp);
+                    self.sites.last_mut().expect("just pushed").load = Some(load);
+                    entry
+                }
+            };
+            self.end_guard_group();
             let cont = self.b.create_block();
-            self.exit_branch(entry, cont);
+            self.exit_branch(armed, cont);
             self.b.switch_to_block(cont);
             self.b.seal_block(cont);
         } else {
@@ -274,15 +290,15 @@ impl FuncTranslator<'_, '_> {
     }
 
     /// The exit guard's branch on its entry: its cold target takes every
-    /// parameter's value and the table pointer and uses them, which keeps
-    /// the parameters alive to the exit (arguments stay readable at every
-    /// site, and in callers' frames) and the pointer alive past the branch
-    /// (a stop there reads it). That target never runs (linking
-    /// retargets the branch to the trap tail) and costs the hot path nothing.
+    /// parameter's value and uses it, which keeps the parameters alive to
+    /// the exit (arguments stay readable at every site, and in callers'
+    /// frames). That target never runs (linking retargets the branch to
+    /// the trap tail) and costs the hot path nothing. A stop there finds
+    /// its instance from the vmctx, which debug code keeps alive to every
+    /// return (see `compile.rs`), where the table pointer is gone.
     fn exit_branch(&mut self, armed: Value, cont: Block) {
         let params = self.env.info.func_type(self.func_index).params.len() as u32;
-        let mut kept: Vec<Value> = (0..params).map(|i| self.read_local(i)).collect();
-        kept.extend(self.guards.as_ref().map(|g| g.table).map(|t| self.b.use_var(t)));
+        let kept: Vec<Value> = (0..params).map(|i| self.read_local(i)).collect();
         let keep = self.kept_alive_by(&kept);
         let args: Vec<BlockArg> = kept.iter().map(|v| BlockArg::Value(*v)).collect();
         self.b.ins().brif(armed, keep, &args, cont, &[]);
@@ -309,15 +325,14 @@ impl FuncTranslator<'_, '_> {
     }
 
     /// Give `block`'s parameters a use, sealing it: each is stored through
-    /// the table pointer (its last parameter), 3-5 bytes a value and no
-    /// stack slot (a slot gives a leaf function a frame and a stack check it
-    /// otherwise does without). The block never runs, so nothing is written.
+    /// the vmctx, 2-5 bytes a value and no stack slot (a slot gives a leaf
+    /// function a frame and a stack check it otherwise does without). The
+    /// block never runs, so nothing is written.
     fn use_block_params(&mut self, block: Block) {
         self.b.seal_block(block);
         let params = self.b.block_params(block).to_vec();
-        let Some((&pointer, _)) = params.split_last() else { return };
         for p in params {
-            self.b.ins().store(MemFlagsData::trusted(), p, pointer, 0);
+            self.b.ins().store(MemFlagsData::trusted(), p, self.vmctx, 0);
         }
     }
 
