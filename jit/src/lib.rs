@@ -57,7 +57,9 @@ pub enum OptLevel {
 pub enum Regalloc {
     /// Backtracking allocator: slower to compile, faster code.
     Backtracking,
-    /// Single-pass allocator: quick compilation, slower code.
+    /// Single-pass allocator: quick compilation, slower and larger code
+    /// (sql.js: 1.9x faster to compile, 1.74x the bytes). Normal code only:
+    /// it does not report where values are, which debug code's stops need.
     SinglePass,
 }
 
@@ -380,6 +382,13 @@ pub(crate) fn host_isa(config: &CompileConfig, block_starts: bool) -> Result<Own
     // runtime's signal handler, legacy's patches): other hosts get normal code.
     if config.debug && !cfg!(target_arch = "x86_64") {
         let message = "debug code (breakpoint guards) is supported on x86-64 hosts only".to_string();
+        return Err(CompileError::Unsupported { offset: 0, message });
+    }
+    // Stops find locals, and an exit guard's stop its instance, in the
+    // value locations the backtracking allocator reports; the single-pass
+    // one reports a value only where one register holds it all its life.
+    if config.debug && config.regalloc == Regalloc::SinglePass {
+        let message = "debug code needs the backtracking register allocator (Regalloc::Backtracking): the single-pass one does not report where values are".to_string();
         return Err(CompileError::Unsupported { offset: 0, message });
     }
     let mut flags = settings::builder();

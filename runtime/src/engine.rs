@@ -51,7 +51,9 @@ impl Config {
         self
     }
 
-    /// Cranelift register allocator.
+    /// Cranelift register allocator (debug code needs the default,
+    /// backtracking one: an engine with debug code and the single-pass
+    /// one is an error).
     pub fn regalloc(mut self, regalloc: onecopy_jit::Regalloc) -> Config {
         self.compile.regalloc = regalloc;
         self

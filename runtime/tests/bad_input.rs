@@ -25,6 +25,16 @@ fn truncated_and_corrupted_modules_are_compile_errors() {
 }
 
 #[test]
+fn debug_code_with_the_single_pass_allocator_is_refused_by_name() {
+    use onecopy_runtime::{Config, Regalloc};
+    let err = Engine::new(&Config::new().debug(true).regalloc(Regalloc::SinglePass)).err().expect("refused");
+    assert!(matches!(err, Error::Compile(_)), "{err}");
+    assert!(err.to_string().contains("backtracking register allocator"), "{err}");
+    let normal = Engine::new(&Config::new().regalloc(Regalloc::SinglePass)).unwrap();
+    assert!(Module::new(&normal, &wasm(ADD)).is_ok(), "normal code compiles with it");
+}
+
+#[test]
 fn unsupported_features_are_named() {
     let engine = Engine::default();
     let simd = wasm(r#"(module (func (result v128) v128.const i64x2 0 0))"#);
