@@ -123,6 +123,9 @@ pub(crate) struct Group {
     entry: Value,
     /// The first site's index in the function.
     leader: u32,
+    /// The table pointer and `pointer + entry` its sites load through
+    /// (one `iadd` for the group while the pointer stays the same).
+    address: Option<(Value, Value)>,
 }
 
 /// What the branches to a label agree on about the table pointer's bias.
@@ -233,7 +236,7 @@ impl FuncTranslator<'_, '_> {
                 false if disp != 0 => disp,
                 false => self.sites[leader as usize].disp,
             };
-            let at = self.b.ins().iadd(pointer, armed);
+            let at = self.group_address(pointer, armed);
             let faults = self.guards.as_ref().expect("guarded").faults;
             let (load, _) = self.guard_load(Opcode::Load, types::I32, faults, at, fault_disp);
             let site_record = self.sites.last_mut().expect("just pushed");
@@ -253,10 +256,24 @@ impl FuncTranslator<'_, '_> {
         let trusted = self.guards.as_ref().expect("guarded").trusted;
         let (_, entry) = self.guard_load(Opcode::Uload32, types::I64, trusted, pointer, disp);
         if let Some(guards) = self.guards.as_mut() {
-            guards.group = Some(Group { block, entry, leader: site });
+            guards.group = Some(Group { block, entry, leader: site, address: None });
         }
         self.group_replaces_probe(block);
         (entry, site)
+    }
+
+    /// `pointer + armed` (the open group's entry), made once per group and
+    /// pointer: every later site then adds no instruction of its own.
+    fn group_address(&mut self, pointer: Value, armed: Value) -> Value {
+        let made = self.guards.as_ref().and_then(|g| g.group).and_then(|g| g.address);
+        if let Some((_, at)) = made.filter(|(p, _)| *p == pointer) {
+            return at;
+        }
+        let at = self.b.ins().iadd(pointer, armed);
+        if let Some(group) = self.guards.as_mut().and_then(|g| g.group.as_mut()) {
+            group.address = Some((pointer, at));
+        }
+        at
     }
 
     /// A load of `ty` (`opcode`: a load or an extending one, to `ty`) with
