@@ -31,7 +31,7 @@ fn debug_code_with_the_single_pass_allocator_is_refused_by_name() {
     assert!(matches!(err, Error::Compile(_)), "{err}");
     assert!(err.to_string().contains("backtracking register allocator"), "{err}");
     let normal = Engine::new(&Config::new().regalloc(Regalloc::SinglePass)).unwrap();
-    assert!(Module::new(&normal, &wasm(ADD)).is_ok(), "normal code compiles with it");
+    assert!(Module::new(&normal, wasm(ADD)).is_ok(), "normal code compiles with it");
 }
 
 #[test]
