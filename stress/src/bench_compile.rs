@@ -19,10 +19,12 @@ use crate::child_process;
 
 mod child;
 mod one_function;
+mod settings;
 mod source;
 
 use child::Measured;
 pub use child::{child, peak_rss, CompileOneArgs};
+use settings::Settings;
 use source::SourceArgs;
 
 /// How a module is compiled.
@@ -77,13 +79,9 @@ pub struct CompileArgs {
     /// default: all cores. `--threads 1` measures one core's throughput.
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     pub threads: Option<u32>,
-    /// Explicit bounds checks instead of guard pages (`Config::memory_guard(false)`).
-    #[arg(long)]
-    pub explicit_checks: bool,
-    /// Debug modes: breakable points where the module's DWARF line table
-    /// marks statements (`Breakable::Lines`), not at every wasm statement.
-    #[arg(long)]
-    pub lines: bool,
+    /// Bounds checks, breakable points, optimization level.
+    #[command(flatten)]
+    pub settings: Settings,
 }
 
 /// One mode's line of the report.
@@ -157,13 +155,7 @@ pub fn main(args: &CompileArgs) -> Result<ExitCode> {
 /// Run `onecopy bench compile-one` for `mode`; its report, or why there is none.
 fn run_child(args: &CompileArgs, mode: Mode, threads: u32, progress: &ProgressBar) -> Result<Measured, String> {
     let mut command = Command::new(child_process::this_exe()?);
-    command.args(["bench", "compile-one", "--mode", mode.name()]).args(args.source.to_args());
-    if args.explicit_checks {
-        command.arg("--explicit-checks");
-    }
-    if args.lines {
-        command.arg("--lines");
-    }
+    command.args(["bench", "compile-one", "--mode", mode.name()]).args(args.source.to_args()).args(args.settings.to_args());
     // Always set, so an inherited RAYON_NUM_THREADS cannot make the report lie.
     command.env("RAYON_NUM_THREADS", threads.to_string()).stdin(Stdio::null());
     tracing::info!(mode = mode.name(), threads, "starting a child: {command:?}");
@@ -193,11 +185,8 @@ fn report(args: &CompileArgs, module: String, wasm_bytes: usize, threads: u32, m
     if let Some(n) = args.threads {
         command += &format!(" --threads {n}");
     }
-    if args.explicit_checks {
-        command += " --explicit-checks";
-    }
-    if args.lines {
-        command += " --lines";
+    for flag in args.settings.to_args() {
+        command += &format!(" {}", flag.to_string_lossy());
     }
     if args.json {
         command += " --json";

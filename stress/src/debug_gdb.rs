@@ -40,6 +40,7 @@ pub fn main(args: &DebugArgs, addr: SocketAddr) -> Result<ExitCode> {
         dirs: args.dirs.clone(),
         envs: args.envs.clone(),
         debug: true,
+        speed: false,
         workers: Some(args.workers),
         quiet: false,
     };

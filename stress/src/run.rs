@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{anyhow, bail, Context, Result};
-use onecopy_runtime::{Config, Engine, Error, ExternType, Linker, Module, Store, Trap, TrapKind, Val};
+use onecopy_runtime::{Config, Engine, Error, ExternType, Linker, Module, OptLevel, Store, Trap, TrapKind, Val};
 use onecopy_wasi::{I32Exit, WasiCtx, WasiCtxBuilder};
 
 use crate::values;
@@ -37,6 +37,9 @@ pub struct RunArgs {
     /// Compile with breakpoint guards (debug code).
     #[arg(long)]
     pub debug: bool,
+    /// Compile with Cranelift's `opt_level` speed instead of none.
+    #[arg(long)]
+    pub speed: bool,
     /// Run on N workers, one store each, all running one copy of the code;
     /// each worker's output lines are prefixed with `[worker i] `, and the
     /// code arena's bytes are reported at the end.
@@ -50,7 +53,8 @@ pub struct RunArgs {
 /// Run the program (or the call) and give the process's exit status.
 pub fn main(args: &RunArgs) -> Result<ExitCode> {
     let bytes = load(&args.file)?;
-    let engine = Engine::new(&Config::default().debug(args.debug))?;
+    let opt_level = if args.speed { OptLevel::Speed } else { OptLevel::None };
+    let engine = Engine::new(&Config::default().debug(args.debug).opt_level(opt_level))?;
     let module = Module::new(&engine, &bytes).with_context(|| format!("cannot compile {}", args.file.display()))?;
     if args.invoke.is_none() && !has_start(&module) {
         bail!("the module exports no `_start` (it is no WASI command): pass --invoke NAME to call an export");

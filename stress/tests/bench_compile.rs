@@ -100,3 +100,13 @@ fn a_generated_function_is_measured_in_every_mode() {
     }
     assert!(report["command"].as_str().unwrap().contains("--generate sites=2000,locals=40,live=5"));
 }
+
+#[test]
+fn speed_compiles_every_child_at_opt_level_speed() {
+    let (_, none) = bench(&["--funcs", "20", "--mode", "normal"]);
+    let (output, speed) = bench(&["--funcs", "20", "--mode", "normal", "--speed"]);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    // Cranelift's optimizer changes the code: the child got the setting.
+    assert_ne!(mode(&none, "normal")["code_bytes"], mode(&speed, "normal")["code_bytes"]);
+    assert!(speed["command"].as_str().unwrap().contains(" --speed"), "{}", speed["command"]);
+}

@@ -6,10 +6,10 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use clap::Args;
-use onecopy_runtime::{Breakable, Config, Engine, Module};
+use onecopy_runtime::{Config, Engine, Module};
 use serde::{Deserialize, Serialize};
 
-use super::{Mode, SourceArgs};
+use super::{Mode, Settings, SourceArgs};
 
 /// Options of the hidden `onecopy bench compile-one`: one mode, measured
 /// in this process; `bench compile` runs it in a child per mode.
@@ -21,12 +21,9 @@ pub struct CompileOneArgs {
     /// The module.
     #[command(flatten)]
     pub source: SourceArgs,
-    /// Explicit bounds checks instead of guard pages.
-    #[arg(long)]
-    pub explicit_checks: bool,
-    /// Breakable points at the line table's statements (`Breakable::Lines`).
-    #[arg(long)]
-    pub lines: bool,
+    /// Bounds checks, breakable points, optimization level.
+    #[command(flatten)]
+    pub settings: Settings,
 }
 
 /// What a child measures, as it prints it.
@@ -52,13 +49,7 @@ pub(crate) struct Measured {
 /// Compile in one mode here and print what it cost as one JSON object.
 pub fn child(args: &CompileOneArgs) -> Result<ExitCode> {
     let wasm = args.source.wasm()?;
-    let mut config = Config::new().debug(args.mode != Mode::Normal).legacy(args.mode == Mode::Legacy);
-    if args.explicit_checks {
-        config = config.memory_guard(false);
-    }
-    if args.lines {
-        config = config.breakable(Breakable::Lines);
-    }
+    let config = args.settings.apply(Config::new().debug(args.mode != Mode::Normal).legacy(args.mode == Mode::Legacy));
     let engine = Engine::new(&config)?;
     let base_rss_bytes = current_rss()?;
     let start = Instant::now();
