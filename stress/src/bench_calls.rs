@@ -64,10 +64,7 @@ struct Rate {
 
 /// CPU time the calling thread has used, in seconds.
 fn thread_cpu_seconds() -> f64 {
-    let mut t = libc::timespec { tv_sec: 0, tv_nsec: 0 };
-    // SAFETY: writes one timespec we own.
-    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut t) };
-    t.tv_sec as f64 + t.tv_nsec as f64 * 1e-9
+    crate::thread_cpu::now().as_secs_f64()
 }
 
 /// The rates of `threads` threads calling `id` at once, one store and

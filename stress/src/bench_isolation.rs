@@ -8,8 +8,14 @@
 //!
 //! A's breakpoint lives in A's own debug table, so B's guards never see it;
 //! what stepping can still cost B is the machine: A's thread and the
-//! coordinator's keep cores busy (this machine has 2, shared).
+//! coordinator's keep cores busy (this machine has 2, shared). So B's
+//! thread's own CPU time is reported beside its wall time: the ratios of
+//! the first leave out the time the scheduler gave the others. And a
+//! fourth condition is the control: no debugging, a plain thread spinning
+//! while B runs (what any busy thread costs B on this machine).
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, Context, Result};
@@ -47,15 +53,18 @@ const B: usize = 1;
 /// How long to wait for A's stops.
 const WAIT: Duration = Duration::from_secs(30);
 
-/// What A does while B is timed.
+/// What A does while B is timed; `Busy` is the control: no debugging at
+/// all, a plain thread spinning on the other core (what any busy thread
+/// costs B on this machine).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Condition {
     Idle,
     Stopped,
     Stepping,
+    Busy,
 }
 
-const CONDITIONS: [Condition; 3] = [Condition::Idle, Condition::Stopped, Condition::Stepping];
+const CONDITIONS: [Condition; 4] = [Condition::Idle, Condition::Stopped, Condition::Stepping, Condition::Busy];
 
 /// A kernel B runs, with its argument and A's (A's is small: A must finish
 /// quickly once released, yet take far longer than B's call when stepped).
@@ -66,7 +75,9 @@ struct Kernel {
     a_arg: i32,
 }
 
-/// One kernel's medians and ratios.
+/// One kernel's medians and ratios: of B's wall time, and of the CPU time
+/// B's thread itself used (which leaves out the time the scheduler gave
+/// A's thread and the coordinator instead: on 2 cores, 3 busy threads).
 #[derive(Debug, Serialize)]
 struct KernelReport {
     kernel: &'static str,
@@ -76,6 +87,15 @@ struct KernelReport {
     stepping_ms: f64,
     ratio_stopped: f64,
     ratio_stepping: f64,
+    cpu_idle_ms: f64,
+    cpu_stopped_ms: f64,
+    cpu_stepping_ms: f64,
+    cpu_ratio_stopped: f64,
+    cpu_ratio_stepping: f64,
+    /// The control: B's time beside a plain busy thread, no debugging.
+    busy_ms: f64,
+    ratio_busy: f64,
+    cpu_ratio_busy: f64,
     /// Steps A took while B's calls ran, over all rounds.
     steps: u64,
 }
@@ -85,18 +105,29 @@ struct KernelReport {
 struct IsolationReport {
     other_worker_ratio_stopped: f64,
     other_worker_ratio_stepping: f64,
+    other_worker_cpu_ratio_stopped: f64,
+    other_worker_cpu_ratio_stepping: f64,
+    /// The control's worst ratio: what any busy thread costs B here.
+    busy_thread_ratio: f64,
     kernels: Vec<KernelReport>,
     rounds: u32,
     command: String,
 }
 
+/// What one call of B took: wall time, and B's thread's CPU time.
+#[derive(Debug, Clone, Copy, Default)]
+struct Took {
+    wall: Duration,
+    cpu: Duration,
+}
+
 /// Call `kernel(arg)` on B, timed on B's thread.
-fn time_b(pool: &WorkerPool, kernel: &'static str, arg: i32) -> CallHandle<Duration> {
+fn time_b(pool: &WorkerPool, kernel: &'static str, arg: i32) -> CallHandle<Took> {
     pool.run(Target::Worker(B), move |_, store, instance| {
         let call = instance.get_typed_func::<(i32,), i32>(&*store, kernel).map_err(CallError::from)?;
-        let start = Instant::now();
+        let (start, cpu) = (Instant::now(), crate::thread_cpu::now());
         call.call(&mut *store, (arg,)).map_err(CallError::from)?;
-        Ok(start.elapsed())
+        Ok(Took { wall: start.elapsed(), cpu: crate::thread_cpu::now() - cpu })
     })
 }
 
@@ -112,7 +143,7 @@ fn stop_a(pool: &WorkerPool, session: &mut DebugSession, kernel: Kernel, func: u
 }
 
 /// Time B under `condition`; returns B's time and A's steps meanwhile.
-fn one(pool: &WorkerPool, session: &mut DebugSession, module: &Module, kernel: Kernel, condition: Condition) -> Result<(Duration, u64)> {
+fn one(pool: &WorkerPool, session: &mut DebugSession, module: &Module, kernel: Kernel, condition: Condition) -> Result<(Took, u64)> {
     let func = session.func_index(kernel.name).with_context(|| format!("no function `{}`", kernel.name))?;
     let entry = module.function_sites(func).first().with_context(|| format!("`{}` has no breakable point", kernel.name))?.wasm_offset;
     match condition {
@@ -123,6 +154,20 @@ fn one(pool: &WorkerPool, session: &mut DebugSession, module: &Module, kernel: K
             session.resume(A, Resume::Continue)?;
             a.wait()?;
             Ok((took, 0))
+        }
+        Condition::Busy => {
+            let stop = Arc::new(AtomicBool::new(false));
+            let spinning = stop.clone();
+            let spinner = std::thread::spawn(move || {
+                let mut n = 0u64;
+                while !spinning.load(Ordering::Relaxed) {
+                    n = std::hint::black_box(n.wrapping_mul(6364136223846793005).wrapping_add(1));
+                }
+            });
+            let took = time_b(pool, kernel.name, kernel.b_arg).wait();
+            stop.store(true, Ordering::Relaxed);
+            spinner.join().map_err(|_| anyhow!("the busy thread panicked"))?;
+            Ok((took?, 0))
         }
         Condition::Stepping => {
             let a = stop_a(pool, session, kernel, func, entry)?;
@@ -145,9 +190,14 @@ fn one(pool: &WorkerPool, session: &mut DebugSession, module: &Module, kernel: K
     }
 }
 
-fn median(samples: &mut [Duration]) -> f64 {
-    samples.sort();
-    samples[samples.len() / 2].as_secs_f64() * 1e3
+/// The median of `samples`' wall times and of their CPU times, in ms.
+fn medians(samples: &[Took]) -> (f64, f64) {
+    let median = |of: fn(&Took) -> Duration| {
+        let mut times: Vec<Duration> = samples.iter().map(of).collect();
+        times.sort();
+        times[times.len() / 2].as_secs_f64() * 1e3
+    };
+    (median(|t| t.wall), median(|t| t.cpu))
 }
 
 /// Run the isolation benchmark.
@@ -159,7 +209,7 @@ pub fn main(args: &IsolationArgs) -> Result<()> {
     let kernels =
         [Kernel { name: "fib", b_arg: args.fib, a_arg: 25 }, Kernel { name: "loop", b_arg: args.loop_iterations, a_arg: 1_000_000 }];
     let bar = progress::bar(u64::from(args.rounds) * (CONDITIONS.len() * kernels.len()) as u64, "calls");
-    let mut samples = vec![[Vec::new(), Vec::new(), Vec::new()]; kernels.len()];
+    let mut samples = vec![[Vec::new(), Vec::new(), Vec::new(), Vec::new()]; kernels.len()];
     let mut steps = vec![0u64; kernels.len()];
     for round in 0..args.rounds {
         for k in 0..CONDITIONS.len() {
@@ -179,8 +229,9 @@ pub fn main(args: &IsolationArgs) -> Result<()> {
         .iter()
         .zip(samples.iter_mut())
         .zip(&steps)
-        .map(|((kernel, [idle, stopped, stepping]), &steps)| {
-            let (idle, stopped, stepping) = (median(idle), median(stopped), median(stepping));
+        .map(|((kernel, [idle, stopped, stepping, busy]), &steps)| {
+            let ((idle, cpu_idle), (stopped, cpu_stopped), (stepping, cpu_stepping)) = (medians(idle), medians(stopped), medians(stepping));
+            let (busy, cpu_busy) = medians(busy);
             KernelReport {
                 kernel: kernel.name,
                 arg: kernel.b_arg,
@@ -189,6 +240,14 @@ pub fn main(args: &IsolationArgs) -> Result<()> {
                 stepping_ms: stepping,
                 ratio_stopped: stopped / idle,
                 ratio_stepping: stepping / idle,
+                cpu_idle_ms: cpu_idle,
+                cpu_stopped_ms: cpu_stopped,
+                cpu_stepping_ms: cpu_stepping,
+                cpu_ratio_stopped: cpu_stopped / cpu_idle,
+                cpu_ratio_stepping: cpu_stepping / cpu_idle,
+                busy_ms: busy,
+                ratio_busy: busy / idle,
+                cpu_ratio_busy: cpu_busy / cpu_idle,
                 steps,
             }
         })
@@ -197,6 +256,9 @@ pub fn main(args: &IsolationArgs) -> Result<()> {
     let report = IsolationReport {
         other_worker_ratio_stopped: worst(|k| k.ratio_stopped),
         other_worker_ratio_stepping: worst(|k| k.ratio_stepping),
+        other_worker_cpu_ratio_stopped: worst(|k| k.cpu_ratio_stopped),
+        other_worker_cpu_ratio_stepping: worst(|k| k.cpu_ratio_stepping),
+        busy_thread_ratio: worst(|k| k.ratio_busy),
         rounds: args.rounds,
         command: format!(
             "cargo run --release --bin onecopy -- bench isolation --rounds {} --fib {} --loop {}",
@@ -214,11 +276,26 @@ pub fn main(args: &IsolationArgs) -> Result<()> {
                 "{}({}) on B: A idle {:.2} ms, A stopped {:.2} ms ({:.3}x), A stepping {:.2} ms ({:.3}x, {} steps)",
                 k.kernel, k.arg, k.idle_ms, k.stopped_ms, k.ratio_stopped, k.stepping_ms, k.ratio_stepping, k.steps
             );
+            println!("{:>w$}  control, a busy thread instead of A: {:.2} ms ({:.3}x)", "", k.busy_ms, k.ratio_busy, w = k.kernel.len());
+            println!(
+                "{:>w$}  B's CPU time: {:.2} ms, {:.2} ms ({:.3}x), {:.2} ms ({:.3}x)",
+                "",
+                k.cpu_idle_ms,
+                k.cpu_stopped_ms,
+                k.cpu_ratio_stopped,
+                k.cpu_stepping_ms,
+                k.cpu_ratio_stepping,
+                w = k.kernel.len()
+            );
         }
         println!(
-            "other-worker ratios (worst kernel): stopped {:.3}, stepping {:.3}",
-            report.other_worker_ratio_stopped, report.other_worker_ratio_stepping
+            "other-worker ratios (worst kernel): stopped {:.3}, stepping {:.3}; in B's CPU time: stopped {:.3}, stepping {:.3}",
+            report.other_worker_ratio_stopped,
+            report.other_worker_ratio_stepping,
+            report.other_worker_cpu_ratio_stopped,
+            report.other_worker_cpu_ratio_stepping
         );
+        println!("control: a busy thread that debugs nothing costs B {:.3}x", report.busy_thread_ratio);
         println!("reproduce: {}", report.command);
     }
     Ok(())

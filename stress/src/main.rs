@@ -42,6 +42,7 @@ mod progress;
 mod run;
 mod spectest;
 mod stress;
+mod thread_cpu;
 mod values;
 mod wast;
 

@@ -15,7 +15,14 @@ fn isolation_prints_both_ratios_and_each_kernel() {
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let report: Value = serde_json::from_slice(&output.stdout)
         .unwrap_or_else(|e| panic!("one JSON object ({e}): {}", String::from_utf8_lossy(&output.stdout)));
-    for key in ["other_worker_ratio_stopped", "other_worker_ratio_stepping"] {
+    let keys = [
+        "other_worker_ratio_stopped",
+        "other_worker_ratio_stepping",
+        "other_worker_cpu_ratio_stopped",
+        "other_worker_cpu_ratio_stepping",
+        "busy_thread_ratio",
+    ];
+    for key in keys {
         let ratio = report[key].as_f64().unwrap_or_else(|| panic!("{key} is a number: {report}"));
         assert!(ratio.is_finite() && ratio > 0.0, "{key} = {ratio}");
     }
@@ -23,7 +30,18 @@ fn isolation_prints_both_ratios_and_each_kernel() {
     let names: Vec<&str> = kernels.iter().map(|k| k["kernel"].as_str().expect("kernel name")).collect();
     assert_eq!(names, ["fib", "loop"]);
     for k in kernels {
-        for field in ["idle_ms", "stopped_ms", "stepping_ms", "ratio_stopped", "ratio_stepping"] {
+        let fields = [
+            "idle_ms",
+            "stopped_ms",
+            "stepping_ms",
+            "ratio_stopped",
+            "ratio_stepping",
+            "cpu_idle_ms",
+            "cpu_ratio_stepping",
+            "busy_ms",
+            "ratio_busy",
+        ];
+        for field in fields {
             assert!(k[field].as_f64().is_some_and(|v| v.is_finite() && v >= 0.0), "{field} in {k}");
         }
         // A stepped while B ran (the coordinator steps A before each look at B).
