@@ -321,8 +321,9 @@ impl FuncTranslator<'_, '_> {
         self.b.ins().brif(armed, keep, &args, cont, &[]);
         self.b.switch_to_block(keep);
         // Tagged: if Cranelift inverts this branch into `je <cont>` falling
-        // into this block, linking writes `jmp <cont>` over its start (it
-        // holds at least one store and a `ud2`, as long as that jump).
+        // into this block, linking writes `jmp <cont>` over its start, and
+        // the guard checker refuses a block shorter than that jump (it may
+        // be a lone `ud2`; see `guard_code::cold_block_holds_jump`).
         let tag = self.b.ins().sequence_point();
         self.b.func.debug_tags.set(tag, [DebugTag::User(KEEP_TAG)]);
         self.use_block_params(keep);
