@@ -1,9 +1,9 @@
 //! Module-wide facts every function translation reads, and the wasm calling
 //! convention.
 
-use cranelift_codegen::ir::{self, types, AbiParam, ArgumentPurpose, MemFlags, MemFlagsData};
 use std::sync::Arc;
 
+use cranelift_codegen::ir::{self, types, AbiParam, ArgumentPurpose, MemFlags, MemFlagsData};
 use cranelift_codegen::isa::TargetIsa;
 
 use crate::debug_table::DebugTableLayout;

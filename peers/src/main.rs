@@ -139,17 +139,18 @@ enum One {
     },
 }
 
+/// The ones named on the command line, or all of them if none is.
+fn chosen<T: Clone>(named: &[T], all: &[T]) -> Vec<T> {
+    if named.is_empty() { all } else { named }.to_vec()
+}
+
 impl Cli {
     fn wants(&self, section: Section) -> bool {
         self.only.is_empty() || self.only.contains(&section)
     }
 
     fn kernels(&self) -> Vec<Kernel> {
-        if self.kernel.is_empty() {
-            Kernel::ALL.to_vec()
-        } else {
-            self.kernel.clone()
-        }
+        chosen(&self.kernel, &Kernel::ALL)
     }
 
     fn arg(&self, kernel: Kernel) -> i32 {
@@ -162,11 +163,7 @@ impl Cli {
     }
 
     fn programs(&self) -> Vec<Program> {
-        if self.program.is_empty() {
-            Program::ALL.to_vec()
-        } else {
-            self.program.clone()
-        }
+        chosen(&self.program, &Program::ALL)
     }
 
     fn program_arg(&self, program: Program) -> u32 {

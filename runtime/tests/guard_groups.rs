@@ -77,6 +77,16 @@ impl Fixture {
         });
     }
 
+    /// A breakpoint at `wasm_offset` of `func`, in this instance.
+    fn set_breakpoint(&mut self, func: u32, wasm_offset: u32) {
+        self.instance.debug(&mut self.store).unwrap().set_breakpoint(func, wasm_offset).unwrap();
+    }
+
+    /// The guards' stop checks so far (true stops and false faults alike).
+    fn stop_checks(&mut self) -> u64 {
+        self.instance.debug(&mut self.store).unwrap().stop_checks()
+    }
+
     fn call(&mut self, name: &str, arg: i32) -> i32 {
         self.instance.get_typed_func::<(i32,), i32>(&self.store, name).unwrap().call(&mut self.store, (arg,)).unwrap()
     }
@@ -86,19 +96,19 @@ impl Fixture {
 fn an_exit_in_its_group_stops_for_itself() {
     let mut fx = fixture();
     let exit = fx.module.sites().iter().find(|s| s.func == 0 && s.kind == SiteKind::Exit).unwrap().wasm_offset;
-    fx.instance.debug(&mut fx.store).unwrap().set_breakpoint(0, exit).unwrap();
+    fx.set_breakpoint(0, exit);
     fx.on_stop(|_| {});
     assert_eq!(fx.call("f", 4), 13);
     assert_eq!(*fx.stops.borrow(), vec![exit]);
     // The exit tests its group's entry: the four sites before it ask once each.
-    assert_eq!(fx.instance.debug(&mut fx.store).unwrap().stop_checks(), 5);
+    assert_eq!(fx.stop_checks(), 5);
 }
 
 #[test]
 fn only_the_site_with_the_breakpoint_stops() {
     let mut fx = fixture();
     let s = fx.statements(0);
-    fx.instance.debug(&mut fx.store).unwrap().set_breakpoint(0, s[1]).unwrap();
+    fx.set_breakpoint(0, s[1]);
     fx.on_stop(|_| {});
     assert_eq!(fx.call("f", 4), 13);
     assert_eq!(*fx.stops.borrow(), vec![s[1]]);
@@ -171,11 +181,11 @@ fn a_breakpoint_in_a_branch_never_taken_costs_the_loop_around_it_nothing() {
     // The first statement inside `then` (`local.set 1 (i32.const 7)`).
     let then = fx.statements(2).into_iter().nth(2).unwrap();
     assert_ne!(Some(then), never, "not the loop's first statement");
-    fx.instance.debug(&mut fx.store).unwrap().set_breakpoint(2, then).unwrap();
+    fx.set_breakpoint(2, then);
     fx.on_stop(|_| {});
     assert_eq!(fx.call("h", 100), 5050);
     assert!(fx.stops.borrow().is_empty());
-    let checks = fx.instance.debug(&mut fx.store).unwrap().stop_checks();
+    let checks = fx.stop_checks();
     assert_eq!(checks, 0, "the sites of other blocks fault only for their own groups");
 }
 
@@ -193,13 +203,13 @@ fn a_check_whose_failure_path_only_traps_keeps_the_group_going() {
     let mut fx = fixture();
     let (hot, _) = k_statements(&fx);
     let last = *hot.last().unwrap();
-    fx.instance.debug(&mut fx.store).unwrap().set_breakpoint(4, last).unwrap();
+    fx.set_breakpoint(4, last);
     fx.on_stop(|_| {});
     assert_eq!(fx.call("k", 5), 16);
     assert_eq!(*fx.stops.borrow(), vec![last]);
     // The entry, the five hot statements and the exit read one entry: each
     // faulted (or branched) once.
-    assert_eq!(fx.instance.debug(&mut fx.store).unwrap().stop_checks(), 7);
+    assert_eq!(fx.stop_checks(), 7);
 }
 
 #[test]
@@ -207,12 +217,12 @@ fn a_breakpoint_on_a_failure_path_never_taken_costs_the_hot_path_nothing() {
     let mut fx = fixture();
     let (_, cold) = k_statements(&fx);
     for at in cold {
-        fx.instance.debug(&mut fx.store).unwrap().set_breakpoint(4, at).unwrap();
+        fx.set_breakpoint(4, at);
     }
     fx.on_stop(|_| {});
     assert_eq!(fx.call("k", 5), 16);
     assert!(fx.stops.borrow().is_empty());
-    assert_eq!(fx.instance.debug(&mut fx.store).unwrap().stop_checks(), 0);
+    assert_eq!(fx.stop_checks(), 0);
 }
 
 #[test]
@@ -220,7 +230,7 @@ fn every_site_of_a_group_that_goes_on_past_checks_stops_for_itself() {
     let mut fx = fixture();
     let (hot, _) = k_statements(&fx);
     for &at in &hot {
-        fx.instance.debug(&mut fx.store).unwrap().set_breakpoint(4, at).unwrap();
+        fx.set_breakpoint(4, at);
     }
     fx.on_stop(|_| {});
     assert_eq!(fx.call("k", 5), 16);
