@@ -8,7 +8,8 @@
 #   program ours vs theirs instructions(N2)-instructions(N1) onecopy-ratio
 # Usage: peers/callgrind_programs.sh [path/to/peers binary] [peers...]
 # (default peers: onecopy wasmtime winch onecopy-debug wasmtime-debug;
-# add wasmi for the interpreter, slow under callgrind).
+# add wasmi for the interpreter, slow under callgrind). PROGRAMS="sqlite"
+# picks programs (default: all five).
 set -euo pipefail
 bin=${1:-${CARGO_TARGET_DIR:-$(dirname "$0")/target}/release/peers}
 shift || true
@@ -19,8 +20,8 @@ count() { # peer program arg -> instructions
         "$bin" one-program --peer "$1" --program "$2" --arg "$3" 2>&1 >/dev/null |
         sed -n 's/.*Collected : \([0-9]*\).*/\1/p'
 }
-declare -A args=([sieve]="2000000 4000000" [sha256]="2 4" [matmul]="128 192" [qsort]="100000 200000")
-for program in sieve sha256 matmul qsort; do
+declare -A args=([sieve]="2000000 4000000" [sha256]="2 4" [matmul]="128 192" [qsort]="100000 200000" [sqlite]="2000 4000")
+for program in ${PROGRAMS:-sieve sha256 matmul qsort sqlite}; do
     read -r n1 n2 <<<"${args[$program]}"
     declare -A work=()
     for peer in "${peers[@]}"; do

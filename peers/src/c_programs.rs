@@ -27,11 +27,14 @@ pub enum Program {
     Matmul,
     /// wasi-libc's qsort of N ints: indirect calls to the comparison.
     Qsort,
+    /// SQLite 3 (a real 1 MB program): N inserts into an in-memory table,
+    /// an index, N/10 range queries, a group-by with a sort.
+    Sqlite,
 }
 
 impl Program {
     /// Every program, in report order.
-    pub const ALL: [Program; 4] = [Program::Sieve, Program::Sha256, Program::Matmul, Program::Qsort];
+    pub const ALL: [Program; 5] = [Program::Sieve, Program::Sha256, Program::Matmul, Program::Qsort, Program::Sqlite];
 
     /// Its file name (without `.c`/`.wasm`) and its name on the command line.
     pub fn name(self) -> &'static str {
@@ -40,6 +43,7 @@ impl Program {
             Program::Sha256 => "sha256",
             Program::Matmul => "matmul",
             Program::Qsort => "qsort",
+            Program::Sqlite => "sqlite",
         }
     }
 
@@ -55,6 +59,7 @@ impl Program {
             Program::Sha256 => program!("sha256"),
             Program::Matmul => program!("matmul"),
             Program::Qsort => program!("qsort"),
+            Program::Sqlite => program!("sqlite"),
         }
     }
 
@@ -65,6 +70,7 @@ impl Program {
             Program::Sha256 => 1,
             Program::Matmul => 32,
             Program::Qsort => 10_000,
+            Program::Sqlite => 1_000,
         }
     }
 

@@ -113,6 +113,9 @@ struct Cli {
     /// Ints sorted by the qsort program.
     #[arg(long, default_value_t = 1_000_000)]
     qsort: u32,
+    /// Rows the sqlite program inserts (and a tenth of that, queries).
+    #[arg(long, default_value_t = 50_000)]
+    sqlite: u32,
 }
 
 #[derive(Debug, Subcommand)]
@@ -172,6 +175,7 @@ impl Cli {
             Program::Sha256 => self.sha256,
             Program::Matmul => self.matmul,
             Program::Qsort => self.qsort,
+            Program::Sqlite => self.sqlite,
         }
     }
 

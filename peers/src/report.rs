@@ -90,8 +90,8 @@ fn value(v: f64, unit: &str) -> String {
 pub fn print_table(report: &Report) {
     println!("onecopy vs wasmtime {} / wasmi {} ({} cores)", report.versions.wasmtime, report.versions.wasmi, report.cores);
     println!(
-        "{:<10} {:<34} {:<18} {:<18} {:>14} {:>14} {:<6} {:>8} {}",
-        "section", "item", "onecopy", "peer", "onecopy", "peer", "unit", "ratio", "better"
+        "{:<10} {:<34} {:<18} {:<18} {:>14} {:>14} {:<6} {:>8} better",
+        "section", "item", "onecopy", "peer", "onecopy", "peer", "unit", "ratio"
     );
     for row in &report.rows {
         println!(
