@@ -387,6 +387,17 @@ pub(crate) fn wasm_offset_at(srclocs: &[(u32, u32, u32)], code_offset: u32) -> u
     }
 }
 
+/// Wasm body bytes from which a function's compile leaves Cranelift's
+/// context to be dropped rather than reused. The context keeps regalloc2's
+/// scratch sets, and clearing a hash set costs its capacity, not its length
+/// (hashbrown rewrites every control byte): after one large function, every
+/// later bundle allocation paid for that function's largest conflict set.
+/// On @swc/wasm that was 22% of a debug compile's instructions (a memset in
+/// `try_to_allocate_bundle_to_reg`); a fresh context after every function
+/// costs more than it saves on modules of small functions (sql.js: +3%).
+/// Measured in `docs/PERFORMANCE.md`, "A fresh register allocator context".
+const FRESH_CONTEXT_AFTER: u64 = 4096;
+
 /// Compile every function defined in `wasm`, on all cores if configured.
 pub(crate) fn compile_all(env: &ModuleEnv<'_>, wasm: &[u8]) -> Result<Vec<FunctionCode>, CompileError> {
     let bodies = env
@@ -400,10 +411,13 @@ pub(crate) fn compile_all(env: &ModuleEnv<'_>, wasm: &[u8]) -> Result<Vec<Functi
         let func = first + i as u32;
         // A Cranelift panic (a bug in our IR) must reach the embedder as an
         // error, not abort its thread; the context is cleared before reuse.
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             compile_function(env, &mut state.0, &mut state.1, func, body, false).map(|(code, _)| code)
-        }))
-        .unwrap_or_else(|panic| {
+        }));
+        if body.range().end - body.range().start >= FRESH_CONTEXT_AFTER {
+            state.0 = Context::new();
+        }
+        result.unwrap_or_else(|panic| {
             *state = (Context::new(), FunctionBuilderContext::new());
             let message = panic.downcast_ref::<String>().cloned().or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()));
             Err(CompileError::Codegen { func, message: format!("compiler panicked: {}", message.unwrap_or_default()) })
