@@ -159,8 +159,13 @@ fn expected_guards(
         .map(|(k, (&tag, site))| {
             let leads = site.group == k as u32;
             let present = present[k];
-            if site.kind == crate::translate::SiteKind::Exit || !present {
-                return Ok(crate::guard_code::Expected { tag, disp: site.disp, fault: None, fault_disp: 0, leads, present });
+            let exit = site.kind == crate::translate::SiteKind::Exit;
+            if exit || !present || !leads {
+                let point = !exit && present;
+                if point && tag == u32::MAX {
+                    return Err(format!("no tag for the point at wasm offset {:#x}", site.wasm_offset));
+                }
+                return Ok(crate::guard_code::Expected { tag, disp: site.disp, fault: None, leads, point, present });
             }
             let first = loads.partition_point(|l| l.0 < site.wasm_offset);
             let load = loads[first..].iter_mut().take_while(|l| l.0 == site.wasm_offset).find(|l| !l.2).map(|l| {
@@ -170,7 +175,7 @@ fn expected_guards(
             let load = load.ok_or_else(|| format!("no guard load for the site at wasm offset {:#x}", site.wasm_offset))?;
             let i = srclocs.partition_point(|(start, _, _)| *start <= load);
             let from = i.checked_sub(1).map(|i| srclocs[i]).filter(|r| load < r.1).map_or(load, |r| r.0);
-            Ok(crate::guard_code::Expected { tag: from, disp: site.disp, fault: Some(load), fault_disp: site.fault_disp, leads, present })
+            Ok(crate::guard_code::Expected { tag: from, disp: site.disp, fault: Some(load), leads, point: false, present })
         })
         .collect::<Result<Vec<_>, String>>()?;
     match loads.iter().find(|l| !l.2) {

@@ -38,6 +38,11 @@ pub struct DebugCode {
     pub table: DebugTableLayout,
     /// Bytes of all guards' hot paths (load, test, branch), for reports.
     pub guard_bytes: u64,
+    /// The next point of each site's guard group, by module-wide site id
+    /// (`u32::MAX`: none). A point has no code: a stop in a group whose
+    /// later points may stop single-steps to them (the runtime's
+    /// `debug.rs`).
+    pub next_point: Vec<u32>,
     describer: Describer,
 }
 
@@ -70,6 +75,7 @@ impl DebugCode {
             entries,
             table,
             guard_bytes: guards.hot_bytes,
+            next_point: guards.next_point,
             describer: Describer {
                 wasm: wasm.into(),
                 isa: crate::host_isa(compiler.config(), true)?,
@@ -85,6 +91,18 @@ impl DebugCode {
     pub fn exit_instance(&self, id: u32) -> Option<crate::debug_info::InstanceAt> {
         let i = self.table_loc.binary_search_by_key(&id, |t| t.0).ok()?;
         Some(self.table_loc[i].1)
+    }
+
+    /// The later points of site `id`'s guard group, in the order the code
+    /// runs them, as (code offset, site id).
+    pub fn points_after(&self, id: u32) -> Vec<(u32, u32)> {
+        let mut points = Vec::new();
+        let mut k = self.next_point.get(id as usize).copied().unwrap_or(u32::MAX);
+        while k != u32::MAX {
+            points.push((self.resume[k as usize], k));
+            k = self.next_point[k as usize];
+        }
+        points
     }
 
     /// The site whose fault guard's load is at code offset `offset`.

@@ -43,6 +43,10 @@ pub struct GuardCode {
     pub resume: u32,
     /// The exit guard's branch, which linking retargets.
     pub branch: Option<Branch>,
+    /// A later site of a guard group: a point with no code, where a stop
+    /// single-stepped from the group's first site lands (`load`, `stop` and
+    /// `resume` are all its offset).
+    pub point: bool,
 }
 
 /// A branch guard's `jne` (the exit guard's).
@@ -69,7 +73,7 @@ pub const JMP_LEN: u32 = 5;
 impl GuardCode {
     /// The guard of a site the optimizer removed as unreachable (at
     /// `opt_level` speed a constant branch may skip a block): it has no code.
-    pub const ABSENT: GuardCode = GuardCode { load: u32::MAX, stop: u32::MAX, resume: u32::MAX, branch: None };
+    pub const ABSENT: GuardCode = GuardCode { load: u32::MAX, stop: u32::MAX, resume: u32::MAX, branch: None, point: false };
 
     /// Whether the guard has code (see [`GuardCode::ABSENT`]).
     pub fn is_present(&self) -> bool {
@@ -95,12 +99,14 @@ pub struct Expected {
     pub tag: u32,
     /// Displacement of its entry from the table pointer.
     pub disp: i32,
-    /// A fault guard's faulting load (its trap record); `None` for the exit guard.
+    /// A fault guard's faulting load (its trap record); `None` for the exit
+    /// guard and for points.
     pub fault: Option<u32>,
-    /// Displacement of a fault guard's faulting load.
-    pub fault_disp: i32,
-    /// Whether a fault guard is its group's first, which loads the entry.
+    /// Whether the site leads its group (a fault guard always does; an exit
+    /// guard in an open group tests the group's entry instead of loading).
     pub leads: bool,
+    /// A later site of a group: no code, only its tag's offset.
+    pub point: bool,
     /// Whether the guard's code survived optimization (see [`GuardCode::ABSENT`]).
     pub present: bool,
 }
@@ -119,6 +125,7 @@ pub fn locate(code: &[u8], expected: &[Expected], keep: Option<u32>) -> Result<V
         .iter()
         .map(|e| match e.fault {
             _ if !e.present => Ok(GuardCode::ABSENT),
+            _ if e.point => Ok(GuardCode { load: e.tag, stop: e.tag, resume: e.tag, branch: None, point: true }),
             Some(fault) => locate_fault(&mut decoder, e, fault),
             None => {
                 let cfa = *cfa_above_sp.get_or_insert_with(|| crate::debug_info::cfa_above_sp(code));
@@ -156,41 +163,32 @@ fn reads_entry(ins: &Instruction, operand: u32, disp: i32) -> bool {
     ins.op_kind(operand) == OpKind::Memory && ins.memory_index() == Register::None && ins.memory_displacement64() as i64 == i64::from(disp)
 }
 
-/// A fault guard: `mov r32, [rT + rE + fault_disp]` at `fault`, after (if
-/// it leads its group) `mov rE32, [rT' + disp]` and moves (rT' holding the
-/// same pointer as rT, maybe reloaded).
+/// A fault guard: `mov r32, [rT + rE]` at `fault`, after `mov rE32, [rT' +
+/// disp]` and moves (rT' holding the same pointer as rT, maybe reloaded).
 fn locate_fault(decoder: &mut Decoder<'_>, expected: &Expected, fault: u32) -> Result<GuardCode, String> {
-    let (disp, fault_disp) = (expected.disp, expected.fault_disp);
-    // A later site's guard is its load alone (its trap record is an
-    // instruction's start); a first one's starts at its entry load, before.
-    let tag = if expected.leads { expected.tag } else { fault };
+    let (tag, disp) = (expected.tag, expected.disp);
     let (before, load) = decode_between(decoder, tag, fault)?;
     let (base, index) = (load.memory_base(), load.memory_index());
     let faults = load.code() == Code::Mov_r32_rm32
         && base != Register::None
         && index != Register::None
         && load.memory_index_scale() == 1
-        && load.memory_displacement64() as i64 == i64::from(fault_disp);
+        && load.memory_displacement64() == 0;
     let entry = before.iter().rposition(|i| i.code() == Code::Mov_r32_rm32 && reads_entry(i, 1, disp));
-    let start = match (faults, expected.leads) {
-        (false, _) => None,
-        (true, false) => Some(fault),
-        (true, true) => entry
-            .filter(|&e| {
-                // The pointer may be in another register by the faulting load
-                // (the register allocator may reload or copy it); the entry
-                // may be copied too, but not changed: only moves in between.
-                let holders = entry_copies(before[e].op0_register().full_register(), &before[e + 1..]);
-                let moves = before[e + 1..].iter().all(is_move);
-                moves && holders.as_ref().is_some_and(|h| h.contains(&base) != h.contains(&index))
-            })
-            .map(|e| before[e].ip() as u32),
-    };
+    let start = entry
+        .filter(|&e| {
+            // The pointer may be in another register by the faulting load
+            // (the register allocator may reload or copy it); the entry may
+            // be copied too, but not changed: only moves in between.
+            let holders = entry_copies(before[e].op0_register().full_register(), &before[e + 1..]);
+            let moves = before[e + 1..].iter().all(is_move);
+            faults && moves && holders.as_ref().is_some_and(|h| h.contains(&base) != h.contains(&index))
+        })
+        .map(|e| before[e].ip() as u32);
     match start {
-        Some(start) => Ok(GuardCode { load: start, stop: fault, resume: load.next_ip() as u32, branch: None }),
+        Some(start) => Ok(GuardCode { load: start, stop: fault, resume: load.next_ip() as u32, branch: None, point: false }),
         None => Err(format!(
-            "guard after tag {tag:#x} is not `{}mov r32, [rT + rE + {fault_disp}]` but `{}; {}`",
-            if expected.leads { format!("mov rE32, [rT + {disp}]; ") } else { String::new() },
+            "guard after tag {tag:#x} is not `mov rE32, [rT + {disp}]; mov r32, [rT + rE]` but `{}; {}`",
             before.iter().map(show).collect::<Vec<_>>().join("; "),
             show(&load)
         )),
@@ -258,7 +256,7 @@ fn locate_branch(decoder: &mut Decoder<'_>, expected: &Expected, keep: Option<u3
                 cold_block_holds_jump(decoder, cold)?;
             }
             let inverted = inverted.then(|| ins.near_branch_target() as u32);
-            return Ok(GuardCode { load, stop: jne, resume: jne + JNE_LEN, branch: Some(Branch { jne, inverted, table }) });
+            return Ok(GuardCode { load, stop: jne, resume: jne + JNE_LEN, branch: Some(Branch { jne, inverted, table }), point: false });
         }
         seen.push(ins);
     }
@@ -405,12 +403,12 @@ mod tests {
     use super::*;
 
     fn exit(tag: u32, disp: i32) -> Expected {
-        Expected { tag, disp, fault: None, fault_disp: 0, leads: true, present: true }
+        Expected { tag, disp, fault: None, leads: true, point: false, present: true }
     }
 
     /// A fault guard at `fault`, first of its group.
     fn leader(disp: i32, fault: u32) -> Expected {
-        Expected { tag: 0, disp, fault: Some(fault), fault_disp: 0, leads: true, present: true }
+        Expected { tag: 0, disp, fault: Some(fault), leads: true, point: false, present: true }
     }
 
     /// `mov r10d, [r9 - 0x80]; test r10d, r10d; jne +0x20` after a two-byte prefix.
@@ -425,7 +423,13 @@ mod tests {
 
     /// An exit guard reading through r9 (hardware number 9).
     fn branch_guard(load: u32, jne: u32, inverted: Option<u32>) -> GuardCode {
-        GuardCode { load, stop: jne, resume: jne + JNE_LEN, branch: Some(Branch { jne, inverted, table: Some(Location::Gpr(9)) }) }
+        GuardCode {
+            load,
+            stop: jne,
+            resume: jne + JNE_LEN,
+            branch: Some(Branch { jne, inverted, table: Some(Location::Gpr(9)) }),
+            point: false,
+        }
     }
 
     #[test]
@@ -443,7 +447,10 @@ mod tests {
         code.extend_from_slice(&[0xc3; 0x30]);
         let in_group = Expected { leads: false, ..exit(0, -0x80) };
         let guards = locate(&code, &[in_group], None).unwrap();
-        assert_eq!(guards, vec![GuardCode { load: 0, stop: 3, resume: 9, branch: Some(Branch { jne: 3, inverted: None, table: None }) }]);
+        assert_eq!(
+            guards,
+            vec![GuardCode { load: 0, stop: 3, resume: 9, branch: Some(Branch { jne: 3, inverted: None, table: None }), point: false }]
+        );
         assert!(locate(&code, &[exit(0, -0x80)], None).is_err(), "a group's first site loads its entry");
         // mov rax, [rsp+0x90]; mov r8, [rsp+0x90]; test r8, rax; jne +0x20:
         // a spilled entry reloaded twice.
@@ -476,20 +483,25 @@ mod tests {
     fn finds_a_fault_guard() {
         let code = fault_sample();
         let guards = locate(&code, &[leader(-0x78, 4)], None).unwrap();
-        assert_eq!(guards, vec![GuardCode { load: 1, stop: 4, resume: 7, branch: None }]);
+        assert_eq!(guards, vec![GuardCode { load: 1, stop: 4, resume: 7, branch: None, point: false }]);
         assert_eq!(guards[0].hot_bytes(), 6);
     }
 
     #[test]
-    fn a_later_site_of_a_group_is_one_load() {
-        // mov eax, [rbx + rcx - 0x74]
-        let mut code = vec![0x8b, 0x44, 0x0b, 0x8c];
+    fn a_later_site_of_a_group_is_a_point_with_no_code() {
+        let code = fault_sample();
+        let point = Expected { tag: 7, disp: 0, fault: None, leads: false, point: true, present: true };
+        let guards = locate(&code, &[leader(-0x78, 4), point], None).unwrap();
+        assert_eq!(guards[1], GuardCode { load: 7, stop: 7, resume: 7, branch: None, point: true });
+        assert_eq!(guards[1].hot_bytes(), 0);
+    }
+
+    #[test]
+    fn a_fault_guard_with_a_displacement_is_rejected() {
+        // mov eax, [rbx - 0x78]; mov eax, [rbx + rax - 0x74]
+        let mut code = vec![0x8b, 0x43, 0x88, 0x8b, 0x44, 0x03, 0x8c];
         code.extend_from_slice(&[0xc3; 8]);
-        let later = |disp| Expected { tag: 0, disp, fault: Some(0), fault_disp: disp, leads: false, present: true };
-        let guards = locate(&code, &[later(-0x74)], None).unwrap();
-        assert_eq!(guards, vec![GuardCode { load: 0, stop: 0, resume: 4, branch: None }]);
-        assert!(locate(&code, &[later(-0x78)], None).is_err(), "another site's displacement");
-        assert!(locate(&code, &[leader(-0x74, 0)], None).is_err(), "a group's first site loads its entry");
+        assert!(locate(&code, &[leader(-0x78, 3)], None).is_err());
     }
 
     #[test]
@@ -506,7 +518,7 @@ mod tests {
         let mut code = vec![0x8b, 0x52, 0x38, 0x48, 0x8b, 0x44, 0x24, 0x78, 0x8b, 0x14, 0x10];
         code.extend_from_slice(&[0xc3; 8]);
         let guards = locate(&code, &[leader(0x38, 8)], None).unwrap();
-        assert_eq!(guards, vec![GuardCode { load: 0, stop: 8, resume: 11, branch: None }]);
+        assert_eq!(guards, vec![GuardCode { load: 0, stop: 8, resume: 11, branch: None, point: false }]);
     }
 
     #[test]
@@ -515,7 +527,7 @@ mod tests {
         let mut code = vec![0x41, 0x8b, 0x42, 0xe4, 0x48, 0x89, 0xc7, 0x41, 0x8b, 0x04, 0x3a];
         code.extend_from_slice(&[0xc3; 8]);
         let guards = locate(&code, &[leader(-0x1c, 7)], None).unwrap();
-        assert_eq!(guards, vec![GuardCode { load: 0, stop: 7, resume: 11, branch: None }]);
+        assert_eq!(guards, vec![GuardCode { load: 0, stop: 7, resume: 11, branch: None, point: false }]);
     }
 
     #[test]
@@ -524,7 +536,7 @@ mod tests {
         let mut code = vec![0x41, 0x8b, 0x42, 0xe4, 0x48, 0x89, 0x44, 0x24, 0x08, 0x48, 0x8b, 0x7c, 0x24, 0x08];
         code.extend_from_slice(&[0x41, 0x8b, 0x04, 0x3a, 0xc3, 0xc3]);
         let guards = locate(&code, &[leader(-0x1c, 14)], None).unwrap();
-        assert_eq!(guards, vec![GuardCode { load: 0, stop: 14, resume: 18, branch: None }]);
+        assert_eq!(guards, vec![GuardCode { load: 0, stop: 14, resume: 18, branch: None, point: false }]);
     }
 
     #[test]
@@ -546,7 +558,7 @@ mod tests {
         let mut code = fault_sample();
         code.splice(4..4, [0x48, 0x89, 0x74, 0x24, 0x08]);
         let guards = locate(&code, &[leader(-0x78, 9)], None).unwrap();
-        assert_eq!(guards, vec![GuardCode { load: 1, stop: 9, resume: 12, branch: None }]);
+        assert_eq!(guards, vec![GuardCode { load: 1, stop: 9, resume: 12, branch: None, point: false }]);
     }
 
     #[test]

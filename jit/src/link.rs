@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use cranelift_codegen::binemit::Reloc;
 
 use crate::compile::FunctionCode;
+use crate::guard_code::GuardCode;
 use crate::stubs::StubCode;
 use crate::trap::TrapKind;
 use crate::{CompileError, Site, TrapSite};
@@ -75,6 +76,9 @@ pub(crate) struct LinkedGuards {
     pub table_loc: Vec<(u32, crate::debug_info::InstanceAt)>,
     /// Code offset where site k's guard starts (its load), by site id.
     pub loads: Vec<u32>,
+    /// The next point of site k's guard group after k, by site id
+    /// (`u32::MAX`: none): where a stop at k single-steps to.
+    pub next_point: Vec<u32>,
     /// Bytes of every guard's hot path.
     pub hot_bytes: u64,
 }
@@ -90,10 +94,12 @@ pub(crate) fn link_guards(funcs: &mut [FunctionCode], linked: &mut LinkedCode, t
         stops: Vec::with_capacity(sites),
         table_loc: Vec::new(),
         loads: Vec::with_capacity(sites),
+        next_point: vec![u32::MAX; sites],
         hot_bytes: 0,
     };
     for (f, start) in funcs.iter_mut().zip(&linked.starts) {
         let first = out.resume.len() as u32;
+        chain_points(&f.guards, &f.sites, first, &mut out.next_point[first as usize..]);
         for g in std::mem::take(&mut f.guards) {
             let site = out.resume.len() as u32;
             if !g.is_present() {
@@ -104,6 +110,8 @@ pub(crate) fn link_guards(funcs: &mut [FunctionCode], linked: &mut LinkedCode, t
             }
             match &g.branch {
                 Some(branch) => crate::guard_code::link(&mut linked.bytes, branch, *start, tail + site, f.keep.map(|k| start + k)),
+                // A point is reached by stepping, never by a fault.
+                None if g.point => {}
                 None => out.stops.push((start + g.stop, site)),
             }
             out.resume.push(start + g.resume);
@@ -114,6 +122,24 @@ pub(crate) fn link_guards(funcs: &mut [FunctionCode], linked: &mut LinkedCode, t
     }
     out.stops.sort_unstable();
     out
+}
+
+/// Link each fault guard and point of one function to the next point of
+/// its group (`next`: the function's slice of `LinkedGuards::next_point`;
+/// `first`: the module-wide id of its first site).
+fn chain_points(guards: &[GuardCode], sites: &[crate::compile::SiteRecord], first: u32, next: &mut [u32]) {
+    let mut last: HashMap<u32, usize> = HashMap::new();
+    for (k, (g, site)) in guards.iter().zip(sites).enumerate() {
+        if !g.is_present() || g.branch.is_some() {
+            continue;
+        }
+        if g.point {
+            if let Some(prev) = last.get(&site.group) {
+                next[*prev] = first + k as u32;
+            }
+        }
+        last.insert(site.group, k);
+    }
 }
 
 /// What maps the linked code back to wasm.

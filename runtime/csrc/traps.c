@@ -231,6 +231,87 @@ __asm__(
 
 void onecopy_debug_trampoline(void);
 
+/* x86's trap flag: set, the CPU raises a single-step trap after each instruction. */
+#define TRAP_FLAG 0x100
+
+/* Point the interrupted thread at the trampoline, as if the code at `pc`
+ * had called it (see the comment above the handler's use). */
+static void enter_trampoline(ucontext_t *uc, uintptr_t pc, uintptr_t fault_addr) {
+    uintptr_t *sp = (uintptr_t *)uc->uc_mcontext.gregs[REG_RSP];
+    sp -= 3;
+    sp[0] = fault_addr;
+    sp[1] = pc;
+    sp[2] = 0;
+    uc->uc_mcontext.gregs[REG_RSP] = (greg_t)(uintptr_t)sp;
+    uc->uc_mcontext.gregs[REG_RIP] = (greg_t)(uintptr_t)&onecopy_debug_trampoline;
+    /* The trampoline and the debugger run without single-stepping. */
+    uc->uc_mcontext.gregs[REG_EFL] &= ~(greg_t)TRAP_FLAG;
+}
+
+/*
+ * Stepping to a guard group's later points. A point has no code: the Rust
+ * stop handler (runtime/src/debug.rs), resuming from a stop in a group whose
+ * later points may stop, lists their addresses here and sets the trap flag
+ * in the flags the trampoline restores; each single-step trap then either
+ * finds the thread at one of those points, and enters the trampoline there as
+ * a guard's fault would, or lets it run one more instruction. Stepping ends at
+ * a point, at any other stop or trap, or after MAX_STEPS instructions (a
+ * group holds no call, and its sites run in order unless it traps, so that
+ * bound is only a safety net).
+ */
+struct step_state {
+    const uintptr_t *pcs;  /* the points' code addresses, in group order */
+    const uint32_t *ids;   /* their site ids */
+    size_t n;              /* 0: not stepping */
+    uintptr_t fault_addr;  /* the group's faulting address (finds the instance) */
+    uint32_t steps;
+    int taken;             /* the stop being entered came from a step */
+    uint32_t taken_id;
+};
+static ONECOPY_TLS struct step_state step;
+#define MAX_STEPS 100000
+
+void onecopy_step_arm(const uintptr_t *pcs, const uint32_t *ids, size_t n, uintptr_t fault_addr) {
+    step.pcs = pcs;
+    step.ids = ids;
+    step.fault_addr = fault_addr;
+    step.steps = 0;
+    step.n = n;
+}
+
+/* Whether the stop being handled came from a step (and its site id). */
+int onecopy_step_taken(uint32_t *id) {
+    int taken = step.taken;
+    step.taken = 0;
+    *id = step.taken_id;
+    return taken;
+}
+
+static void step_end(ucontext_t *uc) {
+    step.n = 0;
+    uc->uc_mcontext.gregs[REG_EFL] &= ~(greg_t)TRAP_FLAG;
+}
+
+/* A single-step trap while stepping: returns 1 if it was ours. */
+static int step_trap(void *ucv, uintptr_t pc) {
+    if (step.n == 0) return 0;
+    ucontext_t *uc = (ucontext_t *)ucv;
+    for (size_t i = 0; i < step.n; i++) {
+        if (step.pcs[i] != pc) continue;
+        step_end(uc);
+        if (onecopy_current_jmp == NULL || atomic_load(&onecopy_debug_stop_fn) == NULL) return 1;
+        step.taken = 1;
+        step.taken_id = step.ids[i];
+        enter_trampoline(uc, pc, step.fault_addr);
+        return 1;
+    }
+    /* Out of compiled code (the trampoline's last instructions, or a
+     * libcall Cranelift made for an operator) the step goes on: the group's
+     * points come after. */
+    if (++step.steps > MAX_STEPS) step_end(uc);
+    return 1;
+}
+
 /* If the fault's PC is in registered JIT code while wasm runs (a guard's
  * load, or a guard branching to its trap tail), redirect the interrupted
  * thread to the trampoline and return 1. */
@@ -238,25 +319,31 @@ static int redirect_debug_stop(void *ucv, uintptr_t pc, uintptr_t fault_addr) {
     if (onecopy_current_jmp == NULL || atomic_load(&onecopy_debug_stop_fn) == NULL) return 0;
     if (!pc_in_code_range(pc)) return 0;
     ucontext_t *uc = (ucontext_t *)ucv;
-    uintptr_t *sp = (uintptr_t *)uc->uc_mcontext.gregs[REG_RSP];
+    uintptr_t sp = (uintptr_t)uc->uc_mcontext.gregs[REG_RSP];
     /* A stack fault is just below the stack pointer (what lies above it is
      * the live frames, which never fault); a debug table may well be mapped
      * right above a thread's stack. */
     const uintptr_t near = 1 << 16;
-    if (fault_addr < (uintptr_t)sp && fault_addr + near >= (uintptr_t)sp) return 0;
-    sp -= 3;
-    sp[0] = fault_addr;
-    sp[1] = pc;
-    sp[2] = 0;
-    uc->uc_mcontext.gregs[REG_RSP] = (greg_t)(uintptr_t)sp;
-    uc->uc_mcontext.gregs[REG_RIP] = (greg_t)(uintptr_t)&onecopy_debug_trampoline;
+    if (fault_addr < sp && fault_addr + near >= sp) return 0;
+    /* A guard reached while stepping (an exit guard's branch) ends the step. */
+    step.n = 0;
+    step.taken = 0;
+    enter_trampoline(uc, pc, fault_addr);
     return 1;
 }
+
+static void step_abandon(void) { step.n = 0; step.taken = 0; }
 #else
 static int redirect_debug_stop(void *ucv, uintptr_t pc, uintptr_t fault_addr) {
     (void)ucv; (void)pc; (void)fault_addr;
     return 0;
 }
+static int step_trap(void *ucv, uintptr_t pc) { (void)ucv; (void)pc; return 0; }
+static void step_abandon(void) {}
+void onecopy_step_arm(const uintptr_t *pcs, const uint32_t *ids, size_t n, uintptr_t fault_addr) {
+    (void)pcs; (void)ids; (void)n; (void)fault_addr;
+}
+int onecopy_step_taken(uint32_t *id) { *id = 0; return 0; }
 #endif
 
 /* ------------------------------------------------------------------------ */
@@ -352,6 +439,10 @@ static void onecopy_signal_handler(int sig, siginfo_t *info, void *uc) {
     uintptr_t pc = 0, fp = 0;
     context_registers(uc, &pc, &fp);
 
+    if (sig == SIGTRAP && step_trap(uc, pc)) {
+        errno = saved_errno;
+        return;
+    }
     if ((sig == SIGSEGV || sig == SIGBUS) && info != NULL
         && redirect_debug_stop(uc, pc, (uintptr_t)info->si_addr)) {
         errno = saved_errno;
@@ -360,6 +451,8 @@ static void onecopy_signal_handler(int sig, siginfo_t *info, void *uc) {
 
     sigjmp_buf *jmp = onecopy_current_jmp;
     if (jmp != NULL && pc_in_code_range(pc)) {
+        /* A trap ends a step (the jump leaves the trap flag behind). */
+        step_abandon();
         onecopy_trap_pc = pc;
         onecopy_trap_fp = fp;
         onecopy_trap_addr = info != NULL ? (uintptr_t)info->si_addr : 0;

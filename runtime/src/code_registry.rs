@@ -39,15 +39,20 @@ pub(crate) fn register((start, end): (usize, usize), kind: CodeKind) -> Registra
     Registration { start }
 }
 
-/// The module and site that stops at `addr`: a trap-tail byte or a fault guard's load.
-pub(crate) fn debug_site(addr: usize) -> Option<(std::sync::Arc<CompiledModule>, u32)> {
+/// The module whose code (or trap tail) holds `addr`.
+pub(crate) fn module_at(addr: usize) -> Option<std::sync::Arc<CompiledModule>> {
     let registry = REGISTRY.read();
     let (_, entry) = registry.range(..=addr).next_back()?;
     if addr >= entry.end {
         return None;
     }
     let CodeKind::Module(module) = &entry.kind else { return None };
-    let module = module.upgrade()?;
+    module.upgrade()
+}
+
+/// The module and site that stops at `addr`: a trap-tail byte or a fault guard's load.
+pub(crate) fn debug_site(addr: usize) -> Option<(std::sync::Arc<CompiledModule>, u32)> {
+    let module = module_at(addr)?;
     let (tail, _) = module.code.tail_range();
     let site = match addr.checked_sub(tail) {
         Some(site) => u32::try_from(site).ok().filter(|s| (*s as usize) < module.sites.len())?,

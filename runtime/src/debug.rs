@@ -130,7 +130,11 @@ impl DebugState {
 /// the table pointer the guard used, let it handle the stop, and resume at
 /// the function's abort trap if the handler aborts the call.
 pub(crate) fn guard_stop(regs: &mut SavedRegs) {
-    let Some((module, id)) = crate::code_registry::debug_site(regs.stop_pc) else {
+    let found = match crate::debug_stop::step_taken() {
+        Some(id) => crate::code_registry::module_at(regs.stop_pc).map(|m| (m, id)),
+        None => crate::code_registry::debug_site(regs.stop_pc),
+    };
+    let Some((module, id)) = found else {
         // No breakable point's: a jump into non-executable JIT memory, or a
         // guard-page memory's out-of-bounds access (every fault in JIT code
         // comes here while a debugger is installed). Ended as the signal
@@ -171,12 +175,32 @@ pub(crate) fn guard_stop(regs: &mut SavedRegs) {
     let Some(vmctx) = vmctx else { return };
     // SAFETY: the stopped code's own vmctx, whose instance is alive while it runs.
     let (store, instance) = unsafe { InstanceData::from_vmctx(vmctx as *mut u8) };
+    let base = module.code.as_ptr() as usize;
+    let points = code.points_after(id);
     drop(module);
     let abort = on_stop(store, instance, id, StopFrame::Guard(regs));
     if abort {
         // SAFETY: nothing in this frame needs dropping any more.
         unsafe { crate::debug_stop::end_call(regs, EndCall::Abort) }
     }
+    step_to_points(store, instance, regs, base, &points);
+}
+
+/// Resume by stepping to the later points of the stopped site's group that
+/// may stop (a point has no code of its own to fault; see `debug_stop.rs`).
+fn step_to_points(store: *mut StoreOpaque, instance: u32, regs: &mut SavedRegs, base: usize, points: &[(u32, u32)]) {
+    if points.is_empty() {
+        return;
+    }
+    let debug = {
+        // SAFETY: the store of a suspended instance; no reference into it is
+        // alive (the stop handler has returned).
+        let opaque = unsafe { &*store };
+        opaque.instances[instance as usize].debug.clone()
+    };
+    let wanted: Vec<(usize, u32)> =
+        points.iter().filter(|(_, id)| debug.table.is_armed(*id)).map(|&(offset, id)| (base + offset as usize, id)).collect();
+    crate::debug_stop::step_to(regs, &wanted);
 }
 
 /// The function of the frame above the one with frame pointer `fp`, if it

@@ -6,7 +6,9 @@
 //! (`csrc/traps.c`) into `onecopy_debug_trampoline`, which saves every
 //! register into a [`SavedRegs`] on the stack and calls [`debug_stop`] in an
 //! ordinary (non-signal) context, as if the guard had made a call that
-//! clobbers nothing. The stop handler then decides where to resume. Whatever the debugger writes into the saved registers
+//! clobbers nothing. The stop handler then decides where to resume, and
+//! whether to step there ([`step_to`]): a guard group's later sites are
+//! points with no code, reached by single-stepping from a stop in the group. Whatever the debugger writes into the saved registers
 //! is restored before the guard resumes, so locals held in registers can be
 //! read and written without any code at the site moving them.
 
@@ -16,6 +18,51 @@ use std::sync::Once;
 unsafe extern "C" {
     fn onecopy_set_debug_stop(stop: extern "C" fn(*mut c_void));
     fn onecopy_trap_from_debug_stop(pc: usize, fp: usize, addr: usize, signal: std::ffi::c_int);
+    fn onecopy_step_arm(pcs: *const usize, ids: *const u32, n: usize, fault_addr: usize);
+    fn onecopy_step_taken(id: *mut u32) -> std::ffi::c_int;
+}
+
+/// x86's trap flag (single-step after each instruction).
+const TRAP_FLAG: u64 = 0x100;
+
+thread_local! {
+    /// The points a resumed stop steps to: (code addresses, site ids). The
+    /// C shim reads them from its signal handler while this thread runs
+    /// compiled code, and only then; they change only inside a stop, when
+    /// it is not stepping.
+    static STEP_TARGETS: std::cell::RefCell<(Vec<usize>, Vec<u32>)> = const { std::cell::RefCell::new((Vec::new(), Vec::new())) };
+}
+
+/// The site id of the point this stop stepped to, if it came from a step
+/// (see [`step_to`]); a guard's own fault otherwise.
+pub(crate) fn step_taken() -> Option<u32> {
+    let mut id = 0;
+    // SAFETY: reads and clears this thread's step state.
+    (unsafe { onecopy_step_taken(&mut id) } != 0).then_some(id)
+}
+
+/// Resume single-stepping until the thread reaches one of `points`
+/// ((code address, site id), in the order the code runs them), which then
+/// stops as a guard would, with `regs.fault_addr` as its faulting address
+/// (how the stop finds its instance). Points have no code: this is how a
+/// guard group's later sites stop (see the jit's `translate/guard.rs`).
+pub(crate) fn step_to(regs: &mut SavedRegs, points: &[(usize, u32)]) {
+    if points.is_empty() {
+        return;
+    }
+    STEP_TARGETS.with(|targets| {
+        let mut targets = targets.borrow_mut();
+        let (pcs, ids) = &mut *targets;
+        pcs.clear();
+        ids.clear();
+        pcs.extend(points.iter().map(|p| p.0));
+        ids.extend(points.iter().map(|p| p.1));
+        // SAFETY: the buffers stay put until the next stop on this thread
+        // (they are thread-local and only changed here, inside a stop, when
+        // the shim is not stepping: a stop ends the step first).
+        unsafe { onecopy_step_arm(pcs.as_ptr(), ids.as_ptr(), pcs.len(), regs.fault_addr) };
+    });
+    regs.rflags |= TRAP_FLAG;
 }
 
 /// Registers as the trampoline saved them: xmm0-15, the general registers

@@ -144,12 +144,15 @@ fn notes(module: &Module, func: u32, start: u32) -> Vec<(u32, String)> {
             // The optimizer removed the site's block as unreachable.
             continue;
         }
-        let resume = compiled.debug_code.as_ref().and_then(|d| d.resume.get(site.id as usize));
-        if let Some(resume) = resume {
+        let resume = compiled.debug_code.as_ref().and_then(|d| d.resume.get(site.id as usize)).copied();
+        // A later site of a guard group is a point: no code, so it resumes
+        // where it stands (see the jit's `translate/guard.rs`).
+        let point = resume == Some(site.code_offset);
+        if let Some(resume) = resume.filter(|_| !point) {
             notes.entry(resume - start).or_default().insert(0, ";; resumes\n".to_owned());
         }
         let at = legacy_at.get(&site.id).copied().unwrap_or(site.code_offset) - start;
-        let kind = format!("{:?}", site.kind).to_lowercase();
+        let kind = format!("{:?}", site.kind).to_lowercase() + if point { ", point" } else { "" };
         notes.entry(at).or_default().push(format!(";; site {} ({kind}) @{at:#x}\n", site.id));
     }
     notes.into_iter().flat_map(|(at, lines)| lines.into_iter().map(move |l| (at, l))).collect()

@@ -1,32 +1,37 @@
 //! The breakpoint guard: debug code that never changes.
 //!
 //! Breakable points come in guard groups: the sites of one Cranelift block
-//! up to the next call. The group's first site reads the group's 4-byte
-//! entry of the running instance's debug table; every site of the group
-//! then loads through it:
+//! up to the next call, at most [`MAX_GROUP_SITES`]. The group's first site
+//! reads the group's 4-byte entry of the running instance's debug table and
+//! loads through it; every later site of the group is a *point*: a tagged
+//! `sequence_point`, no machine code at all.
 //!
 //! ```text
-//! mov  rE32, dword [rT + d0]       ; once per group: rT, the table pointer
-//! mov  r32, dword [rT + rE]        ; site 0: rE = 0 reads the table;
-//! ...                              ;   armed, it faults
-//! mov  r32, dword [rT + rE + d1]   ; site 1 (d: the site's own entry)
+//! mov  rE32, dword [rT + d0]       ; the group's first site: rT, the table
+//! mov  r32, dword [rT + rE]        ;   pointer; rE = 0 reads the table;
+//!                                  ;   armed, it faults
+//! ...                              ; site 1, site 2: points, no code
 //! ```
 //!
-//! An armed entry holds the table's alignment, which puts the loads in the
+//! An armed entry holds the table's alignment, which puts the load in the
 //! PROT_NONE half of the table's reservation; the runtime's signal handler
 //! turns that fault into a call that clobbers nothing, saves every register
-//! and stops there (or, for a site of the group that is itself not armed,
-//! goes on at once), then resumes after the load. No branch, no cold code
-//! and no trap island per site: one load, 4-5 bytes, plus 3-4 bytes per
-//! group. A stop can only be asked for while the thread is elsewhere or
-//! stopped itself: a group ends at each call (the callee may stop, and a
-//! debugger arm sites after the call) and at each block (so a loop reads
-//! the entry on every iteration and a running loop sees a breakpoint set
-//! from another thread), and a thread stopped in a group holds an armed
-//! entry, so every later site of its group faults and asks again. A later
-//! site's displacement is its own entry's (the first's, if its own is zero),
-//! so no two loads of a group have one address: Cranelift's alias analysis
-//! (at `opt_level` speed) would merge them.
+//! and stops there (or, if the first site itself is not armed, goes on at
+//! once), then resumes after the load. If a later point of the group may
+//! stop (a breakpoint, a step, a pause), the stop resumes with the CPU's
+//! trap flag set and the points' addresses given to the signal handler,
+//! which single-steps the thread to the first of them and stops there as a
+//! fault would (the runtime's `debug_stop.rs`). A group runs its sites in
+//! order (it ends at each call, builtin and block; the other ways out of it
+//! trap), so the step always reaches them, and [`MAX_GROUP_SITES`] bounds
+//! how far. No branch, no cold code and no trap island per site: one
+//! 4-5 byte load and a 3-4 byte entry load per group, nothing per point. A
+//! stop can only be asked for while the thread is elsewhere or stopped
+//! itself: a group ends at each call (the callee may stop, and a debugger
+//! arm sites after the call) and at each block (so a loop reads the entry
+//! on every iteration and a running loop sees a breakpoint set from another
+//! thread), and which later points a thread stopped in a group steps to is
+//! decided as that stop resumes.
 //!
 //! The exit guard, where the results are on the operand stack, is a branch
 //! instead (it also keeps the parameters alive to the end, see
@@ -88,6 +93,11 @@ const REACH: i64 = 128 / ENTRY_BYTES as i64;
 /// room for the loop's sites (else the pointer is rebased before the loop).
 const LOOP_ROOM: i64 = 16;
 
+/// Sites of one guard group at most: a stop at a later site of a group is
+/// reached by single-stepping from the group's first (see the module doc),
+/// which this bounds; a longer run of sites starts a new group.
+const MAX_GROUP_SITES: u32 = 16;
+
 /// The debug tag of the exit guard's cold block (site tags are site numbers).
 pub(crate) const KEEP_TAG: u32 = u32::MAX;
 
@@ -123,9 +133,8 @@ pub(crate) struct Group {
     entry: Value,
     /// The first site's index in the function.
     leader: u32,
-    /// The table pointer and `pointer + entry` its sites load through
-    /// (one `iadd` for the group while the pointer stays the same).
-    address: Option<(Value, Value)>,
+    /// Its sites so far (a group holds at most [`MAX_GROUP_SITES`]).
+    sites: u32,
 }
 
 /// What the branches to a label agree on about the table pointer's bias.
@@ -173,16 +182,7 @@ impl FuncTranslator<'_, '_> {
     pub(crate) fn guard(&mut self, kind: SiteKind) {
         let site = self.sites.len() as u32;
         let stack = self.stack_types.clone();
-        self.sites.push(LocalSite {
-            wasm_offset: self.offset as u32,
-            kind,
-            stack,
-            disp: 0,
-            fault_disp: 0,
-            pointer: None,
-            load: None,
-            group: site,
-        });
+        self.sites.push(LocalSite { wasm_offset: self.offset as u32, kind, stack, disp: 0, pointer: None, load: None, group: site });
         self.record_site(kind == SiteKind::Exit);
         if self.env.config.legacy {
             return self.legacy_site_call(site as i64);
@@ -221,59 +221,51 @@ impl FuncTranslator<'_, '_> {
             self.b.switch_to_block(cont);
             self.b.seal_block(cont);
         } else {
-            // One load and no branch: it reads `[pointer + group entry +
-            // disp]`, the table itself while the entry is zero, the table's
-            // PROT_NONE guard half once it is armed (the entry then holds
-            // the table's alignment). No block split (with a block per site
-            // the register allocator's liveness would cost sites x live
-            // values), no cold code, and nothing but the group's entry that
-            // must stay live past the site. Its trap record says where it is
-            // (no tag: see compile.rs), and the faulting address where its
-            // table is.
+            // The group's first site: one load and no branch. It reads
+            // `[pointer + entry]`, the table itself while the entry is zero,
+            // the table's PROT_NONE guard half once it is armed (the entry
+            // then holds the table's alignment). No block split (with a
+            // block per site the register allocator's liveness would cost
+            // sites x live values), no cold code, and nothing but the
+            // group's entry that must stay live past the site. Its trap
+            // record says where it is (no tag: see compile.rs), and the
+            // faulting address where its table is. A later site of the group
+            // is a tagged point with no code at all: the runtime single-steps
+            // from a stop in the group to the later sites that want to stop
+            // (see the module doc).
             let (armed, leader) = self.group_entry(pointer, disp, site);
-            let fault_disp = match leader == site {
-                true => 0,
-                false if disp != 0 => disp,
-                false => self.sites[leader as usize].disp,
-            };
-            let at = self.group_address(pointer, armed);
-            let faults = self.guards.as_ref().expect("guarded").faults;
-            let (load, _) = self.guard_load(Opcode::Load, types::I32, faults, at, fault_disp);
             let site_record = self.sites.last_mut().expect("just pushed");
             site_record.group = leader;
-            site_record.fault_disp = fault_disp;
-            site_record.load = Some(load);
+            if leader != site {
+                let point = self.b.ins().sequence_point();
+                self.b.func.debug_tags.set(point, [DebugTag::User(site)]);
+                self.sites.last_mut().expect("just pushed").load = Some(point);
+                return;
+            }
+            let at = self.b.ins().iadd(pointer, armed);
+            let faults = self.guards.as_ref().expect("guarded").faults;
+            let (load, _) = self.guard_load(Opcode::Load, types::I32, faults, at, 0);
+            self.sites.last_mut().expect("just pushed").load = Some(load);
         }
     }
 
     /// The open guard group's entry and first site, or a new group's led
     /// by `site`, whose entry is at `pointer + disp`.
     fn group_entry(&mut self, pointer: Value, disp: i32, site: u32) -> (Value, u32) {
-        if let Some(group) = self.group_here() {
+        if let Some(group) = self.group_here().filter(|g| g.sites < MAX_GROUP_SITES) {
+            if let Some(open) = self.guards.as_mut().and_then(|g| g.group.as_mut()) {
+                open.sites += 1;
+            }
             return (group.entry, group.leader);
         }
         let block = self.b.current_block().expect("guards are emitted in a block");
         let trusted = self.guards.as_ref().expect("guarded").trusted;
         let (_, entry) = self.guard_load(Opcode::Uload32, types::I64, trusted, pointer, disp);
         if let Some(guards) = self.guards.as_mut() {
-            guards.group = Some(Group { block, entry, leader: site, address: None });
+            guards.group = Some(Group { block, entry, leader: site, sites: 1 });
         }
         self.group_replaces_probe(block);
         (entry, site)
-    }
-
-    /// `pointer + armed` (the open group's entry), made once per group and
-    /// pointer: every later site then adds no instruction of its own.
-    fn group_address(&mut self, pointer: Value, armed: Value) -> Value {
-        let made = self.guards.as_ref().and_then(|g| g.group).and_then(|g| g.address);
-        if let Some((_, at)) = made.filter(|(p, _)| *p == pointer) {
-            return at;
-        }
-        let at = self.b.ins().iadd(pointer, armed);
-        if let Some(group) = self.guards.as_mut().and_then(|g| g.group.as_mut()) {
-            group.address = Some((pointer, at));
-        }
-        at
     }
 
     /// A load of `ty` (`opcode`: a load or an extending one, to `ty`) with

@@ -45,14 +45,12 @@ pub struct LocalSite {
     /// Guarded debug code: the displacement of the site's entry from the
     /// table pointer.
     pub disp: i32,
-    /// Guarded debug code: the displacement of a fault guard's faulting load.
-    pub fault_disp: i32,
     /// Guarded debug code: the table pointer the guard loads through
     /// (labelled, so its location at the guard's branch is reported).
     pub pointer: Option<Value>,
-    /// Guarded debug code: the guard's faulting load, or the exit guard's
-    /// entry load (gone after compiling if the optimizer found the site
-    /// unreachable).
+    /// Guarded debug code: the guard's faulting load, the exit guard's
+    /// entry load, or a point's `sequence_point` (gone after compiling if
+    /// the optimizer found the site unreachable).
     pub load: Option<cranelift_codegen::ir::Inst>,
     /// Guarded debug code: the index (in this function) of the site whose
     /// entry this site's guard reads, the first of its guard group (see
@@ -243,6 +241,9 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
         let mut all = vec![self.vmctx];
         all.extend_from_slice(args);
         let call = self.b.ins().call_indirect(sig, callee, &all);
+        // Stepping to a group's later points stops where the thread leaves
+        // compiled code: a builtin ends the group as a call does.
+        self.end_guard_group();
         self.b.inst_results(call).to_vec()
     }
 
