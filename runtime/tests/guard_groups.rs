@@ -17,7 +17,8 @@ use onecopy_runtime::{Config, DebugAction, Engine, Instance, Module, SiteKind, S
 /// statement, a call, a statement: two groups. `$k`: a bounds check's
 /// `br_if` over a panic (`call; unreachable`) and an assertion's `if`
 /// around `unreachable`, statements before, between and after them: the
-/// hot path's sites are one group, each failure path's its own.
+/// hot path's sites are one group, each failure path's its own. `$t`: a
+/// division that traps on zero between two statements of one group.
 const PROGRAM: &str = r#"(module
   (func $f (export "f") (param i32) (result i32) (local i32)
     local.get 0 i32.const 1 i32.add local.set 1
@@ -41,6 +42,10 @@ const PROGRAM: &str = r#"(module
       unreachable)
     (local.set 1 (i32.mul (local.get 0) (i32.const 3)))
     (if (i32.eqz (local.get 1)) (then unreachable))
+    (local.set 1 (i32.add (local.get 1) (i32.const 1)))
+    (local.get 1))
+  (func $t (export "t") (param i32) (result i32) (local i32)
+    (local.set 1 (i32.div_u (i32.const 100) (local.get 0)))
     (local.set 1 (i32.add (local.get 1) (i32.const 1)))
     (local.get 1))
 )"#;
@@ -238,4 +243,24 @@ fn every_site_of_a_group_that_goes_on_past_checks_stops_for_itself() {
     fx.on_stop(|_| {});
     assert_eq!(fx.call("k", 5), 16);
     assert_eq!(*fx.stops.borrow(), hot);
+}
+
+#[test]
+fn a_trap_on_the_way_to_a_point_ends_the_step() {
+    let mut fx = fixture();
+    let s = fx.statements(5);
+    assert_eq!(s.len(), 2, "the first statement shares the entry's site: {s:?}");
+    // The second statement is a point of the entry's group, after the
+    // division: a stop at the entry steps towards it.
+    fx.set_breakpoint(5, s[0]);
+    fx.on_stop(|_| {});
+    let t = fx.instance.get_typed_func::<(i32,), i32>(&fx.store, "t").unwrap();
+    let trap = t.call(&mut fx.store, (0,)).unwrap_err();
+    assert!(format!("{trap:#}").contains("divide by zero") || format!("{trap:?}").contains("Division"), "{trap:?}");
+    assert!(fx.stops.borrow().is_empty(), "the trap came before the point");
+    // Had the step left the trap flag set, this thread would now die of
+    // SIGTRAP; instead the next call stops at the point and goes on.
+    assert_eq!(t.call(&mut fx.store, (4,)).unwrap(), 26);
+    assert_eq!(*fx.stops.borrow(), vec![s[0]]);
+    assert_eq!(fx.call("f", 4), 13);
 }
