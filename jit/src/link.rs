@@ -128,17 +128,16 @@ pub(crate) fn link_guards(funcs: &mut [FunctionCode], linked: &mut LinkedCode, t
 /// its group (`next`: the function's slice of `LinkedGuards::next_point`;
 /// `first`: the module-wide id of its first site).
 fn chain_points(guards: &[GuardCode], sites: &[crate::compile::SiteRecord], first: u32, next: &mut [u32]) {
-    let mut last: HashMap<u32, usize> = HashMap::new();
+    // The latest fault guard or point of each group so far, by its leader.
+    let mut last = vec![usize::MAX; sites.len()];
     for (k, (g, site)) in guards.iter().zip(sites).enumerate() {
         if !g.is_present() || g.branch.is_some() {
             continue;
         }
-        if g.point {
-            if let Some(prev) = last.get(&site.group) {
-                next[*prev] = first + k as u32;
-            }
+        let prev = std::mem::replace(&mut last[site.group as usize], k);
+        if g.point && prev != usize::MAX {
+            next[prev] = first + k as u32;
         }
-        last.insert(site.group, k);
     }
 }
 

@@ -287,6 +287,9 @@ int onecopy_step_taken(uint32_t *id) {
     return taken;
 }
 
+/* End any step without a stop from it (a fault or trap came first). */
+static void step_abandon(void) { step.n = 0; step.taken = 0; }
+
 static void step_end(ucontext_t *uc) {
     step.n = 0;
     uc->uc_mcontext.gregs[REG_EFL] &= ~(greg_t)TRAP_FLAG;
@@ -326,13 +329,10 @@ static int redirect_debug_stop(void *ucv, uintptr_t pc, uintptr_t fault_addr) {
     const uintptr_t near = 1 << 16;
     if (fault_addr < sp && fault_addr + near >= sp) return 0;
     /* A guard reached while stepping (an exit guard's branch) ends the step. */
-    step.n = 0;
-    step.taken = 0;
+    step_abandon();
     enter_trampoline(uc, pc, fault_addr);
     return 1;
 }
-
-static void step_abandon(void) { step.n = 0; step.taken = 0; }
 #else
 static int redirect_debug_stop(void *ucv, uintptr_t pc, uintptr_t fault_addr) {
     (void)ucv; (void)pc; (void)fault_addr;

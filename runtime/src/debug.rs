@@ -198,9 +198,8 @@ fn step_to_points(store: *mut StoreOpaque, instance: u32, regs: &mut SavedRegs, 
         let opaque = unsafe { &*store };
         opaque.instances[instance as usize].debug.clone()
     };
-    let wanted: Vec<(usize, u32)> =
-        points.iter().filter(|(_, id)| debug.table.is_armed(*id)).map(|&(offset, id)| (base + offset as usize, id)).collect();
-    crate::debug_stop::step_to(regs, &wanted);
+    let wanted = points.iter().filter(|(_, id)| debug.table.is_armed(*id)).map(|&(offset, id)| (base + offset as usize, id));
+    crate::debug_stop::step_to(regs, wanted);
 }
 
 /// The function of the frame above the one with frame pointer `fp`, if it

@@ -8,9 +8,10 @@
 //! ordinary (non-signal) context, as if the guard had made a call that
 //! clobbers nothing. The stop handler then decides where to resume, and
 //! whether to step there ([`step_to`]): a guard group's later sites are
-//! points with no code, reached by single-stepping from a stop in the group. Whatever the debugger writes into the saved registers
-//! is restored before the guard resumes, so locals held in registers can be
-//! read and written without any code at the site moving them.
+//! points with no code, reached by single-stepping from a stop in the group.
+//! Whatever the debugger writes into the saved registers is restored before
+//! the guard resumes, so locals held in registers can be read and written
+//! without any code at the site moving them.
 
 use std::ffi::c_void;
 use std::sync::Once;
@@ -46,23 +47,28 @@ pub(crate) fn step_taken() -> Option<u32> {
 /// stops as a guard would, with `regs.fault_addr` as its faulting address
 /// (how the stop finds its instance). Points have no code: this is how a
 /// guard group's later sites stop (see the jit's `translate/guard.rs`).
-pub(crate) fn step_to(regs: &mut SavedRegs, points: &[(usize, u32)]) {
-    if points.is_empty() {
-        return;
-    }
-    STEP_TARGETS.with(|targets| {
+pub(crate) fn step_to(regs: &mut SavedRegs, points: impl IntoIterator<Item = (usize, u32)>) {
+    let armed = STEP_TARGETS.with(|targets| {
         let mut targets = targets.borrow_mut();
         let (pcs, ids) = &mut *targets;
         pcs.clear();
         ids.clear();
-        pcs.extend(points.iter().map(|p| p.0));
-        ids.extend(points.iter().map(|p| p.1));
+        for (pc, id) in points {
+            pcs.push(pc);
+            ids.push(id);
+        }
+        if pcs.is_empty() {
+            return false;
+        }
         // SAFETY: the buffers stay put until the next stop on this thread
         // (they are thread-local and only changed here, inside a stop, when
         // the shim is not stepping: a stop ends the step first).
         unsafe { onecopy_step_arm(pcs.as_ptr(), ids.as_ptr(), pcs.len(), regs.fault_addr) };
+        true
     });
-    regs.rflags |= TRAP_FLAG;
+    if armed {
+        regs.rflags |= TRAP_FLAG;
+    }
 }
 
 /// Registers as the trampoline saved them: xmm0-15, the general registers

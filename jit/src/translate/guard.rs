@@ -234,18 +234,18 @@ impl FuncTranslator<'_, '_> {
             // from a stop in the group to the later sites that want to stop
             // (see the module doc).
             let (armed, leader) = self.group_entry(pointer, disp, site);
-            let site_record = self.sites.last_mut().expect("just pushed");
-            site_record.group = leader;
-            if leader != site {
+            let load = if leader == site {
+                let at = self.b.ins().iadd(pointer, armed);
+                let faults = self.guards.as_ref().expect("guarded").faults;
+                self.guard_load(Opcode::Load, types::I32, faults, at, 0).0
+            } else {
                 let point = self.b.ins().sequence_point();
                 self.b.func.debug_tags.set(point, [DebugTag::User(site)]);
-                self.sites.last_mut().expect("just pushed").load = Some(point);
-                return;
-            }
-            let at = self.b.ins().iadd(pointer, armed);
-            let faults = self.guards.as_ref().expect("guarded").faults;
-            let (load, _) = self.guard_load(Opcode::Load, types::I32, faults, at, 0);
-            self.sites.last_mut().expect("just pushed").load = Some(load);
+                point
+            };
+            let site_record = self.sites.last_mut().expect("just pushed");
+            site_record.group = leader;
+            site_record.load = Some(load);
         }
     }
 
