@@ -7,7 +7,7 @@
 //!   (d) debug code with a never-hit breakpoint in the running function
 //!   (`timing`), and (e) normal code with explicit bounds checks instead of
 //!   guard pages, which (a) uses when the engine has them;
-//! - instructions executed by (b) over (a), and by (a) over (e), under
+//! - instructions executed by (b), (c) and (d) over (a), and by (a) over (e), under
 //!   callgrind (`instructions`, one child process per run, `child`), when
 //!   valgrind is installed;
 //! - debug code's bytes per breakable point on the kernels' module.

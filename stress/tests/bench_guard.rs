@@ -113,6 +113,15 @@ fn the_report_measures_four_kernels_and_debug_codes_bytes() {
         let (normal, debug) = (f(&counted["nodebug"]), f(&counted["debug"]));
         assert!(normal > 0.0 && debug > normal, "idle guards execute instructions of their own: {row}");
         assert!((f(&row["idle_instructions_ratio"]) - debug / normal).abs() < 1e-9, "{row}");
+        // A breakpoint the kernel never reaches costs it nothing: arming
+        // writes a table entry the kernel does not read, or reads without
+        // faulting. The tolerance is callgrind's run-to-run spread, far
+        // below one stop per iteration (thousands of instructions each).
+        for (field, ratio) in [("unrelated", "unrelated_instructions_ratio"), ("never_hit", "same_function_instructions_ratio")] {
+            let armed = f(&counted[field]);
+            assert!((armed - debug).abs() <= 0.1 * (debug - normal).max(normal * 0.1), "{field}: {row}");
+            assert!((f(&row[ratio]) - armed / normal).abs() < 1e-9, "{row}");
+        }
     }
     // The n-difference is the kernel's own work: 4000 iterations of the
     // loop's four statements (two loads, a store, arithmetic, a branch),
@@ -157,7 +166,7 @@ fn a_bad_argument_pair_is_refused() {
 }
 
 #[test]
-fn the_child_calls_one_kernel_once_in_either_code() {
+fn the_child_calls_one_kernel_once_in_either_code_and_with_a_breakpoint() {
     for debug in [&[][..], &["--debug"][..]] {
         let mut args = vec!["bench", "guard-one", "--kernel", "fib", "--arg", "10"];
         args.extend_from_slice(debug);
@@ -165,4 +174,9 @@ fn the_child_calls_one_kernel_once_in_either_code() {
         assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
         assert_eq!(json(&output), serde_json::json!({"result": 55}));
     }
+    let output = onecopy(&["bench", "guard-one", "--kernel", "fib", "--arg", "10", "--debug", "--breakpoint", "never-hit"]);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(json(&output), serde_json::json!({"result": 55}));
+    let output = onecopy(&["bench", "guard-one", "--kernel", "fib", "--arg", "10", "--breakpoint", "unrelated"]);
+    assert!(!output.status.success(), "a breakpoint needs debug code");
 }

@@ -1,14 +1,17 @@
 //! The hidden `onecopy bench guard-one`: one kernel called once, in normal
-//! or idle debug code, in a process of its own (`bench guard` runs it
+//! or debug code (idle, or with a breakpoint it never reaches), in a process of its own (`bench guard` runs it
 //! under callgrind). Everything but the call is the same at every
 //! argument, and compiling on one thread keeps it so from run to run.
 
-use anyhow::{Context, Result};
+use std::cell::Cell;
+use std::rc::Rc;
+
+use anyhow::{bail, Context, Result};
 use clap::Args;
-use onecopy_runtime::{Config, Engine, Instance, Interrupts, Module, Store};
+use onecopy_runtime::{Config, DebugAction, Engine, Instance, Interrupts, Module, Store};
 use serde::{Deserialize, Serialize};
 
-use super::kernels::{Kernel, Kernels};
+use super::kernels::{Breakpoint, Kernel, Kernels};
 
 /// Options of `onecopy bench guard-one`.
 #[derive(Debug, Args)]
@@ -16,9 +19,12 @@ pub struct GuardOneArgs {
     /// The kernel to call.
     #[arg(long, value_enum)]
     pub kernel: Kernel,
-    /// Debug code (no breakpoint set) instead of normal code.
+    /// Debug code instead of normal code.
     #[arg(long)]
     pub debug: bool,
+    /// The breakpoint debug code runs with (none is ever reached).
+    #[arg(long, value_enum, default_value_t = Breakpoint::None, requires = "debug")]
+    pub breakpoint: Breakpoint,
     /// The kernel's argument.
     #[arg(long, allow_hyphen_values = true)]
     pub arg: i32,
@@ -62,10 +68,11 @@ struct ChildReport {
 }
 
 /// The command line of a child calling `kernel(arg)`, after the executable.
-pub fn args(kernel: Kernel, debug: bool, explicit_checks: bool, arg: i32) -> Vec<String> {
+/// `breakpoint` applies to debug code only.
+pub fn args(kernel: Kernel, debug: bool, breakpoint: Breakpoint, explicit_checks: bool, arg: i32) -> Vec<String> {
     let mut args = vec!["bench".into(), "guard-one".into(), "--kernel".into(), kernel.name().into(), "--arg".into(), arg.to_string()];
     if debug {
-        args.push("--debug".into());
+        args.extend(["--debug".into(), "--breakpoint".into(), breakpoint.name().into()]);
     }
     if explicit_checks {
         args.push("--explicit-checks".into());
@@ -89,7 +96,20 @@ pub fn main(args: &GuardOneArgs) -> Result<()> {
     let module = Module::new(&engine, &kernels.wasm).context("cannot compile the kernels")?;
     let mut store = Store::new(&engine, ());
     let instance = Instance::new(&mut store, &module, &[])?;
+    let stops = Rc::new(Cell::new(0u32));
+    if args.breakpoint != Breakpoint::None {
+        let debug = instance.debug(&mut store)?;
+        args.breakpoint.set(&kernels, args.kernel, &debug)?;
+        let count = stops.clone();
+        debug.set_handler(move |_| {
+            count.set(count.get() + 1);
+            DebugAction::Continue
+        });
+    }
     let result = instance.get_typed_func::<(i32,), i32>(&store, args.kernel.name())?.call(&mut store, (args.arg,))?;
+    if stops.get() > 0 {
+        bail!("{}: stopped {} times at a breakpoint that is never reached", args.kernel.name(), stops.get());
+    }
     println!("{}", serde_json::to_string(&ChildReport { result })?);
     Ok(())
 }

@@ -1,12 +1,14 @@
-//! The counted half of `onecopy bench guard`: instructions executed by idle
-//! debug code over normal code, from valgrind's callgrind, which counts the
-//! same on a busy machine as on an idle one.
+//! The counted half of `onecopy bench guard`: instructions executed by
+//! debug code (idle, and with each configuration's never-reached
+//! breakpoint) over normal code, from valgrind's callgrind, which counts
+//! the same on a busy machine as on an idle one: what backs the timed
+//! ratios, which drift.
 //!
 //! The n-difference method: each kernel runs once in a child process
 //! (`onecopy bench guard-one`, which compiles on one thread, so its
 //! instruction count is the same every time) at two arguments N1 < N2, in
-//! normal and in debug code. Compiling, start-up and valgrind's own work
-//! are the same at both arguments, so `I(N2) - I(N1)` is the work of the
+//! normal and in debug code. Compiling, start-up, setting the breakpoint
+//! and valgrind's own work are the same at both arguments, so `I(N2) - I(N1)` is the work of the
 //! kernel alone, and the ratio is
 //! `(I_debug(N2) - I_debug(N1)) / (I_normal(N2) - I_normal(N1))`. Normal
 //! code with explicit bounds checks runs at both arguments too, for what
@@ -21,7 +23,7 @@ use anyhow::{anyhow, bail, Result};
 use indicatif::ProgressBar;
 use serde::Serialize;
 
-use super::kernels::Kernel;
+use super::kernels::{Breakpoint, Kernel};
 use super::{child, ArgPair};
 use crate::child_process;
 
@@ -30,8 +32,9 @@ use crate::child_process;
 /// total is on stderr).
 const CALLGRIND: [&str; 3] = ["--tool=callgrind", "--smc-check=all-non-file", "--callgrind-out-file=/dev/null"];
 
-/// Children run per kernel: normal, explicitly checked and debug code at N1 and N2.
-pub const RUNS_PER_KERNEL: u64 = 6;
+/// Children run per kernel: normal, explicitly checked, idle debug code and
+/// debug code with each breakpoint, at N1 and N2.
+pub const RUNS_PER_KERNEL: u64 = 10;
 
 /// Why instructions are not counted, or valgrind to count them with.
 pub fn valgrind(disabled: bool) -> Result<PathBuf, &'static str> {
@@ -51,6 +54,10 @@ pub struct Counted {
     pub nodebug: u64,
     /// `I(N2) - I(N1)` in idle debug code.
     pub debug: u64,
+    /// `I(N2) - I(N1)` in debug code with a breakpoint in a function that never runs.
+    pub unrelated: u64,
+    /// `I(N2) - I(N1)` in debug code with a never-hit breakpoint in the kernel.
+    pub never_hit: u64,
     /// `I(N2) - I(N1)` in normal code with explicit bounds checks.
     pub explicit: u64,
 }
@@ -61,17 +68,29 @@ impl Counted {
         self.debug as f64 / self.nodebug as f64
     }
 
+    /// Debug code's with a breakpoint in a function that never runs, over normal code's.
+    pub fn unrelated_ratio(&self) -> f64 {
+        self.unrelated as f64 / self.nodebug as f64
+    }
+
+    /// Debug code's with a never-hit breakpoint in the kernel, over normal code's.
+    pub fn never_hit_ratio(&self) -> f64 {
+        self.never_hit as f64 / self.nodebug as f64
+    }
+
     /// Normal code's instructions over explicitly checked normal code's.
     pub fn guard_ratio(&self) -> f64 {
         self.nodebug as f64 / self.explicit as f64
     }
 }
 
-/// One child's run: kernel, debug code or not, explicit checks or not, argument.
+/// One child's run: kernel, debug code or not (and its breakpoint),
+/// explicit checks or not, argument.
 #[derive(Debug, Clone, Copy)]
 struct Run {
     kernel: Kernel,
     debug: bool,
+    breakpoint: Breakpoint,
     explicit: bool,
     arg: i32,
 }
@@ -91,8 +110,10 @@ pub fn measure(valgrind: &Path, args: impl Fn(Kernel) -> ArgPair, progress: &Pro
         .iter()
         .flat_map(|&kernel| {
             let ArgPair(n1, n2) = args(kernel);
-            [(false, false, n1), (false, false, n2), (true, false, n1), (true, false, n2), (false, true, n1), (false, true, n2)]
-                .map(|(debug, explicit, arg)| Run { kernel, debug, explicit, arg })
+            let (none, unrelated, never) = (Breakpoint::None, Breakpoint::Unrelated, Breakpoint::NeverHit);
+            [(false, none, false), (true, none, false), (false, none, true), (true, unrelated, false), (true, never, false)]
+                .into_iter()
+                .flat_map(move |(debug, breakpoint, explicit)| [n1, n2].map(|arg| Run { kernel, debug, breakpoint, explicit, arg }))
         })
         .collect();
     let outcomes = run_all(valgrind, &runs, progress)?;
@@ -101,9 +122,11 @@ pub fn measure(valgrind: &Path, args: impl Fn(Kernel) -> ArgPair, progress: &Pro
         .map(|(runs, out)| {
             let name = runs[0].kernel.name();
             let [n1, n2] = [runs[0].arg, runs[1].arg];
-            for (normal, other) in [(out[0], out[2]), (out[1], out[3]), (out[0], out[4]), (out[1], out[5])] {
+            // Pairs (N1, N2) in `runs` order: normal, idle debug, explicit, unrelated, never-hit.
+            for (i, other) in out.iter().enumerate().skip(2) {
+                let normal = out[i % 2];
                 if normal.result != other.result {
-                    bail!("{name}: normal code returned {}, debug or explicitly checked code {}", normal.result, other.result);
+                    bail!("{name}: normal code returned {}, {} {}", normal.result, describe(&runs[i]), other.result);
                 }
             }
             let difference = |a: Outcome, b: Outcome| {
@@ -116,6 +139,8 @@ pub fn measure(valgrind: &Path, args: impl Fn(Kernel) -> ArgPair, progress: &Pro
                 nodebug: difference(out[0], out[1])?,
                 debug: difference(out[2], out[3])?,
                 explicit: difference(out[4], out[5])?,
+                unrelated: difference(out[6], out[7])?,
+                never_hit: difference(out[8], out[9])?,
             })
         })
         .collect()
@@ -143,10 +168,12 @@ fn run_all(valgrind: &Path, runs: &[Run], progress: &ProgressBar) -> Result<Vec<
 }
 
 fn describe(run: &Run) -> String {
-    let code = match (run.debug, run.explicit) {
-        (true, _) => "debug",
-        (false, true) => "explicitly checked",
-        (false, false) => "normal",
+    let code = match (run.debug, run.breakpoint, run.explicit) {
+        (true, Breakpoint::None, _) => "idle debug",
+        (true, Breakpoint::Unrelated, _) => "debug (unrelated breakpoint)",
+        (true, Breakpoint::NeverHit, _) => "debug (never-hit breakpoint)",
+        (false, _, true) => "explicitly checked",
+        (false, _, false) => "normal",
     };
     format!("{}({}) in {code} code", run.kernel.name(), run.arg)
 }
@@ -155,7 +182,7 @@ fn describe(run: &Run) -> String {
 fn count(valgrind: &Path, run: &Run) -> Result<Outcome> {
     let mut command = Command::new(valgrind);
     command.args(CALLGRIND).arg(child_process::this_exe().map_err(|e| anyhow!(e))?);
-    command.args(child::args(run.kernel, run.debug, run.explicit, run.arg)).stdin(Stdio::null());
+    command.args(child::args(run.kernel, run.debug, run.breakpoint, run.explicit, run.arg)).stdin(Stdio::null());
     let output = child_process::output(&mut command).map_err(|e| anyhow!("{} under callgrind: {e}", describe(run)))?;
     let stderr = String::from_utf8_lossy(&output.stderr);
     let instructions = collected(&stderr).ok_or_else(|| anyhow!("{}: no `Collected :` line from callgrind: {stderr}", describe(run)))?;

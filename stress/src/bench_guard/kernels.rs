@@ -3,6 +3,7 @@
 
 use anyhow::{anyhow, Context, Result};
 use clap::ValueEnum;
+use onecopy_runtime::Debugger;
 
 /// The kernels' module, as text.
 const KERNELS_WAT: &str = include_str!("kernels.wat");
@@ -35,6 +36,45 @@ impl Kernel {
             Kernel::Memsum => "memsum",
             Kernel::Indirect => "indirect",
         }
+    }
+}
+
+/// The breakpoint a debug configuration sets before its kernel runs; the
+/// kernel never reaches it, so what it costs is what arming costs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum Breakpoint {
+    /// (b) none: idle debug code.
+    #[default]
+    None,
+    /// (c) at the entry of a function that never runs.
+    Unrelated,
+    /// (d) at an `unreachable` of the running kernel.
+    NeverHit,
+}
+
+impl Breakpoint {
+    /// Its name on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Breakpoint::None => "none",
+            Breakpoint::Unrelated => "unrelated",
+            Breakpoint::NeverHit => "never-hit",
+        }
+    }
+
+    /// Set it in the instance `debug` debugs, for a run of `kernel`.
+    pub fn set<T: 'static>(self, kernels: &Kernels, kernel: Kernel, debug: &Debugger<'_, T>) -> Result<()> {
+        match self {
+            Breakpoint::None => {}
+            Breakpoint::Unrelated => {
+                let entry = debug.sites(kernels.unrelated).first().context("`unrelated` has no breakable point")?.wasm_offset;
+                debug.set_breakpoint(kernels.unrelated, entry)?;
+            }
+            Breakpoint::NeverHit => {
+                debug.set_breakpoint(kernels.func(kernel), kernels.never_hit(kernel))?;
+            }
+        }
+        Ok(())
     }
 }
 

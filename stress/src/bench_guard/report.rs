@@ -28,6 +28,10 @@ pub struct KernelRow {
     /// Instructions executed by idle debug code over normal code; `null`
     /// when not counted (see the report's `instructions`).
     pub idle_instructions_ratio: Option<f64>,
+    /// Instructions of (c) over (a)'s; `null` when not counted.
+    pub unrelated_instructions_ratio: Option<f64>,
+    /// Instructions of (d) over (a)'s; `null` when not counted.
+    pub same_function_instructions_ratio: Option<f64>,
     /// Instructions of normal code over explicitly checked normal code's.
     pub guard_instructions_ratio: Option<f64>,
     /// The counts behind those ratios.
@@ -49,6 +53,8 @@ impl KernelRow {
             unrelated_ratio: ratio(timed.unrelated_ms),
             same_function_ratio: ratio(timed.same_function_ms),
             idle_instructions_ratio: counted.as_ref().map(Counted::ratio),
+            unrelated_instructions_ratio: counted.as_ref().map(Counted::unrelated_ratio),
+            same_function_instructions_ratio: counted.as_ref().map(Counted::never_hit_ratio),
             guard_instructions_ratio: counted.as_ref().map(Counted::guard_ratio),
             instructions: counted,
         }
@@ -116,14 +122,16 @@ impl Report {
     /// The report as a table, ending with the command that reproduces it.
     pub fn print_table(&self) {
         println!(
-            "{:<9} {:>10} {:>11} {:>9} {:>17} {:>17} {:>17} {:>12} {:>10} {:>17}",
+            "{:<9} {:>10} {:>11} {:>9} {:>17} {:>17} {:>9} {:>9} {:>9} {:>12} {:>10} {:>17}",
             "kernel",
             "arg",
             "nodebug ms",
             "(b) idle",
             "(c) unrelated bp",
             "(d) same-func bp",
-            "(b) instructions",
+            "(b) instr",
+            "(c) instr",
+            "(d) instr",
             "(e) checks ms",
             "(a)/(e)",
             "(a)/(e) instr."
@@ -131,7 +139,7 @@ impl Report {
         let ratio = |r: Option<f64>| r.map_or_else(|| "-".to_owned(), |r| format!("{r:.2}x"));
         for k in &self.kernels {
             println!(
-                "{:<9} {:>10} {:>11.1} {:>8.2}x {:>16.2}x {:>16.2}x {:>17} {:>12.1} {:>9.2}x {:>17}",
+                "{:<9} {:>10} {:>11.1} {:>8.2}x {:>16.2}x {:>16.2}x {:>9} {:>9} {:>9} {:>12.1} {:>9.2}x {:>17}",
                 k.name,
                 k.arg,
                 k.nodebug_ms,
@@ -139,6 +147,8 @@ impl Report {
                 k.unrelated_ratio,
                 k.same_function_ratio,
                 ratio(k.idle_instructions_ratio),
+                ratio(k.unrelated_instructions_ratio),
+                ratio(k.same_function_instructions_ratio),
                 k.explicit_ms,
                 k.guard_ratio,
                 ratio(k.guard_instructions_ratio)
@@ -151,7 +161,7 @@ impl Report {
             let args: Vec<String> =
                 self.kernels.iter().filter_map(|k| k.instructions.map(|c| format!("{} {}..{}", k.name, c.args[0], c.args[1]))).collect();
             println!(
-                "instructions: idle debug / normal code and normal / explicitly checked code, (I(N2) - I(N1)) under callgrind, one child per run, at N1..N2: {}",
+                "instructions: (b), (c), (d) debug / normal code and normal / explicitly checked code, (I(N2) - I(N1)) under callgrind, one child per run, at N1..N2: {}",
                 args.join(", ")
             );
         } else {

@@ -6,11 +6,11 @@ use std::cell::Cell;
 use std::rc::Rc;
 use std::time::Instant;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use indicatif::ProgressBar;
 use onecopy_runtime::{DebugAction, Instance, Module, Store, TypedFunc};
 
-use super::kernels::{Kernel, Kernels};
+use super::kernels::{Breakpoint, Kernel, Kernels};
 
 /// The five configurations, in the order they run each round.
 #[derive(Debug, Clone, Copy)]
@@ -62,16 +62,12 @@ fn prepare(kernels: &Kernels, module: &Module, setup: Setup, kernel: Kernel) -> 
     let mut store = Store::new(module.engine(), ());
     let instance = Instance::new(&mut store, module, &[])?;
     let debug = instance.debug(&mut store)?;
-    match setup {
-        Setup::NoDebug | Setup::Explicit | Setup::Idle => {}
-        Setup::Unrelated => {
-            let entry = debug.sites(kernels.unrelated).first().context("`unrelated` has no breakable point")?.wasm_offset;
-            debug.set_breakpoint(kernels.unrelated, entry)?;
-        }
-        Setup::SameFunction => {
-            debug.set_breakpoint(kernels.func(kernel), kernels.never_hit(kernel))?;
-        }
-    }
+    let breakpoint = match setup {
+        Setup::NoDebug | Setup::Explicit | Setup::Idle => Breakpoint::None,
+        Setup::Unrelated => Breakpoint::Unrelated,
+        Setup::SameFunction => Breakpoint::NeverHit,
+    };
+    breakpoint.set(kernels, kernel, &debug)?;
     let stops = Rc::new(Cell::new(0));
     let count = stops.clone();
     debug.set_handler(move |_| {
