@@ -1,6 +1,6 @@
 //! The hidden `onecopy bench guard-one`: one kernel called once, in normal
-//! or debug code (idle, or with a breakpoint it never reaches), in a process of its own (`bench guard` runs it
-//! under callgrind). Everything but the call is the same at every
+//! or debug code (idle, or with a breakpoint it never reaches), in a
+//! process of its own (`bench guard` runs it under callgrind). Everything but the call is the same at every
 //! argument, and compiling on one thread keeps it so from run to run.
 
 use std::cell::Cell;
@@ -8,7 +8,7 @@ use std::rc::Rc;
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
-use onecopy_runtime::{Config, DebugAction, Engine, Instance, Interrupts, Module, Store};
+use onecopy_runtime::{Config, Engine, Instance, Interrupts, Module, Store};
 use serde::{Deserialize, Serialize};
 
 use super::kernels::{Breakpoint, Kernel, Kernels};
@@ -96,16 +96,10 @@ pub fn main(args: &GuardOneArgs) -> Result<()> {
     let module = Module::new(&engine, &kernels.wasm).context("cannot compile the kernels")?;
     let mut store = Store::new(&engine, ());
     let instance = Instance::new(&mut store, &module, &[])?;
-    let stops = Rc::new(Cell::new(0u32));
-    if args.breakpoint != Breakpoint::None {
-        let debug = instance.debug(&mut store)?;
-        args.breakpoint.set(&kernels, args.kernel, &debug)?;
-        let count = stops.clone();
-        debug.set_handler(move |_| {
-            count.set(count.get() + 1);
-            DebugAction::Continue
-        });
-    }
+    let stops = match args.breakpoint {
+        Breakpoint::None => Rc::new(Cell::new(0)),
+        breakpoint => breakpoint.set(&kernels, args.kernel, &instance.debug(&mut store)?)?,
+    };
     let result = instance.get_typed_func::<(i32,), i32>(&store, args.kernel.name())?.call(&mut store, (args.arg,))?;
     if stops.get() > 0 {
         bail!("{}: stopped {} times at a breakpoint that is never reached", args.kernel.name(), stops.get());

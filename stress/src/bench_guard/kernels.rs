@@ -1,9 +1,12 @@
 //! The kernels `onecopy bench guard` runs (`kernels.wat`) and where in the
 //! module each one is.
 
+use std::cell::Cell;
+use std::rc::Rc;
+
 use anyhow::{anyhow, Context, Result};
 use clap::ValueEnum;
-use onecopy_runtime::Debugger;
+use onecopy_runtime::{DebugAction, Debugger};
 
 /// The kernels' module, as text.
 const KERNELS_WAT: &str = include_str!("kernels.wat");
@@ -62,8 +65,10 @@ impl Breakpoint {
         }
     }
 
-    /// Set it in the instance `debug` debugs, for a run of `kernel`.
-    pub fn set<T: 'static>(self, kernels: &Kernels, kernel: Kernel, debug: &Debugger<'_, T>) -> Result<()> {
+    /// Set it in the instance `debug` debugs, for a run of `kernel`, with a
+    /// handler that counts the stops and continues: the count it returns
+    /// must stay 0, since no configuration's breakpoint is ever reached.
+    pub fn set<T: 'static>(self, kernels: &Kernels, kernel: Kernel, debug: &Debugger<'_, T>) -> Result<Rc<Cell<u32>>> {
         match self {
             Breakpoint::None => {}
             Breakpoint::Unrelated => {
@@ -74,7 +79,13 @@ impl Breakpoint {
                 debug.set_breakpoint(kernels.func(kernel), kernels.never_hit(kernel))?;
             }
         }
-        Ok(())
+        let stops = Rc::new(Cell::new(0));
+        let count = stops.clone();
+        debug.set_handler(move |_| {
+            count.set(count.get() + 1);
+            DebugAction::Continue
+        });
+        Ok(stops)
     }
 }
 

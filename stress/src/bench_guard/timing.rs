@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use anyhow::{bail, Result};
 use indicatif::ProgressBar;
-use onecopy_runtime::{DebugAction, Instance, Module, Store, TypedFunc};
+use onecopy_runtime::{Instance, Module, Store, TypedFunc};
 
 use super::kernels::{Breakpoint, Kernel, Kernels};
 
@@ -67,13 +67,7 @@ fn prepare(kernels: &Kernels, module: &Module, setup: Setup, kernel: Kernel) -> 
         Setup::Unrelated => Breakpoint::Unrelated,
         Setup::SameFunction => Breakpoint::NeverHit,
     };
-    breakpoint.set(kernels, kernel, &debug)?;
-    let stops = Rc::new(Cell::new(0));
-    let count = stops.clone();
-    debug.set_handler(move |_| {
-        count.set(count.get() + 1);
-        DebugAction::Continue
-    });
+    let stops = breakpoint.set(kernels, kernel, &debug)?;
     let call = instance.get_typed_func::<(i32,), i32>(&store, kernel.name())?;
     Ok(Prepared { store, call, stops })
 }
