@@ -40,9 +40,9 @@ pub(crate) struct FunctionCode {
     pub patches: PatchableCalls,
     /// Guarded debug code: each site's guard, in site order.
     pub guards: Vec<GuardCode>,
-    /// Guarded debug code: where each exit guard's table pointer (or the
-    /// vmctx) is at its branch, by the site's index in the function.
-    pub table_locs: Vec<(u32, crate::debug_info::InstanceAt)>,
+    /// Guarded debug code: where the vmctx is at each exit guard's branch,
+    /// by the site's index in the function.
+    pub vmctx_locs: Vec<(u32, crate::debug_info::Location)>,
     /// Guarded debug code: offset of the exit guard's cold block (where an
     /// inverted exit guard falls through).
     pub keep: Option<u32>,
@@ -137,7 +137,7 @@ fn label_all_values(
 }
 
 /// What each site's guard should look like: its entry's displacement and,
-/// for the exit guard, its tag; for a fault guard, its faulting load, the
+/// for the exit guard, its tag; for a fault guard, its faulting store, the
 /// trap record at the site's wasm offset (sites sharing an offset, as the
 /// entry and the first statement may, take theirs in code order), decoded
 /// from the start of the code of that offset (where the guard is the first
@@ -149,7 +149,7 @@ fn expected_guards(
     faults: &[(u32, ir::TrapCode, u32)],
     srclocs: &[(u32, u32, u32)],
 ) -> Result<Vec<crate::guard_code::Expected>, String> {
-    // (wasm offset, code offset) of each fault load, and whether a site took it.
+    // (wasm offset, code offset) of each fault guard's store, and whether a site took it.
     let mut loads: Vec<(u32, u32, bool)> = faults.iter().map(|t| (t.2, t.0, false)).collect();
     loads.sort_unstable();
     let expected = tags
@@ -196,7 +196,7 @@ pub(crate) fn compile_function(
 ) -> Result<(FunctionCode, Option<Described>), CompileError> {
     ctx.clear();
     declare_function(env, &mut ctx.func, func_index);
-    let (mut sites, local_types, recording, vmctx) = {
+    let (sites, local_types, recording, vmctx) = {
         let mut tx = FuncTranslator::new(env, FunctionBuilder::new(&mut ctx.func, fctx), func_index, describe);
         tx.declare_locals(body)?;
         let ty = env.info.func_type(func_index);
@@ -216,16 +216,11 @@ pub(crate) fn compile_function(
         tx.b.finalize(env.isa.frontend_config());
         (sites, local_types, recording, vmctx)
     };
-    // Each exit guard's table pointer is labelled, so Cranelift reports where
+    // With an exit guard the vmctx is labelled, so Cranelift reports where
     // it is at the guard's branch (how its stop finds its instance).
-    for site in &mut sites {
-        site.pointer = site.pointer.map(|p| ctx.func.dfg.resolve_aliases(p));
-    }
-    // The vmctx too: where the optimizer rematerialized a pointer, it is
-    // how the stop finds its instance instead.
-    let exits: Vec<ir::Value> = sites.iter().filter(|s| s.kind == crate::translate::SiteKind::Exit).filter_map(|s| s.pointer).collect();
-    let vmctx = (!exits.is_empty()).then_some(vmctx);
-    label_values(&mut ctx.func, exits.into_iter().chain(vmctx));
+    let exits = env.table.is_some() && sites.iter().any(|s| s.kind == crate::translate::SiteKind::Exit);
+    let vmctx = exits.then_some(vmctx);
+    label_values(&mut ctx.func, vmctx);
     let aliases = if recording.is_some() { label_all_values(ctx, env.isa, func_index)? } else { HashMap::new() };
 
     let names = ctx.func.params.user_named_funcs().clone();
@@ -265,7 +260,7 @@ pub(crate) fn compile_function(
     }
     let guarded = env.config.debug && !env.config.legacy;
     let stop = crate::TrapKind::DebugStop.code();
-    // A fault guard's load is found by its trap record, not a tag; the
+    // A fault guard's store is found by its trap record, not a tag; the
     // runtime finds its stop from `DebugCode::stops`, so it is no trap site.
     let (faults, traps): (Vec<_>, Vec<_>) = traps.into_iter().partition(|t| t.1 == stop);
     let guards = if guarded {
@@ -275,25 +270,19 @@ pub(crate) fn compile_function(
     } else {
         vec![]
     };
-    // Where the exit guards' table pointers are at their branches (a fault
-    // guard's stop finds its table from the faulting address instead).
-    let table_locs = sites
+    // Where the vmctx is at each exit guard's branch (a fault guard's stop
+    // finds it from the faulting address instead): Cranelift's value
+    // locations first, else where the bytes say the entry load's base is.
+    let vmctx_locs = guards
         .iter()
-        .zip(&guards)
         .enumerate()
-        .filter(|(_, (_, g))| g.branch.is_some())
-        .map(|(k, (site, guard))| {
-            let pointer = site.pointer.expect("guarded sites load through a pointer");
-            // Cranelift's value locations first; where they say nothing (its
-            // optimizer may have rematerialized the pointer), the bytes; then
-            // the vmctx's location.
-            use crate::debug_info::{location_at, InstanceAt};
+        .filter(|(_, g)| g.branch.is_some())
+        .map(|(k, guard)| {
             let labels = &code.value_labels_ranges;
-            let table = location_at(labels, pointer, guard.stop).or(guard.branch.and_then(|b| b.table)).map(InstanceAt::Table);
-            let vmctx = || vmctx.and_then(|v| location_at(labels, v, guard.stop)).map(InstanceAt::Vmctx);
-            let loc = table.or_else(vmctx).ok_or_else(|| CompileError::Codegen {
+            let at = vmctx.and_then(|v| crate::debug_info::location_at(labels, v, guard.stop));
+            let loc = at.or(guard.branch.and_then(|b| b.vmctx)).ok_or_else(|| CompileError::Codegen {
                 func: func_index,
-                message: format!("no location of the table pointer or the vmctx at the guard at {:#x}", guard.stop),
+                message: format!("no location of the vmctx at the guard at {:#x}", guard.stop),
             })?;
             Ok((k as u32, loc))
         })
@@ -322,7 +311,7 @@ pub(crate) fn compile_function(
         block_starts,
     });
     let (sites, stacks) = site_records(sites);
-    let code = FunctionCode { bytes, calls, traps, srclocs, sites, stacks, locals: local_types, patches, guards, table_locs, keep, hash };
+    let code = FunctionCode { bytes, calls, traps, srclocs, sites, stacks, locals: local_types, patches, guards, vmctx_locs, keep, hash };
     Ok((code.shrunk(), described))
 }
 
@@ -338,7 +327,7 @@ impl FunctionCode {
         self.traps.shrink_to_fit();
         self.srclocs.shrink_to_fit();
         self.guards.shrink_to_fit();
-        self.table_locs.shrink_to_fit();
+        self.vmctx_locs.shrink_to_fit();
         self
     }
 

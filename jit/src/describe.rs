@@ -23,14 +23,14 @@ const CACHED_FUNCTIONS: usize = 64;
 pub struct DebugCode {
     /// Code offset where each site's guard resumes, by module-wide site id.
     pub resume: Vec<u32>,
-    /// (code offset of a fault guard's faulting load, site id), sorted by
-    /// offset: how a stop at a faulting load finds its site (an exit guard's
+    /// (code offset of a fault guard's faulting store, site id), sorted by
+    /// offset: how a stop at a faulting store finds its site (an exit guard's
     /// stop is found by its trap-tail byte instead).
     pub stops: Vec<(u32, u32)>,
-    /// (exit site id, where its table pointer or vmctx is at its branch),
+    /// (exit site id, where the vmctx is at its branch),
     /// sorted by id: how an exit guard's stop finds its instance (a fault
     /// guard's stop finds it from the faulting address).
-    pub table_loc: Vec<(u32, crate::debug_info::InstanceAt)>,
+    pub vmctx_loc: Vec<(u32, crate::debug_info::Location)>,
     /// The debug-table entry that arms each site's guard: its guard
     /// group's (several sites share one; see the jit's `translate/guard.rs`).
     pub entries: Vec<u32>,
@@ -71,7 +71,7 @@ impl DebugCode {
         Ok(DebugCode {
             resume: guards.resume,
             stops: guards.stops,
-            table_loc: guards.table_loc,
+            vmctx_loc: guards.vmctx_loc,
             entries,
             table,
             guard_bytes: guards.hot_bytes,
@@ -87,10 +87,10 @@ impl DebugCode {
         })
     }
 
-    /// Where exit site `id`'s table pointer (or vmctx) is at its branch.
-    pub fn exit_instance(&self, id: u32) -> Option<crate::debug_info::InstanceAt> {
-        let i = self.table_loc.binary_search_by_key(&id, |t| t.0).ok()?;
-        Some(self.table_loc[i].1)
+    /// Where exit site `id`'s vmctx is at its branch.
+    pub fn exit_vmctx(&self, id: u32) -> Option<crate::debug_info::Location> {
+        let i = self.vmctx_loc.binary_search_by_key(&id, |t| t.0).ok()?;
+        Some(self.vmctx_loc[i].1)
     }
 
     /// The later points of site `id`'s guard group, in the order the code
@@ -105,7 +105,7 @@ impl DebugCode {
         points
     }
 
-    /// The site whose fault guard's load is at code offset `offset`.
+    /// The site whose fault guard's store is at code offset `offset`.
     pub fn stop_site(&self, offset: u32) -> Option<u32> {
         let i = self.stops.binary_search_by_key(&offset, |s| s.0).ok()?;
         Some(self.stops[i].1)

@@ -48,7 +48,7 @@ impl<'a> ModuleEnv<'a> {
         isa: &'a dyn TargetIsa,
         config: &'a CompileConfig,
     ) -> Self {
-        let table = (config.debug && !config.legacy).then(|| DebugTableLayout::new(info));
+        let table = (config.debug && !config.legacy).then(|| DebugTableLayout::new(info, layout.size));
         ModuleEnv { info, layout, type_ids, isa, config, table, lines: None }
     }
 }

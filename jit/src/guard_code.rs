@@ -2,30 +2,30 @@
 //!
 //! The translator marks every guard with a `sequence_point` carrying the
 //! site's index as a debug tag. Cranelift gives back only the tag's code
-//! offset (and, for a fault guard, its load's trap record), so this module
+//! offset (and, for a fault guard, its store's trap record), so this module
 //! decodes forward from the tag and checks that the guard compiled to one of
 //! the expected shapes:
 //!
 //! ```text
-//! mov  rE32, dword [rT + d]       ; a fault guard (every site but exits),
-//! mov  r32, dword [rT + rE]       ; first of its group: faults only if the
+//! mov  rE32, dword [rV + d]       ; a fault guard (every site but exits),
+//! mov  qword [rV + rE], rE        ; first of its group: faults only if the
 //!                                 ;   group's entry is armed
-//! mov  r32, dword [rT + rE + d']  ; a later site of the group
 //!
-//! mov  r32, dword [rT + d]        ; the exit guard, a branch to its cold
-//! test r32, r32                   ; block (or `cmp dword [rT + d], 0`)
+//! mov  r32, dword [rV + d]        ; the exit guard, a branch to its cold
+//! test r32, r32                   ; block (or `cmp dword [rV + d], 0`)
 //! jne  <cold block>
 //! ```
 //!
-//! with at most register-allocator moves in between. The entry a group's
-//! first guard reads must be the site's own, and every faulting load's
-//! displacement the one the translator chose. A fault guard stops at its
-//! faulting load and resumes after it; linking retargets
+//! with at most register-allocator moves in between; rV is the vmctx,
+//! which the debug table follows. The entry a group's first guard reads
+//! must be the site's own, and the faulting store writes that entry through
+//! itself with no displacement. A fault guard stops at its faulting store
+//! and resumes after it (the store never happened); linking retargets
 //! the exit guard's `jne` to its site's byte of the trap tail, and it
 //! resumes right after that branch. Any other shape is a compile error:
-//! guards are never assumed, they are checked. Where the table pointer is at
-//! the stop comes from Cranelift's value locations, not from these bytes
-//! (moves may have copied it).
+//! guards are never assumed, they are checked. Where the vmctx is at an exit
+//! guard's stop comes from Cranelift's value locations first, these bytes
+//! only where those say nothing (moves may have copied it).
 
 use iced_x86::{Code, Decoder, DecoderOptions, Instruction, OpKind, Register};
 
@@ -36,7 +36,7 @@ use crate::debug_info::Location;
 pub struct GuardCode {
     /// Offset of the entry load (where the guard's hot path starts).
     pub load: u32,
-    /// Where a stopped guard's frame is described: the faulting load, or
+    /// Where a stopped guard's frame is described: the faulting store, or
     /// the exit guard's `jne`.
     pub stop: u32,
     /// Where execution continues after this guard.
@@ -57,11 +57,11 @@ pub struct Branch {
     /// Where the guard continues if Cranelift inverted its branch into
     /// `je <continuation>` falling into the cold block (see [`link`]).
     pub inverted: Option<u32>,
-    /// Where the bytes say the table pointer is at the `jne`, if they do:
-    /// the register the entry load read it through, if nothing in between
+    /// Where the bytes say the vmctx is at the `jne`, if they do: the
+    /// register the entry load read through, if nothing in between
     /// overwrites it, else the frame slot it was just reloaded from (the
     /// fallback where Cranelift's value locations say nothing).
-    pub table: Option<Location>,
+    pub vmctx: Option<Location>,
 }
 
 /// Length of `jne rel32`.
@@ -97,9 +97,9 @@ pub struct Expected {
     /// the exit guard's debug tag, or the start of the code of a fault
     /// guard's wasm offset.
     pub tag: u32,
-    /// Displacement of its entry from the table pointer.
+    /// Displacement of its entry from the vmctx.
     pub disp: i32,
-    /// A fault guard's faulting load (its trap record); `None` for the exit
+    /// A fault guard's faulting store (its trap record); `None` for the exit
     /// guard and for points.
     pub fault: Option<u32>,
     /// Whether the site leads its group (a fault guard always does; an exit
@@ -163,34 +163,37 @@ fn reads_entry(ins: &Instruction, operand: u32, disp: i32) -> bool {
     ins.op_kind(operand) == OpKind::Memory && ins.memory_index() == Register::None && ins.memory_displacement64() as i64 == i64::from(disp)
 }
 
-/// A fault guard: `mov r32, [rT + rE]` at `fault`, after `mov rE32, [rT' +
-/// disp]` and moves (rT' holding the same pointer as rT, maybe reloaded).
+/// A fault guard: `mov [rV + rE], rE` at `fault`, after `mov rE32, [rV' +
+/// disp]` and moves (rV' holding the same vmctx as rV, maybe reloaded).
 fn locate_fault(decoder: &mut Decoder<'_>, expected: &Expected, fault: u32) -> Result<GuardCode, String> {
     let (tag, disp) = (expected.tag, expected.disp);
-    let (before, load) = decode_between(decoder, tag, fault)?;
-    let (base, index) = (load.memory_base(), load.memory_index());
-    let faults = load.code() == Code::Mov_r32_rm32
+    let (before, store) = decode_between(decoder, tag, fault)?;
+    let (base, index) = (store.memory_base(), store.memory_index());
+    let faults = store.code() == Code::Mov_rm64_r64
+        && store.op0_kind() == OpKind::Memory
         && base != Register::None
         && index != Register::None
-        && load.memory_index_scale() == 1
-        && load.memory_displacement64() == 0;
+        && store.memory_index_scale() == 1
+        && store.memory_displacement64() == 0;
     let entry = before.iter().rposition(|i| i.code() == Code::Mov_r32_rm32 && reads_entry(i, 1, disp));
     let start = entry
         .filter(|&e| {
-            // The pointer may be in another register by the faulting load
+            // The vmctx may be in another register by the faulting store
             // (the register allocator may reload or copy it); the entry may
-            // be copied too, but not changed: only moves in between.
+            // be copied too, but not changed: only moves in between. The
+            // store indexes the vmctx by the entry and writes the entry.
             let holders = entry_copies(before[e].op0_register().full_register(), &before[e + 1..]);
             let moves = before[e + 1..].iter().all(is_move);
-            faults && moves && holders.as_ref().is_some_and(|h| h.contains(&base) != h.contains(&index))
+            let shaped = |h: &Vec<Register>| h.contains(&base) != h.contains(&index) && h.contains(&store.op1_register());
+            faults && moves && holders.as_ref().is_some_and(shaped)
         })
         .map(|e| before[e].ip() as u32);
     match start {
-        Some(start) => Ok(GuardCode { load: start, stop: fault, resume: load.next_ip() as u32, branch: None, point: false }),
+        Some(start) => Ok(GuardCode { load: start, stop: fault, resume: store.next_ip() as u32, branch: None, point: false }),
         None => Err(format!(
-            "guard after tag {tag:#x} is not `mov rE32, [rT + {disp}]; mov r32, [rT + rE]` but `{}; {}`",
+            "guard after tag {tag:#x} is not `mov rE32, [rV + {disp}]; mov [rV + rE], rE` but `{}; {}`",
             before.iter().map(show).collect::<Vec<_>>().join("; "),
-            show(&load)
+            show(&store)
         )),
     }
 }
@@ -246,7 +249,7 @@ fn locate_branch(decoder: &mut Decoder<'_>, expected: &Expected, keep: Option<u3
         // An exit guard Cranelift inverted: `je <cont>` falling into its cold block.
         let inverted = ins.code() == Code::Je_rel32_64 && Some(ins.next_ip() as u32) == keep;
         if forward || inverted {
-            let (load, table) = match expected.leads {
+            let (load, vmctx) = match expected.leads {
                 true => branch_shape(&seen, tag, disp, cfa_above_sp)?,
                 false => (tests_entry(&seen, tag)?, None),
             };
@@ -256,7 +259,7 @@ fn locate_branch(decoder: &mut Decoder<'_>, expected: &Expected, keep: Option<u3
                 cold_block_holds_jump(decoder, cold)?;
             }
             let inverted = inverted.then(|| ins.near_branch_target() as u32);
-            return Ok(GuardCode { load, stop: jne, resume: jne + JNE_LEN, branch: Some(Branch { jne, inverted, table }), point: false });
+            return Ok(GuardCode { load, stop: jne, resume: jne + JNE_LEN, branch: Some(Branch { jne, inverted, vmctx }), point: false });
         }
         seen.push(ins);
     }
@@ -309,7 +312,7 @@ fn cold_block_holds_jump(decoder: &mut Decoder<'_>, cold: u32) -> Result<(), Str
 }
 
 /// Check the test before the branch (moves aside); returns the load's
-/// offset and, if the bytes tell, where the pointer it read through is at
+/// offset and, if the bytes tell, where the vmctx it read through is at
 /// the branch.
 fn branch_shape(before: &[Instruction], tag: u32, disp: i32, cfa_above_sp: i64) -> Result<(u32, Option<Location>), String> {
     let test_at = before.iter().rposition(|i| !is_move(i));
@@ -329,18 +332,18 @@ fn branch_shape(before: &[Instruction], tag: u32, disp: i32, cfa_above_sp: i64) 
             _ => None,
         }
     });
-    load.map(|l| (before[l].ip() as u32, table_at_branch(before, l, cfa_above_sp))).ok_or_else(|| {
+    load.map(|l| (before[l].ip() as u32, vmctx_at_branch(before, l, cfa_above_sp))).ok_or_else(|| {
         format!(
-            "exit guard after tag {tag:#x} is not `mov r32, [rT + {disp}]; test r32, r32; jne` or `cmp [rT + {disp}], 0; jne` but `{}; jne`",
+            "exit guard after tag {tag:#x} is not `mov r32, [rV + {disp}]; test r32, r32; jne` or `cmp [rV + {disp}], 0; jne` but `{}; jne`",
             before.iter().map(show).collect::<Vec<_>>().join("; ")
         )
     })
 }
 
-/// Where the pointer that `before[load]` read through is after `before`:
+/// Where the vmctx that `before[load]` read through is after `before`:
 /// its register, if nothing after the load writes it; else the stack slot
 /// a reload before the load took it from, if nothing after writes that.
-fn table_at_branch(before: &[Instruction], load: usize, cfa_above_sp: i64) -> Option<Location> {
+fn vmctx_at_branch(before: &[Instruction], load: usize, cfa_above_sp: i64) -> Option<Location> {
     let base = before[load].memory_base();
     let untouched = |place: Holder, from: usize| before[from..].iter().all(|i| Holder::of(i, 0) != Some(place));
     if !base.is_gpr64() {
@@ -427,7 +430,7 @@ mod tests {
             load,
             stop: jne,
             resume: jne + JNE_LEN,
-            branch: Some(Branch { jne, inverted, table: Some(Location::Gpr(9)) }),
+            branch: Some(Branch { jne, inverted, vmctx: Some(Location::Gpr(9)) }),
             point: false,
         }
     }
@@ -449,7 +452,7 @@ mod tests {
         let guards = locate(&code, &[in_group], None).unwrap();
         assert_eq!(
             guards,
-            vec![GuardCode { load: 0, stop: 3, resume: 9, branch: Some(Branch { jne: 3, inverted: None, table: None }), point: false }]
+            vec![GuardCode { load: 0, stop: 3, resume: 9, branch: Some(Branch { jne: 3, inverted: None, vmctx: None }), point: false }]
         );
         assert!(locate(&code, &[exit(0, -0x80)], None).is_err(), "a group's first site loads its entry");
         // mov rax, [rsp+0x90]; mov r8, [rsp+0x90]; test r8, rax; jne +0x20:
@@ -472,9 +475,9 @@ mod tests {
         assert_eq!(guards, vec![branch_guard(0, 5, None)]);
     }
 
-    /// `mov eax, [rbx - 0x78]; mov eax, [rbx + rax]` after a one-byte prefix.
+    /// `mov eax, [rbx - 0x78]; mov [rbx + rax], rax` after a one-byte prefix.
     fn fault_sample() -> Vec<u8> {
-        let mut code = vec![0x90, 0x8b, 0x43, 0x88, 0x8b, 0x04, 0x03];
+        let mut code = vec![0x90, 0x8b, 0x43, 0x88, 0x48, 0x89, 0x04, 0x03];
         code.extend_from_slice(&[0xc3; 8]);
         code
     }
@@ -483,48 +486,64 @@ mod tests {
     fn finds_a_fault_guard() {
         let code = fault_sample();
         let guards = locate(&code, &[leader(-0x78, 4)], None).unwrap();
-        assert_eq!(guards, vec![GuardCode { load: 1, stop: 4, resume: 7, branch: None, point: false }]);
-        assert_eq!(guards[0].hot_bytes(), 6);
+        assert_eq!(guards, vec![GuardCode { load: 1, stop: 4, resume: 8, branch: None, point: false }]);
+        assert_eq!(guards[0].hot_bytes(), 7);
     }
 
     #[test]
     fn a_later_site_of_a_group_is_a_point_with_no_code() {
         let code = fault_sample();
-        let point = Expected { tag: 7, disp: 0, fault: None, leads: false, point: true, present: true };
+        let point = Expected { tag: 8, disp: 0, fault: None, leads: false, point: true, present: true };
         let guards = locate(&code, &[leader(-0x78, 4), point], None).unwrap();
-        assert_eq!(guards[1], GuardCode { load: 7, stop: 7, resume: 7, branch: None, point: true });
+        assert_eq!(guards[1], GuardCode { load: 8, stop: 8, resume: 8, branch: None, point: true });
         assert_eq!(guards[1].hot_bytes(), 0);
     }
 
     #[test]
     fn a_fault_guard_with_a_displacement_is_rejected() {
-        // mov eax, [rbx - 0x78]; mov eax, [rbx + rax - 0x74]
-        let mut code = vec![0x8b, 0x43, 0x88, 0x8b, 0x44, 0x03, 0x8c];
+        // mov eax, [rbx - 0x78]; mov [rbx + rax - 0x74], rax
+        let mut code = vec![0x8b, 0x43, 0x88, 0x48, 0x89, 0x44, 0x03, 0x8c];
         code.extend_from_slice(&[0xc3; 8]);
         assert!(locate(&code, &[leader(-0x78, 3)], None).is_err());
     }
 
     #[test]
     fn a_fault_guard_indexed_by_another_register_is_rejected() {
-        // mov eax, [rbx - 0x78]; mov eax, [rbx + rcx]
-        let mut code = vec![0x8b, 0x43, 0x88, 0x8b, 0x04, 0x0b];
+        // mov eax, [rbx - 0x78]; mov [rbx + rcx], rax
+        let mut code = vec![0x8b, 0x43, 0x88, 0x48, 0x89, 0x04, 0x0b];
+        code.extend_from_slice(&[0xc3; 8]);
+        assert!(locate(&code, &[leader(-0x78, 3)], None).is_err());
+    }
+
+    #[test]
+    fn a_fault_guard_storing_another_register_is_rejected() {
+        // mov eax, [rbx - 0x78]; mov [rbx + rax], rcx
+        let mut code = vec![0x8b, 0x43, 0x88, 0x48, 0x89, 0x0c, 0x03];
+        code.extend_from_slice(&[0xc3; 8]);
+        assert!(locate(&code, &[leader(-0x78, 3)], None).is_err());
+    }
+
+    #[test]
+    fn a_fault_guard_that_loads_is_rejected() {
+        // mov eax, [rbx - 0x78]; mov eax, [rbx + rax]: it would define a value
+        let mut code = vec![0x8b, 0x43, 0x88, 0x8b, 0x04, 0x03];
         code.extend_from_slice(&[0xc3; 8]);
         assert!(locate(&code, &[leader(-0x78, 3)], None).is_err());
     }
 
     #[test]
     fn a_fault_guard_may_find_its_pointer_reloaded() {
-        // mov edx, [rdx + 0x38]; mov rax, [rsp + 0x78]; mov edx, [rax + rdx]
-        let mut code = vec![0x8b, 0x52, 0x38, 0x48, 0x8b, 0x44, 0x24, 0x78, 0x8b, 0x14, 0x10];
+        // mov edx, [rdx + 0x38]; mov rax, [rsp + 0x78]; mov [rax + rdx], rdx
+        let mut code = vec![0x8b, 0x52, 0x38, 0x48, 0x8b, 0x44, 0x24, 0x78, 0x48, 0x89, 0x14, 0x10];
         code.extend_from_slice(&[0xc3; 8]);
         let guards = locate(&code, &[leader(0x38, 8)], None).unwrap();
-        assert_eq!(guards, vec![GuardCode { load: 0, stop: 8, resume: 11, branch: None, point: false }]);
+        assert_eq!(guards, vec![GuardCode { load: 0, stop: 8, resume: 12, branch: None, point: false }]);
     }
 
     #[test]
     fn a_fault_guard_may_find_its_entry_copied() {
-        // mov eax, [r10 - 0x1c]; mov rdi, rax; mov eax, [r10 + rdi]
-        let mut code = vec![0x41, 0x8b, 0x42, 0xe4, 0x48, 0x89, 0xc7, 0x41, 0x8b, 0x04, 0x3a];
+        // mov eax, [r10 - 0x1c]; mov rdi, rax; mov [r10 + rdi], rdi
+        let mut code = vec![0x41, 0x8b, 0x42, 0xe4, 0x48, 0x89, 0xc7, 0x49, 0x89, 0x3c, 0x3a];
         code.extend_from_slice(&[0xc3; 8]);
         let guards = locate(&code, &[leader(-0x1c, 7)], None).unwrap();
         assert_eq!(guards, vec![GuardCode { load: 0, stop: 7, resume: 11, branch: None, point: false }]);
@@ -532,17 +551,17 @@ mod tests {
 
     #[test]
     fn a_fault_guard_may_find_its_entry_spilled_and_reloaded() {
-        // mov eax, [r10 - 0x1c]; mov [rsp + 8], rax; mov rdi, [rsp + 8]; mov eax, [r10 + rdi]
+        // mov eax, [r10 - 0x1c]; mov [rsp + 8], rax; mov rdi, [rsp + 8]; mov [r10 + rdi], rdi
         let mut code = vec![0x41, 0x8b, 0x42, 0xe4, 0x48, 0x89, 0x44, 0x24, 0x08, 0x48, 0x8b, 0x7c, 0x24, 0x08];
-        code.extend_from_slice(&[0x41, 0x8b, 0x04, 0x3a, 0xc3, 0xc3]);
+        code.extend_from_slice(&[0x49, 0x89, 0x3c, 0x3a, 0xc3, 0xc3]);
         let guards = locate(&code, &[leader(-0x1c, 14)], None).unwrap();
         assert_eq!(guards, vec![GuardCode { load: 0, stop: 14, resume: 18, branch: None, point: false }]);
     }
 
     #[test]
     fn a_fault_guard_whose_entry_register_is_overwritten_is_rejected() {
-        // mov eax, [rbx - 0x78]; mov rax, rcx; mov eax, [rbx + rax]
-        let mut code = vec![0x8b, 0x43, 0x88, 0x48, 0x89, 0xc8, 0x8b, 0x04, 0x03];
+        // mov eax, [rbx - 0x78]; mov rax, rcx; mov [rbx + rax], rax
+        let mut code = vec![0x8b, 0x43, 0x88, 0x48, 0x89, 0xc8, 0x48, 0x89, 0x04, 0x03];
         code.extend_from_slice(&[0xc3; 8]);
         assert!(locate(&code, &[leader(-0x78, 6)], None).is_err());
     }
@@ -554,11 +573,11 @@ mod tests {
         code.splice(9..9, [0x48, 0x89, 0x74, 0x24, 0x08]);
         let guards = locate(&code, &[exit(0, -0x80)], None).unwrap();
         assert_eq!(guards, vec![branch_guard(2, 14, None)]);
-        // And `mov [rsp+8], rsi` between a fault guard's loads.
+        // And `mov [rsp+8], rsi` between a fault guard's load and store.
         let mut code = fault_sample();
         code.splice(4..4, [0x48, 0x89, 0x74, 0x24, 0x08]);
         let guards = locate(&code, &[leader(-0x78, 9)], None).unwrap();
-        assert_eq!(guards, vec![GuardCode { load: 1, stop: 9, resume: 12, branch: None, point: false }]);
+        assert_eq!(guards, vec![GuardCode { load: 1, stop: 9, resume: 13, branch: None, point: false }]);
     }
 
     #[test]
@@ -585,11 +604,11 @@ mod tests {
         code.extend_from_slice(&[0xc3; 0x30]);
         let guard = locate(&code, &[exit(0, -0x70)], None).unwrap()[0];
         // No prologue: the body's stack pointer is 16 below the frame address.
-        assert_eq!(guard.branch.unwrap().table, Some(Location::Frame(0xd8 - 16)));
+        assert_eq!(guard.branch.unwrap().vmctx, Some(Location::Frame(0xd8 - 16)));
         // Overwritten before the load without a reload the bytes show: unknown.
         let mut code = vec![0x8b, 0x40, 0x90, 0x85, 0xc0, 0x0f, 0x85, 0x20, 0, 0, 0];
         code.extend_from_slice(&[0xc3; 0x30]);
-        assert_eq!(locate(&code, &[exit(0, -0x70)], None).unwrap()[0].branch.unwrap().table, None);
+        assert_eq!(locate(&code, &[exit(0, -0x70)], None).unwrap()[0].branch.unwrap().vmctx, None);
     }
 
     #[test]

@@ -66,14 +66,14 @@ pub(crate) fn link(funcs: &[FunctionCode], imported: u32, stub: Option<(u32, &St
 }
 
 /// Guarded debug code, as linked: where each site stops and resumes, where
-/// its table pointer is, and its guard's hot bytes.
+/// its vmctx is (exit guards), and its guard's hot bytes.
 pub(crate) struct LinkedGuards {
     /// Code offset where site k's guard resumes, by module-wide site id.
     pub resume: Vec<u32>,
-    /// (code offset of a fault guard's faulting load, site id), sorted.
+    /// (code offset of a fault guard's faulting store, site id), sorted.
     pub stops: Vec<(u32, u32)>,
-    /// (exit site id, where its table pointer or vmctx is at its branch), by id.
-    pub table_loc: Vec<(u32, crate::debug_info::InstanceAt)>,
+    /// (exit site id, where the vmctx is at its branch), by id.
+    pub vmctx_loc: Vec<(u32, crate::debug_info::Location)>,
     /// Code offset where site k's guard starts (its load), by site id.
     pub loads: Vec<u32>,
     /// The next point of site k's guard group after k, by site id
@@ -85,14 +85,14 @@ pub(crate) struct LinkedGuards {
 
 /// Point every branch guard's `jne` at its byte of the trap tail, which
 /// follows the code at offset `tail` (site k branches to `tail + k`), and
-/// list where every guard stops, resumes, starts and has its table pointer
+/// list where every guard stops, resumes, starts and has its vmctx
 /// (the functions' guard lists are moved out: this is all that is kept).
 pub(crate) fn link_guards(funcs: &mut [FunctionCode], linked: &mut LinkedCode, tail: u32) -> LinkedGuards {
     let sites = funcs.iter().map(|f| f.guards.len()).sum();
     let mut out = LinkedGuards {
         resume: Vec::with_capacity(sites),
         stops: Vec::with_capacity(sites),
-        table_loc: Vec::new(),
+        vmctx_loc: Vec::new(),
         loads: Vec::with_capacity(sites),
         next_point: vec![u32::MAX; sites],
         hot_bytes: 0,
@@ -118,7 +118,7 @@ pub(crate) fn link_guards(funcs: &mut [FunctionCode], linked: &mut LinkedCode, t
             out.loads.push(start + g.load);
             out.hot_bytes += u64::from(g.hot_bytes());
         }
-        out.table_loc.extend(f.table_locs.iter().map(|(k, loc)| (first + k, *loc)));
+        out.vmctx_loc.extend(f.vmctx_locs.iter().map(|(k, loc)| (first + k, *loc)));
     }
     out.stops.sort_unstable();
     out

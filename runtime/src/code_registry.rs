@@ -50,7 +50,7 @@ pub(crate) fn module_at(addr: usize) -> Option<std::sync::Arc<CompiledModule>> {
     module.upgrade()
 }
 
-/// The module and site that stops at `addr`: a trap-tail byte or a fault guard's load.
+/// The module and site that stops at `addr`: a trap-tail byte or a fault guard's store.
 pub(crate) fn debug_site(addr: usize) -> Option<(std::sync::Arc<CompiledModule>, u32)> {
     let module = module_at(addr)?;
     let (tail, _) = module.code.tail_range();

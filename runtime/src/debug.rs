@@ -11,7 +11,7 @@ use std::cell::{Cell, RefCell};
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use onecopy_jit::debug_info::{InstanceAt, Location};
+use onecopy_jit::debug_info::Location;
 use onecopy_jit::Site;
 
 use crate::debug_frame::FrameView;
@@ -127,8 +127,9 @@ impl DebugState {
 }
 
 /// Where a guard's stop lands (see `debug_stop.rs`): find the instance from
-/// the table pointer the guard used, let it handle the stop, and resume at
-/// the function's abort trap if the handler aborts the call.
+/// the faulting address (or the vmctx an exit guard kept), let it handle
+/// the stop, and resume at the function's abort trap if the handler aborts
+/// the call.
 pub(crate) fn guard_stop(regs: &mut SavedRegs) {
     let found = match crate::debug_stop::step_taken() {
         Some(id) => crate::code_registry::module_at(regs.stop_pc).map(|m| (m, id)),
@@ -158,19 +159,11 @@ pub(crate) fn guard_stop(regs: &mut SavedRegs) {
         Location::Frame(off) => Some(unsafe { *((regs.fp() as isize + 16 + off as isize) as *const u64) }),
         Location::Xmm(_) => None,
     };
-    // The table's header holds the instance's vmctx (see `debug_table.rs`).
-    let owner = |table: u64| {
-        let base = table as usize & !(code.table.align - 1);
-        // SAFETY: the guard read its entry through `table`, which points
-        // into its instance's debug table; the instance is alive while its
-        // code runs.
-        unsafe { *(base as *const u64) }
-    };
-    let vmctx = match code.exit_instance(id) {
-        // A fault guard: the faulting address is in its table's guard half.
-        None => code.table.base_of_fault(regs.fault_addr, crate::debug_table::page_size()).map(|b| owner(b as u64)),
-        Some(InstanceAt::Table(loc)) => read(loc).map(owner),
-        Some(InstanceAt::Vmctx(loc)) => read(loc),
+    let vmctx = match code.exit_vmctx(id) {
+        // A fault guard: the faulting address is in the guard half of the
+        // reservation its vmctx and table share.
+        None => code.table.vmctx_of_fault(regs.fault_addr, crate::debug_table::page_size()).map(|v| v as u64),
+        Some(loc) => read(loc),
     };
     let Some(vmctx) = vmctx else { return };
     // SAFETY: the stopped code's own vmctx, whose instance is alive while it runs.

@@ -1,7 +1,7 @@
 //! Entering the debugger from a breakpoint guard.
 //!
-//! A guard whose debug-table entry is set faults: a fault guard's load
-//! reads the table's PROT_NONE half, an exit guard branches to its byte of
+//! A guard whose debug-table entry is set faults: a fault guard's store
+//! writes the table's PROT_NONE half, an exit guard branches to its byte of
 //! the module's PROT_NONE trap tail. The fault is redirected by the C shim
 //! (`csrc/traps.c`) into `onecopy_debug_trampoline`, which saves every
 //! register into a [`SavedRegs`] on the stack and calls [`debug_stop`] in an
@@ -82,7 +82,7 @@ pub(crate) struct SavedRegs {
     rflags: u64,
     /// The address whose access faulted (the PC itself for a fetch).
     pub fault_addr: usize,
-    /// The faulting PC: a fault guard's load, or the trap-tail byte an exit
+    /// The faulting PC: a fault guard's store, or the trap-tail byte an exit
     /// guard branched to.
     pub stop_pc: usize,
     /// Where execution continues: zero on entry, set by the stop handler

@@ -11,17 +11,21 @@
 //! or a pause is pending (`debug::on_stop` decides; a fault of another
 //! site of the group goes on at once). An entry is armed while any of its
 //! sites would stop; otherwise zero.
-//! The allocation is aligned so that debug code can `or` a function's offset
-//! into the table pointer, and starts with a header holding the vmctx, so a
-//! stop finds its instance from the table pointer alone.
+//! The table's reservation starts with the instance's vmctx, which debug
+//! code reaches every entry from at a fixed offset (see
+//! `onecopy_jit::debug_table`), and a fault guard's faulting address gives
+//! the vmctx back.
 
+use std::cell::UnsafeCell;
 use std::collections::BTreeSet;
+use std::ptr::NonNull;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::Arc;
 
 use parking_lot::Mutex;
 
 use crate::error::{Error, Result};
+use crate::vmctx_cells::VmCells;
 use crate::Module;
 
 /// What besides breakpoints arms entries.
@@ -67,17 +71,14 @@ impl DebugTable {
         }))
     }
 
-    /// What the vmctx's debug-table field points at (null without guards).
-    pub(crate) fn base(&self) -> *const u8 {
-        self.memory.base as *const u8
-    }
-
-    /// Record the owning instance's vmctx in the header (see the module doc).
-    pub(crate) fn set_owner(&self, vmctx: *mut u8) {
-        if self.memory.len != 0 {
-            // SAFETY: the header's first word is ours, written before any code runs.
-            unsafe { *(self.memory.base as *mut usize) = vmctx as usize };
-        }
+    /// The `len` cells (index cell, then vmctx) at the start of the
+    /// reservation, where guarded debug code needs them; `None` without
+    /// guards. One instance's: the table belongs to one instance.
+    pub(crate) fn vmctx_cells(&self, len: usize) -> Option<VmCells> {
+        let code = self.module.compiled().debug_code.as_ref()?;
+        assert!(len * 8 <= code.table.header + code.table.entries as usize, "the vmctx overlaps its debug table");
+        let ptr = NonNull::new(self.memory.base as *mut UnsafeCell<u64>)?;
+        Some(VmCells::InTable { ptr, len })
     }
 
     /// Bytes of address space the table holds (untouched pages cost no memory).
@@ -87,8 +88,7 @@ impl DebugTable {
 
     fn entry(&self, site: u32) -> Option<&AtomicU32> {
         let code = self.module.compiled().debug_code.as_ref()?;
-        let index = *code.entries.get(site as usize)? as usize;
-        let offset = code.table.header + 4 * index;
+        let offset = code.table.offset(*code.entries.get(site as usize)?);
         (offset + 4 <= self.memory.len).then(|| {
             // SAFETY: in bounds of our zeroed, 4-aligned allocation; entries are only
             // accessed atomically from Rust and by plain aligned loads from code.
@@ -274,7 +274,7 @@ pub(crate) fn page_size() -> usize {
 /// The table's memory: zeroed pages from a base aligned to `armed` (a power
 /// of two, at least the table's alignment and a page), readable and writable
 /// for the table's length, then PROT_NONE up to `base + 2 * armed`, where a
-/// fault guard whose entry holds `armed` loads (see `onecopy_jit::debug_table`).
+/// fault guard whose entry holds `armed` stores (see `onecopy_jit::debug_table`).
 /// Untouched pages cost no memory.
 struct TableMemory {
     base: usize,
@@ -333,8 +333,8 @@ impl Drop for TableMemory {
     }
 }
 
-// SAFETY: the memory is owned by the table and only accessed through atomics
-// (entries) or before any code runs (the header).
+// SAFETY: the memory is owned by the table; entries are only accessed through
+// atomics, and the vmctx cells at its start by their one instance's thread.
 unsafe impl Send for TableMemory {}
 // SAFETY: see above.
 unsafe impl Sync for TableMemory {}

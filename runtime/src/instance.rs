@@ -20,14 +20,16 @@ use crate::store::{self, AsContext, AsContextMut, StoreContextMut, StoreOpaque};
 use crate::table::TableData;
 use crate::vm::VMFuncRef;
 use crate::vm_box::VmBox;
+use crate::vmctx_cells::VmCells;
 use crate::{Extern, Global, Memory, Table};
 
 /// One instance as its store holds it.
 pub(crate) struct InstanceData {
     pub module: Module,
     /// One cell holding the instance's index in its store, then the vmctx
-    /// compiled code receives (see [`InstanceData::vmctx_ptr`]).
-    cells: VmBox<[UnsafeCell<u64>]>,
+    /// compiled code receives (see [`InstanceData::vmctx_ptr`]); in the
+    /// debug table's reservation for guarded debug code.
+    cells: VmCells,
     /// `VMFuncRef`s of the functions this module defines.
     funcrefs: VmBox<[UnsafeCell<VMFuncRef>]>,
     /// Store indices of the memories, tables and globals, in the module's
@@ -353,16 +355,18 @@ fn allocate(store: &mut StoreOpaque, raw: *mut StoreOpaque, module: &Module, imp
             })
         })
         .collect();
+    let debug = Rc::new(DebugState::new(module)?);
+    let cells = debug.table.vmctx_cells(1 + layout.size as usize / 8).unwrap_or_else(|| VmCells::boxed(1 + layout.size as usize / 8));
     let data = InstanceData {
         module: module.clone(),
-        cells: VmBox::from_box((0..1 + layout.size / 8).map(|_| UnsafeCell::new(0)).collect()),
+        cells,
         funcrefs: VmBox::from_box(funcrefs),
         memories,
         tables,
         globals,
         dropped_data: vec![false; info.data.len()],
         dropped_elems: vec![false; info.elements.len()],
-        debug: Rc::new(DebugState::new(module)?),
+        debug,
         legacy: Default::default(),
     };
     let vmctx = data.vmctx_ptr();
@@ -375,8 +379,6 @@ fn allocate(store: &mut StoreOpaque, raw: *mut StoreOpaque, module: &Module, imp
     data.set_field(header::INSTANCE, raw as usize);
     data.set_field(header::BUILTINS, crate::builtins::table() as usize);
     data.set_field(header::LIMITS, crate::vm::thread_limits() as usize);
-    data.set_field(header::DEBUG_TABLE, data.debug.table.base() as usize);
-    data.debug.table.set_owner(vmctx);
     // Guarded debug code's loop headers have no probe where a guard group
     // starts: an interrupt arms the table instead (see `interrupt.rs`).
     let probes = module.engine().inner.compiler.config().interrupts == crate::Interrupts::Probe;

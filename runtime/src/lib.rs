@@ -50,6 +50,7 @@ mod table;
 mod values;
 mod vm;
 mod vm_box;
+mod vmctx_cells;
 
 pub use backtrace::FrameInfo;
 pub use caller::Caller;

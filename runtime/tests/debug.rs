@@ -66,8 +66,8 @@ fn stepping_stops_at_every_site_and_results_stay_correct() {
     stepping_stops_at_every_site(module());
 }
 
-/// At `opt_level` speed Cranelift may rematerialize the table pointer an
-/// exit guard read, and the stop finds its instance from the vmctx.
+/// At `opt_level` speed Cranelift may move blocks and values around the
+/// guards, and every site still stops and finds its instance.
 #[test]
 fn stepping_optimized_debug_code_stops_at_every_site() {
     stepping_stops_at_every_site(module_with(Config::new().debug(true).opt_level(onecopy_runtime::OptLevel::Speed)));

@@ -14,11 +14,11 @@
 //!
 //! Blessing cannot hide a broken guard: every debug listing is also checked
 //! for what matters in it (see `check_guards`): each site's guard is
-//! `mov rE32, dword ptr [rT+d8]; mov r32, dword ptr [rT+rE]` (the second
-//! load the site's debug stop, the first at the site's own entry) if it
-//! leads its guard group, else a point with no code (marked `point`); the
-//! exit site's
-//! `mov r32, dword ptr [rT+d8]; test r32, r32; jne <trap tail + k>` with k
+//! `mov rE32, dword ptr [rV+d]; mov qword ptr [rV+rE], rE` (rV the vmctx;
+//! the store the site's debug stop, the load at the site's own entry: 4
+//! bytes further on per site) if it leads its guard group, else a
+//! point with no code (marked `point`); the exit site's
+//! `mov r32, dword ptr [rV+d]; test r32, r32; jne <trap tail + k>` with k
 //! the site's id, the function's sites' ids consecutive (in id order: block
 //! layout may put a cold block's guard after later ones).
 
@@ -103,15 +103,14 @@ fn first_difference(want: &str, got: &str) -> String {
 
 /// One instruction line of a listing: `offset  bytes  text`.
 struct Line<'a> {
-    bytes: usize,
     text: &'a str,
 }
 
 fn instruction(line: &str) -> Option<Line<'_>> {
     let rest = line.trim_start().strip_prefix("0x")?;
     let (_, rest) = rest.split_once("  ")?;
-    let (bytes, text) = rest.split_once("  ")?;
-    Some(Line { bytes: bytes.split(' ').count(), text: text.trim() })
+    let (_bytes, text) = rest.split_once("  ")?;
+    Some(Line { text: text.trim() })
 }
 
 /// Check every site's guard in a debug listing (see the module docs).
@@ -123,6 +122,8 @@ fn check_guards(listing: &str) -> Result<(), String> {
     let mut groups = Vec::new();
     let mut later = Vec::new();
     let mut points = 0;
+    // (site id, its entry's displacement) of every guard that loads one.
+    let mut entries = Vec::new();
     for (n, line) in lines.iter().enumerate() {
         let Some(marker) = line.strip_prefix(";; site ") else { continue };
         let (id, rest) = marker.split_once(' ').ok_or(format!("bad marker {line:?}"))?;
@@ -140,8 +141,10 @@ fn check_guards(listing: &str) -> Result<(), String> {
             later.push((id, guard, shown));
             continue;
         }
-        check_guard(id, exit, &guard, &mut groups).map_err(|e| format!("site {id}: {e}: `{shown}`"))?;
+        let disp = check_guard(id, exit, &guard, &mut groups).map_err(|e| format!("site {id}: {e}: `{shown}`"))?;
+        entries.push((id, disp));
     }
+    check_entries(&entries)?;
     for (id, guard, shown) in later {
         check_exit_in_group(id, &guard, &groups).map_err(|e| format!("site {id}: {e}: `{shown}`"))?;
     }
@@ -182,10 +185,21 @@ fn check_exit_in_group(id: u32, guard: &[Line], groups: &[(String, String)]) -> 
     }
 }
 
-/// A group's first guard, `mov rE32, dword ptr [rT±d8]; mov r32, dword
-/// ptr [rT+rE]` (its `(rT, rE)` added to `groups`), or the exit's
-/// `mov r32, dword ptr [rT±d8]; test r32, r32; jne <trap tail + id>`.
-fn check_guard(id: u32, exit: bool, guard: &[Line], groups: &mut Vec<(String, String)>) -> Result<(), String> {
+/// Each site's entry is its own: the entries of a function's sites are
+/// consecutive 4-byte words from the vmctx, in site id order.
+fn check_entries(entries: &[(u32, i64)]) -> Result<(), String> {
+    let Some(&(first, base)) = entries.iter().min_by_key(|e| e.0) else { return Ok(()) };
+    match entries.iter().find(|(id, disp)| *disp != base + 4 * i64::from(id - first)) {
+        Some((id, disp)) => Err(format!("site {id}: its entry is at {disp:#x}, not site {first}'s {base:#x} + 4 x {}", id - first)),
+        None => Ok(()),
+    }
+}
+
+/// A group's first guard, `mov rE32, dword ptr [rV+d]; mov qword ptr
+/// [rV+rE], rE` (its `(rV, rE)` added to `groups`), or the exit's
+/// `mov r32, dword ptr [rV+d]; test r32, r32; jne <trap tail + id>`;
+/// returns `d`.
+fn check_guard(id: u32, exit: bool, guard: &[Line], groups: &mut Vec<(String, String)>) -> Result<i64, String> {
     let Some(first) = guard.first() else { return Err("no instructions before `;; resumes`".into()) };
     let want = if exit { 3 } else { 2 };
     if guard.len() != want {
@@ -193,43 +207,36 @@ fn check_guard(id: u32, exit: bool, guard: &[Line], groups: &mut Vec<(String, St
     }
     let (op, operands) = first.text.split_once(' ').ok_or("no operands")?;
     let (entry, memory) = operands.split_once(", ").ok_or("not two operands")?;
-    let (table, disp) = entry_operand(memory).ok_or(format!("`{memory}` is not `dword ptr [rT±d]`"))?;
+    let (table, disp) = entry_operand(memory).ok_or(format!("`{memory}` is not `dword ptr [rV+d]`"))?;
     if op != "mov" {
         return Err(format!("the entry load `{}` is not a mov", first.text));
     }
-    one_byte(first, disp)?;
     if exit {
         let jne = format!("jne <trap tail + {id}>");
         if guard[2].text != jne {
             return Err(format!("the guard does not end in `{jne}`"));
         }
         if guard[1].text != format!("test {entry}, {entry}") {
-            return Err(format!("not `mov {entry}, [rT+d]; test {entry}, {entry}`"));
+            return Err(format!("not `mov {entry}, [rV+d]; test {entry}, {entry}`"));
         }
-        return Ok(());
+        return Ok(disp);
     }
-    let stop = guard[1].text.strip_suffix("  ; debug stop").ok_or("the second load is not the site's debug stop")?;
-    let (_, through) = stop.strip_prefix("mov ").and_then(|o| o.split_once(", ")).ok_or("the second instruction is no load")?;
+    let stop = guard[1].text.strip_suffix("  ; debug stop").ok_or("the store is not the site's debug stop")?;
+    let (through, stored) = stop.strip_prefix("mov ").and_then(|o| o.split_once(", ")).ok_or("the second instruction is no store")?;
     let index = full64(entry);
     if indexed_disp(through, table, &index) != Some(0) {
-        return Err(format!("the second load reads `{through}`, not `[{table}+{index}]`"));
+        return Err(format!("the store writes `{through}`, not `qword ptr [{table}+{index}]`"));
+    }
+    if stored != index {
+        return Err(format!("the store writes `{stored}`, not the entry `{index}`"));
     }
     groups.push((table.to_string(), index));
-    Ok(())
+    Ok(disp)
 }
 
-/// A guard load with a one-byte displacement (a 4-byte one would make it
-/// 6 bytes or more).
-fn one_byte(load: &Line, disp: i64) -> Result<(), String> {
-    match (-128..=127).contains(&disp) && load.bytes <= 5 {
-        true => Ok(()),
-        false => Err(format!("the load `{}` ({} bytes) does not have a one-byte displacement", load.text, load.bytes)),
-    }
-}
-
-/// The displacement of `dword ptr [table+index±d]` (either register first).
+/// The displacement of `qword ptr [table+index±d]` (either register first).
 fn indexed_disp(operand: &str, table: &str, index: &str) -> Option<i64> {
-    let inner = operand.strip_prefix("dword ptr [")?.strip_suffix(']')?;
+    let inner = operand.strip_prefix("qword ptr [")?.strip_suffix(']')?;
     // `[a+b]`, `[a+b+d]` or `[a+b-d]`: a sign after the first `+` starts d.
     let sign = inner.rfind(['+', '-']).filter(|&at| inner[..at].contains('+'));
     let (registers, disp) = inner.split_at(sign.unwrap_or(inner.len()));
@@ -260,28 +267,30 @@ fn entry_operand(operand: &str) -> Option<(&str, i64)> {
 fn the_guard_check_catches_a_changed_guard() {
     let good = ";; function 0: 0x20 bytes of debug code, 3 sites\n\
                 ;; site 0 (entry) @0x0\n\
-                \x20  0x0  41 8b 41 80                     mov eax, dword ptr [r9-0x80]\n\
-                \x20  0x4  41 8b 04 01                     mov eax, dword ptr [r9+rax]  ; debug stop\n\
+                \x20  0x0  41 8b 41 28                     mov eax, dword ptr [r9+0x28]\n\
+                \x20  0x4  49 89 04 01                     mov qword ptr [r9+rax], rax  ; debug stop\n\
                 ;; resumes\n\
                 ;; site 1 (instruction, point) @0x8\n\
                 \x20  0x8  89 d0                           mov eax, edx\n\
                 ;; site 2 (exit) @0xa\n\
-                \x20  0xa  41 8b 49 88                     mov ecx, dword ptr [r9-0x78]\n\
+                \x20  0xa  41 8b 49 30                     mov ecx, dword ptr [r9+0x30]\n\
                 \x20  0xe  85 c9                           test ecx, ecx\n\
                 \x20 0x11  0f 85 9f 0c 00 00               jne <trap tail + 2>\n\
                 ;; resumes\n";
     assert_eq!(check_guards(good), Ok(()));
     let moved = good.replace(";; resumes\n;; site 1", "\x20  0x8  48 89 c8   mov rax, rcx\n;; resumes\n;; site 1");
     assert!(check_guards(&moved).unwrap_err().contains("3 instructions"), "a move inside a guard");
-    let far = good.replace("mov eax, dword ptr [r9-0x80]", "mov eax, dword ptr [r9-0x400]");
-    assert!(check_guards(&far).unwrap_err().contains("one-byte displacement"));
+    let far = good.replace("mov ecx, dword ptr [r9+0x30]", "mov ecx, dword ptr [r9+0x34]");
+    assert!(check_guards(&far).unwrap_err().contains("site 2: its entry is at 0x34, not site 0's 0x28 + 4 x 2"));
     let other = good.replace("jne <trap tail + 2>", "jne <trap tail + 3>");
     assert!(check_guards(&other).unwrap_err().contains("site 2"));
     let register = good.replace("[r9+rax]", "[r9+rcx]");
-    assert!(check_guards(&register).unwrap_err().contains("not `[r9+rax]`"));
-    let shifted = good.replace("[r9+rax]", "[r9+rax-0x7c]");
+    assert!(check_guards(&register).unwrap_err().contains("not `qword ptr [r9+rax]`"));
+    let stored = good.replace("[r9+rax], rax", "[r9+rax], rcx");
+    assert!(check_guards(&stored).unwrap_err().contains("not the entry `rax`"));
+    let shifted = good.replace("[r9+rax]", "[r9+rax+0x2c]");
     assert!(check_guards(&shifted).unwrap_err().contains("site 0"), "the stop reads another entry than the group's");
-    let loaded = good.replace("mov eax, edx", "mov edx, dword ptr [r9+rax-0x7c]  ; debug stop");
+    let loaded = good.replace("mov eax, edx", "mov edx, dword ptr [r9+rax+0x2c]  ; debug stop");
     assert!(check_guards(&loaded).unwrap_err().contains("2 debug stops for 1 sites"), "a point with a load of its own");
     let no_stop = good.replace("  ; debug stop", "");
     assert!(check_guards(&no_stop).unwrap_err().contains("debug stop"));

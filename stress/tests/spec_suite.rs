@@ -67,7 +67,7 @@ fn spec_suite_passes_while_every_instance_single_steps() {
 }
 
 /// Optimized debug code: Cranelift may remove a site's block as unreachable
-/// or rematerialize an exit guard's table pointer, and stops still work.
+/// or move values around the guards, and stops still work.
 #[test]
 fn spec_suite_passes_single_stepping_optimized_debug_code() {
     assert_suite_passes_calling_the_handler(&["--step", "--speed"]);

@@ -48,18 +48,6 @@ pub enum Location {
     Frame(i32),
 }
 
-/// How an exit guard's stop finds its instance: where the table pointer it
-/// read is (the table's header holds the vmctx), or, where Cranelift's
-/// optimizer rematerialized the pointer and it is nowhere, where the vmctx
-/// is (debug code keeps it alive to every return).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum InstanceAt {
-    /// A pointer into the instance's debug table.
-    Table(Location),
-    /// The instance's vmctx.
-    Vmctx(Location),
-}
-
 /// What a debugger can do with a local or operand at a point.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Slot {

@@ -4,7 +4,7 @@
 use cranelift_codegen::ir::{Block, BlockArg, InstBuilder, JumpTableData, Value};
 use wasmparser::{BlockType, Operator};
 
-use super::guard::{Group, LabelBias};
+use super::guard::Group;
 use super::{ir_type, FuncTranslator};
 use crate::types::ValType;
 use crate::CompileError;
@@ -35,11 +35,6 @@ pub(crate) struct ControlFrame {
     pub height: usize,
     /// Whether any branch targets `next`, so the code after `end` is live.
     pub next_reached: bool,
-    /// Debug code: the table pointer's bias when the construct was entered
-    /// (a loop's header keeps it; an `else` arm starts with it).
-    pub entry_bias: Option<u32>,
-    /// Debug code: what the branches to `next` agree on about the bias.
-    pub label_bias: LabelBias,
     /// Branches to `next` (an `if`'s own edge to its `else` not counted).
     pub edges: u32,
     /// Debug code: the first edge to `next` (an `if`'s: its edge to its
@@ -99,8 +94,6 @@ impl FuncTranslator<'_, '_> {
             results,
             height: 0,
             next_reached: false,
-            entry_bias: None,
-            label_bias: LabelBias::Unset,
             edges: 0,
             sole: None,
         });
@@ -126,7 +119,6 @@ impl FuncTranslator<'_, '_> {
     pub(super) fn loop_(&mut self, blockty: BlockType) {
         let (params, results) = self.block_signature(blockty);
         let header = self.block_with_params(&params);
-        self.bias_for_loop();
         let entry = args(self.peek_n(params.len()));
         self.count_branch();
         self.b.ins().jump(header, &entry);
@@ -173,19 +165,7 @@ impl FuncTranslator<'_, '_> {
     fn open(&mut self, kind: FrameKind, params: Vec<ValType>, results: Vec<ValType>, sole: Option<SoleEdge>) {
         let next = self.block_with_params(&results);
         let height = self.stack.len() - params.len();
-        let entry_bias = self.bias();
-        self.control.push(ControlFrame {
-            kind,
-            next,
-            params,
-            results,
-            height,
-            next_reached: false,
-            entry_bias,
-            label_bias: LabelBias::Unset,
-            edges: 0,
-            sole,
-        });
+        self.control.push(ControlFrame { kind, next, params, results, height, next_reached: false, edges: 0, sole });
     }
 
     /// Count a branch or jump; the edge it makes, if a guard group is open
@@ -198,10 +178,8 @@ impl FuncTranslator<'_, '_> {
     /// Jump to the frame's `next` with the results on top of the stack.
     fn fall_through(&mut self) {
         self.count_branch();
-        let bias = self.bias();
         let frame = self.control.last_mut().expect("open frame");
         frame.next_reached = true;
-        frame.label_bias = frame.label_bias.merge(bias);
         let (next, n) = (frame.next, frame.results.len());
         let values = args(self.peek_n(n));
         self.b.ins().jump(next, &values);
@@ -216,8 +194,6 @@ impl FuncTranslator<'_, '_> {
         let FrameKind::If { else_block, ref mut has_else, .. } = frame.kind else { unreachable!("validated: else closes an if") };
         *has_else = true;
         let params = frame.params.clone();
-        let bias = frame.entry_bias;
-        self.set_bias(bias);
         self.stack.truncate(height);
         self.stack_types.truncate(height);
         self.b.switch_to_block(else_block);
@@ -242,7 +218,6 @@ impl FuncTranslator<'_, '_> {
                 let values = args(self.b.block_params(else_block));
                 self.b.ins().jump(frame.next, &values);
                 frame.next_reached = true;
-                frame.label_bias = frame.label_bias.merge(frame.entry_bias);
             }
             FrameKind::Loop { header } => self.b.seal_block(header),
             _ => {}
@@ -255,7 +230,6 @@ impl FuncTranslator<'_, '_> {
             self.push(v, *ty);
         }
         self.reachable = frame.next_reached;
-        self.set_bias(frame.label_bias.after());
         if let Some(group) = go_on {
             self.continue_group(group);
         }
@@ -299,29 +273,7 @@ impl FuncTranslator<'_, '_> {
         frame.branch_target()
     }
 
-    /// The bias a branch to the frame `depth` levels out must carry: a
-    /// loop's header bias (None: whatever it is, for other labels).
-    fn required_bias(&self, depth: u32) -> Option<u32> {
-        let frame = &self.control[self.control.len() - 1 - depth as usize];
-        matches!(frame.kind, FrameKind::Loop { .. }).then_some(frame.entry_bias).flatten()
-    }
-
-    /// Before a branch to `depth` with the current bias: rebase for a loop,
-    /// else note the bias at the label.
-    fn branch_bias(&mut self, depth: u32) {
-        match self.required_bias(depth) {
-            Some(header) => self.rebase(header),
-            None => {
-                let bias = self.bias();
-                let index = self.control.len() - 1 - depth as usize;
-                let frame = &mut self.control[index];
-                frame.label_bias = frame.label_bias.merge(bias);
-            }
-        }
-    }
-
     pub(super) fn br(&mut self, depth: u32) {
-        self.branch_bias(depth);
         let (block, n) = self.target(depth);
         let values = args(self.peek_n(n));
         self.b.ins().jump(block, &values);
@@ -330,7 +282,6 @@ impl FuncTranslator<'_, '_> {
 
     pub(super) fn br_if(&mut self, depth: u32) {
         let cond = self.pop();
-        self.branch_bias(depth);
         let (block, n) = self.target(depth);
         let values = args(self.peek_n(n));
         let cont = self.b.create_block();
@@ -343,27 +294,10 @@ impl FuncTranslator<'_, '_> {
         let index = self.pop();
         let mut depths = targets.targets().collect::<Result<Vec<u32>, _>>()?;
         depths.push(targets.default());
-        // Every target shares the branch's bias: take the first loop's, and
-        // send loops with another through an edge block that rebases.
-        let chosen = depths.iter().find_map(|d| self.required_bias(*d));
-        if let Some(bias) = chosen {
-            self.rebase(bias);
-        }
-        let mut edges = Vec::new();
         let mut calls = Vec::with_capacity(depths.len());
         let frames = self.control.len() - 1;
         for depth in depths.iter().copied() {
-            let (mut block, n) = self.target(depth);
-            match self.required_bias(depth) {
-                Some(bias) if Some(bias) != chosen => {
-                    let types = self.stack_types[self.stack_types.len() - n..].to_vec();
-                    let edge = self.block_with_params(&types);
-                    edges.push((edge, block, bias));
-                    block = edge;
-                }
-                Some(_) => {}
-                None => self.branch_bias(depth),
-            }
+            let (block, n) = self.target(depth);
             let values = args(self.peek_n(n));
             calls.push(self.b.func.dfg.block_call(block, &values));
         }
@@ -375,14 +309,6 @@ impl FuncTranslator<'_, '_> {
         let table = JumpTableData::new(default, &calls);
         let table = self.b.create_jump_table(table);
         self.b.ins().br_table(index, table);
-        for (edge, header, bias) in edges {
-            self.b.switch_to_block(edge);
-            self.b.seal_block(edge);
-            self.set_bias(chosen);
-            self.rebase(bias);
-            let values = args(self.b.block_params(edge));
-            self.b.ins().jump(header, &values);
-        }
         self.reachable = false;
         Ok(())
     }

@@ -3,21 +3,26 @@
 //! Breakable points come in guard groups: the sites of one Cranelift block
 //! up to the next call, at most [`MAX_GROUP_SITES`]. The group's first site
 //! reads the group's 4-byte entry of the running instance's debug table and
-//! loads through it; every later site of the group is a *point*: a tagged
-//! `sequence_point`, no machine code at all.
+//! stores it through itself; every later site of the group is a *point*: a
+//! tagged `sequence_point`, no machine code at all.
 //!
 //! ```text
-//! mov  rE32, dword [rT + d0]       ; the group's first site: rT, the table
-//! mov  r32, dword [rT + rE]        ;   pointer; rE = 0 reads the table;
-//!                                  ;   armed, it faults
+//! mov  rE32, dword [rV + d0]       ; the group's first site: rV, the vmctx,
+//! mov  qword [rV + rE], rE         ;   which the table follows; rE = 0
+//!                                  ;   writes 0 to the vmctx's scratch
+//!                                  ;   word; armed, it faults
 //! ...                              ; site 1, site 2: points, no code
 //! ```
 //!
-//! An armed entry holds the table's alignment, which puts the load in the
-//! PROT_NONE half of the table's reservation; the runtime's signal handler
+//! A store and not a load: it defines no value, so the register allocator
+//! has one vreg less per group to allocate (about 0.15 G instructions of
+//! sql.js's debug compile, 10% of what debug code adds). An armed entry
+//! holds the table's alignment, which puts the store in the PROT_NONE half
+//! of the reservation the vmctx and its table share (see
+//! `debug_table.rs`); the runtime's signal handler
 //! turns that fault into a call that clobbers nothing, saves every register
 //! and stops there (or, if the first site itself is not armed, goes on at
-//! once), then resumes after the load. If a later point of the group may
+//! once), then resumes after the store, which never happened. If a later point of the group may
 //! stop (a breakpoint, a step, a pause), the stop resumes with the CPU's
 //! trap flag set and the points' addresses given to the signal handler,
 //! which single-steps the thread to the first of them and stops there as a
@@ -25,7 +30,7 @@
 //! order (it ends at each call, builtin and block; the other ways out of it
 //! trap), so the step always reaches them, and [`MAX_GROUP_SITES`] bounds
 //! how far. No branch, no cold code and no trap island per site: one
-//! 4-5 byte load and a 3-4 byte entry load per group, nothing per point. A
+//! 4-5 byte store and a 3-8 byte entry load per group, nothing per point. A
 //! stop can only be asked for while the thread is elsewhere or stopped
 //! itself: a group ends at each call (the callee may stop, and a debugger
 //! arm sites after the call) and at each block (so a loop reads the entry
@@ -37,7 +42,7 @@
 //! instead (it also keeps the parameters alive to the end, see
 //! [`FuncTranslator::exit_branch`]): on the open group's entry, `test rE,
 //! rE; jne`, where the function's last block has a group (the exit is then
-//! one of its sites), else on its own, `mov r32, [rT + d8]; test r32, r32;
+//! one of its sites), else on its own, `mov r32, [rV + d32]; test r32, r32;
 //! jne`; the `jne` retargeted at link time to the site's byte of the
 //! module's PROT_NONE trap tail, where the fetch faults (see
 //! `guard_code.rs`). The debugger finds locals where the code keeps them
@@ -45,17 +50,10 @@
 //! debugger writes into a register or slot is what the code after the site
 //! reads.
 //!
-//! The table pointer: the vmctx holds the table's base, aligned so that
-//! `base | K == base + K` for every offset K the code uses. The pointer is
-//! a `Variable` holding `base | K(c)`, biased at a "centre" entry `c` so the
-//! next 64 entries are within a one-byte displacement; Cranelift would fold
-//! an `iadd` into every load's address as a 4-byte displacement, an `or`
-//! it does not. Where a site's entry is out of reach the pointer is rebased
-//! (`xor` with the change of K when the bias is known, else reloaded). The
-//! translator knows the bias statically: it follows it along branches and
-//! merges (`ControlFrame::label_bias`), keeps it fixed around each loop (a
-//! back edge with another bias rebases first), and forgets it where
-//! different biases meet.
+//! No table pointer: the vmctx is already in a register or a slot through
+//! the function (every access to memory, globals and tables reads it), so
+//! the guards add no long-lived value, no register saved around calls and
+//! no block parameter at merges; each entry is a fixed `disp32` from it.
 //!
 //! Breakable points: function entry (the boundary before the first
 //! operator), function exit (at the final `end`, with the results on the
@@ -66,11 +64,9 @@
 //! operators those are is decided in one place, the translator's
 //! before-operator hook (`mod.rs`), which calls [`FuncTranslator::guard`].
 
-use cranelift_codegen::ir::{types, Block, BlockArg, DebugTag, Inst, InstBuilder, MemFlags, MemFlagsData, Opcode, Type, Value};
-use cranelift_frontend::Variable;
+use cranelift_codegen::ir::{types, Block, DebugTag, Inst, InstBuilder, MemFlags, MemFlagsData, Opcode, Type, Value};
 
 use super::{FuncTranslator, LocalSite};
-use crate::debug_table::{table_offset, ENTRY_BYTES};
 use crate::trap::TrapKind;
 use crate::vmctx::header;
 
@@ -85,14 +81,6 @@ pub enum SiteKind {
     Exit,
 }
 
-/// Entries reachable from the table pointer with a one-byte displacement:
-/// `c - REACH ..= c + REACH - 1` for a pointer biased at `c`.
-const REACH: i64 = 128 / ENTRY_BYTES as i64;
-
-/// A loop keeps its entry bias only if that leaves this many entries of
-/// room for the loop's sites (else the pointer is rebased before the loop).
-const LOOP_ROOM: i64 = 16;
-
 /// Sites of one guard group at most: a stop at a later site of a group is
 /// reached by single-stepping from the group's first (see the module doc),
 /// which this bounds; a longer run of sites starts a new group.
@@ -106,16 +94,10 @@ pub(crate) struct Guards {
     /// Flags of the loads of entries (interned once: Cranelift hashes
     /// flags data on every load built from it).
     pub trusted: MemFlags,
-    /// Flags of the faulting loads (their trap code marks them).
+    /// Flags of the faulting stores (their trap code marks them).
     pub faults: MemFlags,
-    /// The table pointer (`base | K(bias)`).
-    pub table: Variable,
-    /// The centre entry of the pointer's current value, where known.
-    pub bias: Option<u32>,
     /// The function's first entry in the table.
     pub region: u32,
-    /// Whether the pointer has been set yet (by the first guard).
-    pub defined: bool,
     /// The open guard group, if any.
     pub group: Option<Group>,
 }
@@ -137,37 +119,6 @@ pub(crate) struct Group {
     sites: u32,
 }
 
-/// What the branches to a label agree on about the table pointer's bias.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub(crate) enum LabelBias {
-    /// No branch yet.
-    #[default]
-    Unset,
-    /// Every branch so far comes with this bias.
-    Known(u32),
-    /// Branches disagree (or one came with none).
-    Unknown,
-}
-
-impl LabelBias {
-    /// Merge one more branch's bias.
-    pub(crate) fn merge(self, bias: Option<u32>) -> LabelBias {
-        match (self, bias) {
-            (LabelBias::Unset, Some(b)) => LabelBias::Known(b),
-            (LabelBias::Known(a), Some(b)) if a == b => self,
-            _ => LabelBias::Unknown,
-        }
-    }
-
-    /// The bias after the label.
-    pub(crate) fn after(self) -> Option<u32> {
-        match self {
-            LabelBias::Known(b) => Some(b),
-            _ => None,
-        }
-    }
-}
-
 impl FuncTranslator<'_, '_> {
     /// Return from the function with the top `n` values, after the exit guard.
     pub(super) fn emit_return(&mut self, n: usize) {
@@ -182,19 +133,15 @@ impl FuncTranslator<'_, '_> {
     pub(crate) fn guard(&mut self, kind: SiteKind) {
         let site = self.sites.len() as u32;
         let stack = self.stack_types.clone();
-        self.sites.push(LocalSite { wasm_offset: self.offset as u32, kind, stack, disp: 0, pointer: None, load: None, group: site });
+        self.sites.push(LocalSite { wasm_offset: self.offset as u32, kind, stack, disp: 0, load: None, group: site });
         self.record_site(kind == SiteKind::Exit);
         if self.env.config.legacy {
             return self.legacy_site_call(site as i64);
         }
-        let entry = self.reach_entry(site);
-        let Some(guards) = self.guards.as_ref() else { return };
-        let (table, bias) = (guards.table, guards.bias.expect("reach_entry set the bias"));
-        let pointer = self.b.use_var(table);
-        let disp = (i64::from(entry) - i64::from(bias)) as i32 * ENTRY_BYTES as i32;
-        let site_record = self.sites.last_mut().expect("just pushed");
-        site_record.disp = disp;
-        site_record.pointer = Some(pointer);
+        let (Some(guards), Some(table)) = (self.guards.as_ref(), self.env.table.as_ref()) else { return };
+        let disp = table.disp(guards.region + site);
+        let pointer = self.vmctx;
+        self.sites.last_mut().expect("just pushed").disp = disp;
         if kind == SiteKind::Exit {
             // The tag marks the guard's start in the machine code (guard_code.rs).
             let tag = self.b.ins().sequence_point();
@@ -221,23 +168,23 @@ impl FuncTranslator<'_, '_> {
             self.b.switch_to_block(cont);
             self.b.seal_block(cont);
         } else {
-            // The group's first site: one load and no branch. It reads
-            // `[pointer + entry]`, the table itself while the entry is zero,
-            // the table's PROT_NONE guard half once it is armed (the entry
-            // then holds the table's alignment). No block split (with a
-            // block per site the register allocator's liveness would cost
-            // sites x live values), no cold code, and nothing but the
+            // The group's first site: one store and no branch. It writes
+            // `[vmctx + entry]`, the vmctx's scratch word while the entry is
+            // zero, the reservation's PROT_NONE guard half once it is armed
+            // (the entry then holds the table's alignment). No block split
+            // (with a block per site the register allocator's liveness would
+            // cost sites x live values), no cold code, and nothing but the
             // group's entry that must stay live past the site. Its trap
             // record says where it is (no tag: see compile.rs), and the
-            // faulting address where its table is. A later site of the group
+            // faulting address where its vmctx is. A later site of the group
             // is a tagged point with no code at all: the runtime single-steps
             // from a stop in the group to the later sites that want to stop
             // (see the module doc).
             let (armed, leader) = self.group_entry(pointer, disp, site);
-            let load = if leader == site {
+            let access = if leader == site {
                 let at = self.b.ins().iadd(pointer, armed);
                 let faults = self.guards.as_ref().expect("guarded").faults;
-                self.guard_load(Opcode::Load, types::I32, faults, at, 0).0
+                self.b.ins().Store(Opcode::Store, types::I64, faults, header::GUARD_SCRATCH.into(), armed, at).0
             } else {
                 let point = self.b.ins().sequence_point();
                 self.b.func.debug_tags.set(point, [DebugTag::User(site)]);
@@ -245,7 +192,7 @@ impl FuncTranslator<'_, '_> {
             };
             let site_record = self.sites.last_mut().expect("just pushed");
             site_record.group = leader;
-            site_record.load = Some(load);
+            site_record.load = Some(access);
         }
     }
 
@@ -298,19 +245,23 @@ impl FuncTranslator<'_, '_> {
         }
     }
 
-    /// The exit guard's branch on its entry: its cold target takes every
-    /// parameter's value and uses it, which keeps the parameters alive to
-    /// the exit (arguments stay readable at every site, and in callers'
-    /// frames). That target never runs (linking retargets the branch to
-    /// the trap tail) and costs the hot path nothing. A stop there finds
-    /// its instance from the vmctx, which debug code keeps alive to every
-    /// return (see `compile.rs`), where the table pointer is gone.
+    /// The exit guard's branch on its entry: its cold target uses every
+    /// parameter's value, which keeps the parameters alive to the exit
+    /// (arguments stay readable at every site, and in callers' frames).
+    /// It uses them directly, as block arguments they would be one more
+    /// vreg and a move each for the register allocator. Each is stored
+    /// through the vmctx, 2-5 bytes a value and no stack slot (a slot gives
+    /// a leaf function a frame and a stack check it otherwise does
+    /// without). That target never runs (linking retargets the branch to
+    /// the trap tail), so nothing is written, and it costs the hot path
+    /// nothing. A stop there finds its instance from the vmctx, which
+    /// debug code keeps alive to every return (see `compile.rs`).
     fn exit_branch(&mut self, armed: Value, cont: Block) {
         let params = self.env.info.func_type(self.func_index).params.len() as u32;
         let kept: Vec<Value> = (0..params).map(|i| self.read_local(i)).collect();
-        let keep = self.kept_alive_by(&kept);
-        let args: Vec<BlockArg> = kept.iter().map(|v| BlockArg::Value(*v)).collect();
-        self.b.ins().brif(armed, keep, &args, cont, &[]);
+        let keep = self.b.create_block();
+        self.b.set_cold_block(keep);
+        self.b.ins().brif(armed, keep, &[], cont, &[]);
         self.b.switch_to_block(keep);
         // Tagged: if Cranelift inverts this branch into `je <cont>` falling
         // into this block, linking writes `jmp <cont>` over its start, and
@@ -318,102 +269,10 @@ impl FuncTranslator<'_, '_> {
         // be a lone `ud2`; see `guard_code::cold_block_holds_jump`).
         let tag = self.b.ins().sequence_point();
         self.b.func.debug_tags.set(tag, [DebugTag::User(KEEP_TAG)]);
-        self.use_block_params(keep);
+        self.b.seal_block(keep);
+        for v in kept {
+            self.b.ins().store(MemFlagsData::trusted(), v, self.vmctx, 0);
+        }
         self.b.ins().trap(TrapKind::DebugAbort.code());
-    }
-
-    /// A cold block taking `values` as parameters.
-    fn kept_alive_by(&mut self, values: &[Value]) -> Block {
-        let keep = self.b.create_block();
-        for v in values {
-            let ty = self.b.func.dfg.value_type(*v);
-            let p = self.b.append_block_param(keep, ty);
-            self.record_explicit(p);
-        }
-        self.b.set_cold_block(keep);
-        keep
-    }
-
-    /// Give `block`'s parameters a use, sealing it: each is stored through
-    /// the vmctx, 2-5 bytes a value and no stack slot (a slot gives a leaf
-    /// function a frame and a stack check it otherwise does without). The
-    /// block never runs, so nothing is written.
-    fn use_block_params(&mut self, block: Block) {
-        self.b.seal_block(block);
-        let params = self.b.block_params(block).to_vec();
-        for p in params {
-            self.b.ins().store(MemFlagsData::trusted(), p, self.vmctx, 0);
-        }
-    }
-
-    /// Site `site`'s table entry, rebasing the pointer first if it is out
-    /// of reach.
-    fn reach_entry(&mut self, site: u32) -> u32 {
-        let Some(guards) = self.guards.as_ref() else { return 0 };
-        let entry = guards.region + site;
-        let within = |c: u32| (-REACH..REACH).contains(&(i64::from(entry) - i64::from(c)));
-        if !guards.bias.is_some_and(within) {
-            self.rebase(entry + REACH as u32);
-        }
-        entry
-    }
-
-    /// Point the table pointer at centre `centre`. Every rebase but the
-    /// first reads the old pointer (so it lives past the last guard that
-    /// used it, which a stop needs): with the bias known, `xor` with the
-    /// change of K; where branches with different biases meet, clear the
-    /// offset bits and `or` in the new K. The first loads the base.
-    pub(super) fn rebase(&mut self, centre: u32) {
-        let Some(guards) = self.guards.as_ref() else { return };
-        let (table, bias, defined) = (guards.table, guards.bias, guards.defined);
-        if bias == Some(centre) {
-            return;
-        }
-        let k = |c: u32| i64::from(table_offset(c));
-        let pointer = match (bias, defined) {
-            (Some(old), _) => {
-                let p = self.b.use_var(table);
-                self.b.ins().bxor_imm_u(p, k(old) ^ k(centre))
-            }
-            (None, true) => {
-                let align = self.env.table.as_ref().map_or(1, |t| t.align) as i64;
-                let p = self.b.use_var(table);
-                let base = self.b.ins().band_imm_s(p, !(align - 1));
-                self.b.ins().bor_imm_u(base, k(centre))
-            }
-            (None, false) => {
-                let base = self.vmctx_load(header::DEBUG_TABLE);
-                self.b.ins().bor_imm_u(base, k(centre))
-            }
-        };
-        self.b.def_var(table, pointer);
-        if let Some(guards) = self.guards.as_mut() {
-            guards.bias = Some(centre);
-            guards.defined = true;
-        }
-    }
-
-    /// The pointer's bias here (none outside guarded debug code).
-    pub(super) fn bias(&self) -> Option<u32> {
-        self.guards.as_ref().and_then(|g| g.bias)
-    }
-
-    /// Forget or set the bias (at labels, from what the branches agreed on).
-    pub(super) fn set_bias(&mut self, bias: Option<u32>) {
-        if let Some(guards) = self.guards.as_mut() {
-            guards.bias = bias;
-        }
-    }
-
-    /// Before a loop's header: keep the bias if the loop's first sites are
-    /// comfortably in reach, else rebase, so the header's bias is known and
-    /// no site inside has to rebase on every iteration.
-    pub(super) fn bias_for_loop(&mut self) -> Option<u32> {
-        let next = self.guards.as_ref().map(|g| i64::from(g.region) + self.sites.len() as i64)?;
-        let roomy = |c: u32| (-REACH..REACH - LOOP_ROOM).contains(&(next - i64::from(c)));
-        if !self.bias().is_some_and(roomy) {
-            self.rebase(next as u32 + REACH as u32);
-        }
-        self.bias()
     }
 }

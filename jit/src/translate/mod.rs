@@ -43,12 +43,9 @@ pub struct LocalSite {
     /// Types of the operand-stack values at the site.
     pub stack: Vec<ValType>,
     /// Guarded debug code: the displacement of the site's entry from the
-    /// table pointer.
+    /// vmctx.
     pub disp: i32,
-    /// Guarded debug code: the table pointer the guard loads through
-    /// (labelled, so its location at the guard's branch is reported).
-    pub pointer: Option<Value>,
-    /// Guarded debug code: the guard's faulting load, the exit guard's
+    /// Guarded debug code: the guard's faulting store, the exit guard's
     /// entry load, or a point's `sequence_point` (gone after compiling if
     /// the optimizer found the site unreachable).
     pub load: Option<cranelift_codegen::ir::Inst>,
@@ -90,7 +87,7 @@ pub(crate) struct FuncTranslator<'a, 'f> {
     pub offset: usize,
     /// Breakable points of this function (debug code only).
     pub sites: Vec<LocalSite>,
-    /// Guarded debug code: the table pointer and the guards' cold block.
+    /// Guarded debug code: the guards' flags, region and open group.
     pub guards: Option<Guards>,
     /// Guarded debug code: the local owning each value assigned to one
     /// (`u32::MAX`: none; dense by value number, as values are).
@@ -121,10 +118,7 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
         let guards = env.table.as_ref().map(|table| Guards {
             trusted: crate::env::mem_flags(b.func, MemFlagsData::trusted()),
             faults: crate::env::mem_flags(b.func, MemFlagsData::new().with_trap_code(Some(crate::trap::TrapKind::DebugStop.code()))),
-            table: b.declare_var(types::I64),
-            bias: None,
             region: table.regions[defined],
-            defined: false,
             group: None,
         });
         FuncTranslator {
