@@ -28,6 +28,7 @@
 //! only where those say nothing (moves may have copied it).
 
 use iced_x86::{Code, Decoder, DecoderOptions, Instruction, OpKind, Register};
+use smallvec::{smallvec, SmallVec};
 
 use crate::debug_info::Location;
 
@@ -121,12 +122,15 @@ pub fn locate(code: &[u8], expected: &[Expected], keep: Option<u32>) -> Result<V
     // One decoder for the function, moved to each guard (making one is dearer than moving it).
     let mut decoder = Decoder::with_ip(64, code, 0, DecoderOptions::NONE);
     let mut cfa_above_sp = None;
+    // One buffer for every fault guard's instructions (a module has tens of
+    // thousands of guards: an allocation each shows in the compile time).
+    let mut before = Vec::with_capacity(MAX_GUARD_INSTRUCTIONS + 1);
     expected
         .iter()
         .map(|e| match e.fault {
             _ if !e.present => Ok(GuardCode::ABSENT),
             _ if e.point => Ok(GuardCode { load: e.tag, stop: e.tag, resume: e.tag, branch: None, point: true }),
-            Some(fault) => locate_fault(&mut decoder, e, fault),
+            Some(fault) => locate_fault(&mut decoder, &mut before, e, fault),
             None => {
                 let cfa = *cfa_above_sp.get_or_insert_with(|| crate::debug_info::cfa_above_sp(code));
                 locate_branch(&mut decoder, e, keep, cfa)
@@ -135,14 +139,15 @@ pub fn locate(code: &[u8], expected: &[Expected], keep: Option<u32>) -> Result<V
         .collect()
 }
 
-/// The instructions from `from` up to (not including) `to`, and the one at `to`.
-fn decode_between(decoder: &mut Decoder<'_>, from: u32, to: u32) -> Result<(Vec<Instruction>, Instruction), String> {
+/// The instructions from `from` up to (not including) `to`, into `seen`,
+/// and the one at `to`.
+fn decode_between(decoder: &mut Decoder<'_>, seen: &mut Vec<Instruction>, from: u32, to: u32) -> Result<Instruction, String> {
     seek(decoder, from)?;
-    let mut seen = Vec::new();
+    seen.clear();
     while decoder.can_decode() && seen.len() <= MAX_GUARD_INSTRUCTIONS {
         let ins = decoder.decode();
         if ins.ip() == u64::from(to) {
-            return Ok((seen, ins));
+            return Ok(ins);
         }
         if ins.ip() > u64::from(to) {
             break;
@@ -165,9 +170,9 @@ fn reads_entry(ins: &Instruction, operand: u32, disp: i32) -> bool {
 
 /// A fault guard: `mov [rV + rE], rE` at `fault`, after `mov rE32, [rV' +
 /// disp]` and moves (rV' holding the same vmctx as rV, maybe reloaded).
-fn locate_fault(decoder: &mut Decoder<'_>, expected: &Expected, fault: u32) -> Result<GuardCode, String> {
+fn locate_fault(decoder: &mut Decoder<'_>, before: &mut Vec<Instruction>, expected: &Expected, fault: u32) -> Result<GuardCode, String> {
     let (tag, disp) = (expected.tag, expected.disp);
-    let (before, store) = decode_between(decoder, tag, fault)?;
+    let store = decode_between(decoder, before, tag, fault)?;
     let (base, index) = (store.memory_base(), store.memory_index());
     let faults = store.code() == Code::Mov_rm64_r64
         && store.op0_kind() == OpKind::Memory
@@ -184,7 +189,7 @@ fn locate_fault(decoder: &mut Decoder<'_>, expected: &Expected, fault: u32) -> R
             // store indexes the vmctx by the entry and writes the entry.
             let holders = entry_copies(before[e].op0_register().full_register(), &before[e + 1..]);
             let moves = before[e + 1..].iter().all(is_move);
-            let shaped = |h: &Vec<Register>| h.contains(&base) != h.contains(&index) && h.contains(&store.op1_register());
+            let shaped = |h: &Registers| h.contains(&base) != h.contains(&index) && h.contains(&store.op1_register());
             faults && moves && holders.as_ref().is_some_and(shaped)
         })
         .map(|e| before[e].ip() as u32);
@@ -201,8 +206,8 @@ fn locate_fault(decoder: &mut Decoder<'_>, expected: &Expected, fault: u32) -> R
 /// Where the entry loaded into `entry` is after `moves`: registers and
 /// stack slots (`[base + disp]`) that copies put it in (the register
 /// allocator may copy, spill and reload it); `None` if it is lost.
-fn entry_copies(entry: Register, moves: &[Instruction]) -> Option<Vec<Register>> {
-    let mut holders = vec![Holder::Reg(entry)];
+fn entry_copies(entry: Register, moves: &[Instruction]) -> Option<Registers> {
+    let mut holders: SmallVec<[Holder; 4]> = smallvec![Holder::Reg(entry)];
     for m in moves {
         let (dest, src) = (Holder::of(m, 0), Holder::of(m, 1));
         let copied = m.op_count() == 2 && src.is_some_and(|s| holders.contains(&s));
@@ -213,9 +218,12 @@ fn entry_copies(entry: Register, moves: &[Instruction]) -> Option<Vec<Register>>
             }
         }
     }
-    let registers: Vec<Register> = holders.iter().filter_map(|h| if let Holder::Reg(r) = h { Some(*r) } else { None }).collect();
+    let registers: Registers = holders.iter().filter_map(|h| if let Holder::Reg(r) = h { Some(*r) } else { None }).collect();
     (!registers.is_empty()).then_some(registers)
 }
+
+/// The registers holding a value (rarely more than two).
+type Registers = SmallVec<[Register; 4]>;
 
 /// A place a move reads or writes: a register, or a slot `[base + disp]`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
