@@ -8,7 +8,7 @@
 //!
 //! ```text
 //! mov  rE32, dword [rV + d]       ; a fault guard (every site but exits),
-//! mov  qword [rV + rE], rE        ; first of its group: faults only if the
+//! mov  qword [rV + rE - 64], rE   ; first of its group: faults only if the
 //!                                 ;   group's entry is armed
 //!
 //! mov  r32, dword [rV + d]        ; the exit guard, a branch to its cold
@@ -19,7 +19,7 @@
 //! with at most register-allocator moves in between; rV is the vmctx,
 //! which the debug table follows. The entry a group's first guard reads
 //! must be the site's own, and the faulting store writes that entry through
-//! itself with no displacement. A fault guard stops at its faulting store
+//! itself, displaced to the scratch line (`debug_table::STORE_DISP`). A fault guard stops at its faulting store
 //! and resumes after it (the store never happened); linking retargets
 //! the exit guard's `jne` to its site's byte of the trap tail, and it
 //! resumes right after that branch. Any other shape is a compile error:
@@ -31,6 +31,7 @@ use iced_x86::{Code, Decoder, DecoderOptions, Instruction, OpKind, Register};
 use smallvec::{smallvec, SmallVec};
 
 use crate::debug_info::Location;
+use crate::debug_table::STORE_DISP;
 
 /// One guard in a function's code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -168,7 +169,7 @@ fn reads_entry(ins: &Instruction, operand: u32, disp: i32) -> bool {
     ins.op_kind(operand) == OpKind::Memory && ins.memory_index() == Register::None && ins.memory_displacement64() as i64 == i64::from(disp)
 }
 
-/// A fault guard: `mov [rV + rE], rE` at `fault`, after `mov rE32, [rV' +
+/// A fault guard: `mov [rV + rE - 64], rE` at `fault`, after `mov rE32, [rV' +
 /// disp]` and moves (rV' holding the same vmctx as rV, maybe reloaded).
 fn locate_fault(decoder: &mut Decoder<'_>, before: &mut Vec<Instruction>, expected: &Expected, fault: u32) -> Result<GuardCode, String> {
     let (tag, disp) = (expected.tag, expected.disp);
@@ -179,7 +180,7 @@ fn locate_fault(decoder: &mut Decoder<'_>, before: &mut Vec<Instruction>, expect
         && base != Register::None
         && index != Register::None
         && store.memory_index_scale() == 1
-        && store.memory_displacement64() == 0;
+        && store.memory_displacement64() as i64 == i64::from(STORE_DISP);
     let entry = before.iter().rposition(|i| i.code() == Code::Mov_r32_rm32 && reads_entry(i, 1, disp));
     let start = entry
         .filter(|&e| {
@@ -196,7 +197,8 @@ fn locate_fault(decoder: &mut Decoder<'_>, before: &mut Vec<Instruction>, expect
     match start {
         Some(start) => Ok(GuardCode { load: start, stop: fault, resume: store.next_ip() as u32, branch: None, point: false }),
         None => Err(format!(
-            "guard after tag {tag:#x} is not `mov rE32, [rV + {disp}]; mov [rV + rE], rE` but `{}; {}`",
+            "guard after tag {tag:#x} is not `mov rE32, [rV + {disp}]; mov [rV + rE - {}], rE` but `{}; {}`",
+            -STORE_DISP,
             before.iter().map(show).collect::<Vec<_>>().join("; "),
             show(&store)
         )),
@@ -483,9 +485,9 @@ mod tests {
         assert_eq!(guards, vec![branch_guard(0, 5, None)]);
     }
 
-    /// `mov eax, [rbx - 0x78]; mov [rbx + rax], rax` after a one-byte prefix.
+    /// `mov eax, [rbx - 0x78]; mov [rbx + rax - 0x40], rax` after a one-byte prefix.
     fn fault_sample() -> Vec<u8> {
-        let mut code = vec![0x90, 0x8b, 0x43, 0x88, 0x48, 0x89, 0x04, 0x03];
+        let mut code = vec![0x90, 0x8b, 0x43, 0x88, 0x48, 0x89, 0x44, 0x03, 0xc0];
         code.extend_from_slice(&[0xc3; 8]);
         code
     }
@@ -494,82 +496,86 @@ mod tests {
     fn finds_a_fault_guard() {
         let code = fault_sample();
         let guards = locate(&code, &[leader(-0x78, 4)], None).unwrap();
-        assert_eq!(guards, vec![GuardCode { load: 1, stop: 4, resume: 8, branch: None, point: false }]);
-        assert_eq!(guards[0].hot_bytes(), 7);
+        assert_eq!(guards, vec![GuardCode { load: 1, stop: 4, resume: 9, branch: None, point: false }]);
+        assert_eq!(guards[0].hot_bytes(), 8);
     }
 
     #[test]
     fn a_later_site_of_a_group_is_a_point_with_no_code() {
         let code = fault_sample();
-        let point = Expected { tag: 8, disp: 0, fault: None, leads: false, point: true, present: true };
+        let point = Expected { tag: 9, disp: 0, fault: None, leads: false, point: true, present: true };
         let guards = locate(&code, &[leader(-0x78, 4), point], None).unwrap();
-        assert_eq!(guards[1], GuardCode { load: 8, stop: 8, resume: 8, branch: None, point: true });
+        assert_eq!(guards[1], GuardCode { load: 9, stop: 9, resume: 9, branch: None, point: true });
         assert_eq!(guards[1].hot_bytes(), 0);
     }
 
     #[test]
-    fn a_fault_guard_with_a_displacement_is_rejected() {
-        // mov eax, [rbx - 0x78]; mov [rbx + rax - 0x74], rax
+    fn a_fault_guard_with_another_displacement_is_rejected() {
+        // mov eax, [rbx - 0x78]; mov [rbx + rax - 0x74], rax: not the scratch line
         let mut code = vec![0x8b, 0x43, 0x88, 0x48, 0x89, 0x44, 0x03, 0x8c];
+        code.extend_from_slice(&[0xc3; 8]);
+        assert!(locate(&code, &[leader(-0x78, 3)], None).is_err());
+        // mov eax, [rbx - 0x78]; mov [rbx + rax], rax: the vmctx's first word
+        let mut code = vec![0x8b, 0x43, 0x88, 0x48, 0x89, 0x04, 0x03];
         code.extend_from_slice(&[0xc3; 8]);
         assert!(locate(&code, &[leader(-0x78, 3)], None).is_err());
     }
 
     #[test]
     fn a_fault_guard_indexed_by_another_register_is_rejected() {
-        // mov eax, [rbx - 0x78]; mov [rbx + rcx], rax
-        let mut code = vec![0x8b, 0x43, 0x88, 0x48, 0x89, 0x04, 0x0b];
+        // mov eax, [rbx - 0x78]; mov [rbx + rcx - 0x40], rax
+        let mut code = vec![0x8b, 0x43, 0x88, 0x48, 0x89, 0x44, 0x0b, 0xc0];
         code.extend_from_slice(&[0xc3; 8]);
         assert!(locate(&code, &[leader(-0x78, 3)], None).is_err());
     }
 
     #[test]
     fn a_fault_guard_storing_another_register_is_rejected() {
-        // mov eax, [rbx - 0x78]; mov [rbx + rax], rcx
-        let mut code = vec![0x8b, 0x43, 0x88, 0x48, 0x89, 0x0c, 0x03];
+        // mov eax, [rbx - 0x78]; mov [rbx + rax - 0x40], rcx
+        let mut code = vec![0x8b, 0x43, 0x88, 0x48, 0x89, 0x4c, 0x03, 0xc0];
         code.extend_from_slice(&[0xc3; 8]);
         assert!(locate(&code, &[leader(-0x78, 3)], None).is_err());
     }
 
     #[test]
     fn a_fault_guard_that_loads_is_rejected() {
-        // mov eax, [rbx - 0x78]; mov eax, [rbx + rax]: it would define a value
-        let mut code = vec![0x8b, 0x43, 0x88, 0x8b, 0x04, 0x03];
+        // mov eax, [rbx - 0x78]; mov eax, [rbx + rax - 0x40]: it would define a value
+        let mut code = vec![0x8b, 0x43, 0x88, 0x8b, 0x44, 0x03, 0xc0];
         code.extend_from_slice(&[0xc3; 8]);
         assert!(locate(&code, &[leader(-0x78, 3)], None).is_err());
     }
 
     #[test]
     fn a_fault_guard_may_find_its_pointer_reloaded() {
-        // mov edx, [rdx + 0x38]; mov rax, [rsp + 0x78]; mov [rax + rdx], rdx
-        let mut code = vec![0x8b, 0x52, 0x38, 0x48, 0x8b, 0x44, 0x24, 0x78, 0x48, 0x89, 0x14, 0x10];
+        // mov edx, [rdx + 0x38]; mov rax, [rsp + 0x78]; mov [rax + rdx - 0x40], rdx
+        let mut code = vec![0x8b, 0x52, 0x38, 0x48, 0x8b, 0x44, 0x24, 0x78, 0x48, 0x89, 0x54, 0x10, 0xc0];
         code.extend_from_slice(&[0xc3; 8]);
         let guards = locate(&code, &[leader(0x38, 8)], None).unwrap();
-        assert_eq!(guards, vec![GuardCode { load: 0, stop: 8, resume: 12, branch: None, point: false }]);
+        assert_eq!(guards, vec![GuardCode { load: 0, stop: 8, resume: 13, branch: None, point: false }]);
     }
 
     #[test]
     fn a_fault_guard_may_find_its_entry_copied() {
-        // mov eax, [r10 - 0x1c]; mov rdi, rax; mov [r10 + rdi], rdi
-        let mut code = vec![0x41, 0x8b, 0x42, 0xe4, 0x48, 0x89, 0xc7, 0x49, 0x89, 0x3c, 0x3a];
+        // mov eax, [r10 - 0x1c]; mov rdi, rax; mov [r10 + rdi - 0x40], rdi
+        let mut code = vec![0x41, 0x8b, 0x42, 0xe4, 0x48, 0x89, 0xc7, 0x49, 0x89, 0x7c, 0x3a, 0xc0];
         code.extend_from_slice(&[0xc3; 8]);
         let guards = locate(&code, &[leader(-0x1c, 7)], None).unwrap();
-        assert_eq!(guards, vec![GuardCode { load: 0, stop: 7, resume: 11, branch: None, point: false }]);
+        assert_eq!(guards, vec![GuardCode { load: 0, stop: 7, resume: 12, branch: None, point: false }]);
     }
 
     #[test]
     fn a_fault_guard_may_find_its_entry_spilled_and_reloaded() {
-        // mov eax, [r10 - 0x1c]; mov [rsp + 8], rax; mov rdi, [rsp + 8]; mov [r10 + rdi], rdi
+        // mov eax, [r10 - 0x1c]; mov [rsp + 8], rax; mov rdi, [rsp + 8]; mov [r10 + rdi - 0x40], rdi
         let mut code = vec![0x41, 0x8b, 0x42, 0xe4, 0x48, 0x89, 0x44, 0x24, 0x08, 0x48, 0x8b, 0x7c, 0x24, 0x08];
-        code.extend_from_slice(&[0x49, 0x89, 0x3c, 0x3a, 0xc3, 0xc3]);
+        code.extend_from_slice(&[0x49, 0x89, 0x7c, 0x3a, 0xc0, 0xc3, 0xc3]);
         let guards = locate(&code, &[leader(-0x1c, 14)], None).unwrap();
-        assert_eq!(guards, vec![GuardCode { load: 0, stop: 14, resume: 18, branch: None, point: false }]);
+        assert_eq!(guards, vec![GuardCode { load: 0, stop: 14, resume: 19, branch: None, point: false }]);
     }
 
     #[test]
     fn a_fault_guard_whose_entry_register_is_overwritten_is_rejected() {
-        // mov eax, [rbx - 0x78]; mov rax, rcx; mov [rbx + rax], rax
-        let mut code = vec![0x8b, 0x43, 0x88, 0x48, 0x89, 0xc8, 0x48, 0x89, 0x04, 0x03];
+        // mov eax, [rbx - 0x78]; mov rax, rcx; mov [rbx + rax - 0x40], rax
+        let mut code = vec![0x8b, 0x43, 0x88, 0x48, 0x89, 0xc8, 0x48, 0x89, 0x44, 0x03, 0xc0];
         code.extend_from_slice(&[0xc3; 8]);
         assert!(locate(&code, &[leader(-0x78, 6)], None).is_err());
     }
@@ -585,7 +591,7 @@ mod tests {
         let mut code = fault_sample();
         code.splice(4..4, [0x48, 0x89, 0x74, 0x24, 0x08]);
         let guards = locate(&code, &[leader(-0x78, 9)], None).unwrap();
-        assert_eq!(guards, vec![GuardCode { load: 1, stop: 9, resume: 13, branch: None, point: false }]);
+        assert_eq!(guards, vec![GuardCode { load: 1, stop: 9, resume: 14, branch: None, point: false }]);
     }
 
     #[test]

@@ -8,21 +8,17 @@ use crate::module_info::ModuleInfo;
 
 /// Byte offsets of the fixed vmctx header fields.
 pub mod header {
-    /// A word nothing reads: guarded debug code's disarmed fault guards
-    /// write their zero entry here (`mov [vmctx + 0], 0`; see the jit's
-    /// `translate/guard.rs`), armed ones fault instead.
-    pub const GUARD_SCRATCH: i32 = 0;
     /// `*const ()`: the runtime's instance, for builtins.
-    pub const INSTANCE: i32 = 8;
+    pub const INSTANCE: i32 = 0;
     /// `*const Builtins`: the table of runtime functions JIT code may call.
-    pub const BUILTINS: i32 = 16;
+    pub const BUILTINS: i32 = 8;
     /// `*const VMLimits`: the running thread's limits (stack limit first).
-    pub const LIMITS: i32 = 24;
+    pub const LIMITS: i32 = 16;
     /// `*const u32`: engine-wide signature ids of the module's types.
-    pub const TYPE_IDS: i32 = 32;
+    pub const TYPE_IDS: i32 = 24;
     /// Size of the header; the per-entity arrays follow (the debug table,
     /// where there is one, follows them all: see `debug_table.rs`).
-    pub const SIZE: u32 = 40;
+    pub const SIZE: u32 = 32;
 }
 
 /// Offset of the stack limit inside `VMLimits`.

@@ -11,7 +11,8 @@
 //! or a pause is pending (`debug::on_stop` decides; a fault of another
 //! site of the group goes on at once). An entry is armed while any of its
 //! sites would stop; otherwise zero.
-//! The table's reservation starts with the instance's vmctx, which debug
+//! The table's reservation starts with the instance's vmctx (after a
+//! scratch cache line and the index cell), which debug
 //! code reaches every entry from at a fixed offset (see
 //! `onecopy_jit::debug_table`), and a fault guard's faulting address gives
 //! the vmctx back.
@@ -71,13 +72,15 @@ impl DebugTable {
         }))
     }
 
-    /// The `len` cells (index cell, then vmctx) at the start of the
-    /// reservation, where guarded debug code needs them; `None` without
-    /// guards. One instance's: the table belongs to one instance.
+    /// The `len` cells (index cell, then vmctx) near the start of the
+    /// reservation, after its scratch line, where guarded debug code needs
+    /// them; `None` without guards. One instance's: the table belongs to
+    /// one instance.
     pub(crate) fn vmctx_cells(&self, len: usize) -> Option<VmCells> {
         let code = self.module.compiled().debug_code.as_ref()?;
-        assert!(len * 8 <= code.table.header + code.table.entries as usize, "the vmctx overlaps its debug table");
-        let ptr = NonNull::new(self.memory.base as *mut UnsafeCell<u64>)?;
+        let index_cell = code.table.header - 8;
+        assert!(index_cell + len * 8 <= code.table.header + code.table.entries as usize, "the vmctx overlaps its debug table");
+        let ptr = NonNull::new((self.memory.base + index_cell) as *mut UnsafeCell<u64>)?;
         Some(VmCells::InTable { ptr, len })
     }
 

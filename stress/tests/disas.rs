@@ -14,7 +14,7 @@
 //!
 //! Blessing cannot hide a broken guard: every debug listing is also checked
 //! for what matters in it (see `check_guards`): each site's guard is
-//! `mov rE32, dword ptr [rV+d]; mov qword ptr [rV+rE], rE` (rV the vmctx;
+//! `mov rE32, dword ptr [rV+d]; mov qword ptr [rV+rE-0x40], rE` (rV the vmctx;
 //! the store the site's debug stop, the load at the site's own entry: 4
 //! bytes further on per site) if it leads its guard group, else a
 //! point with no code (marked `point`); the exit site's
@@ -196,7 +196,7 @@ fn check_entries(entries: &[(u32, i64)]) -> Result<(), String> {
 }
 
 /// A group's first guard, `mov rE32, dword ptr [rV+d]; mov qword ptr
-/// [rV+rE], rE` (its `(rV, rE)` added to `groups`), or the exit's
+/// [rV+rE-0x40], rE` (its `(rV, rE)` added to `groups`), or the exit's
 /// `mov r32, dword ptr [rV+d]; test r32, r32; jne <trap tail + id>`;
 /// returns `d`.
 fn check_guard(id: u32, exit: bool, guard: &[Line], groups: &mut Vec<(String, String)>) -> Result<i64, String> {
@@ -224,8 +224,8 @@ fn check_guard(id: u32, exit: bool, guard: &[Line], groups: &mut Vec<(String, St
     let stop = guard[1].text.strip_suffix("  ; debug stop").ok_or("the store is not the site's debug stop")?;
     let (through, stored) = stop.strip_prefix("mov ").and_then(|o| o.split_once(", ")).ok_or("the second instruction is no store")?;
     let index = full64(entry);
-    if indexed_disp(through, table, &index) != Some(0) {
-        return Err(format!("the store writes `{through}`, not `qword ptr [{table}+{index}]`"));
+    if indexed_disp(through, table, &index) != Some(-0x40) {
+        return Err(format!("the store writes `{through}`, not `qword ptr [{table}+{index}-0x40]` (the scratch line)"));
     }
     if stored != index {
         return Err(format!("the store writes `{stored}`, not the entry `{index}`"));
@@ -268,27 +268,29 @@ fn the_guard_check_catches_a_changed_guard() {
     let good = ";; function 0: 0x20 bytes of debug code, 3 sites\n\
                 ;; site 0 (entry) @0x0\n\
                 \x20  0x0  41 8b 41 28                     mov eax, dword ptr [r9+0x28]\n\
-                \x20  0x4  49 89 04 01                     mov qword ptr [r9+rax], rax  ; debug stop\n\
+                \x20  0x4  49 89 44 01 c0                  mov qword ptr [r9+rax-0x40], rax  ; debug stop\n\
                 ;; resumes\n\
-                ;; site 1 (instruction, point) @0x8\n\
-                \x20  0x8  89 d0                           mov eax, edx\n\
-                ;; site 2 (exit) @0xa\n\
-                \x20  0xa  41 8b 49 30                     mov ecx, dword ptr [r9+0x30]\n\
-                \x20  0xe  85 c9                           test ecx, ecx\n\
+                ;; site 1 (instruction, point) @0x9\n\
+                \x20  0x9  89 d0                           mov eax, edx\n\
+                ;; site 2 (exit) @0xb\n\
+                \x20  0xb  41 8b 49 30                     mov ecx, dword ptr [r9+0x30]\n\
+                \x20  0xf  85 c9                           test ecx, ecx\n\
                 \x20 0x11  0f 85 9f 0c 00 00               jne <trap tail + 2>\n\
                 ;; resumes\n";
     assert_eq!(check_guards(good), Ok(()));
-    let moved = good.replace(";; resumes\n;; site 1", "\x20  0x8  48 89 c8   mov rax, rcx\n;; resumes\n;; site 1");
+    let moved = good.replace(";; resumes\n;; site 1", "\x20  0x9  48 89 c8   mov rax, rcx\n;; resumes\n;; site 1");
     assert!(check_guards(&moved).unwrap_err().contains("3 instructions"), "a move inside a guard");
     let far = good.replace("mov ecx, dword ptr [r9+0x30]", "mov ecx, dword ptr [r9+0x34]");
     assert!(check_guards(&far).unwrap_err().contains("site 2: its entry is at 0x34, not site 0's 0x28 + 4 x 2"));
     let other = good.replace("jne <trap tail + 2>", "jne <trap tail + 3>");
     assert!(check_guards(&other).unwrap_err().contains("site 2"));
-    let register = good.replace("[r9+rax]", "[r9+rcx]");
-    assert!(check_guards(&register).unwrap_err().contains("not `qword ptr [r9+rax]`"));
-    let stored = good.replace("[r9+rax], rax", "[r9+rax], rcx");
+    let register = good.replace("[r9+rax-0x40]", "[r9+rcx-0x40]");
+    assert!(check_guards(&register).unwrap_err().contains("not `qword ptr [r9+rax-0x40]`"));
+    let line = good.replace("[r9+rax-0x40]", "[r9+rax]");
+    assert!(check_guards(&line).unwrap_err().contains("(the scratch line)"), "the store on the vmctx's first line");
+    let stored = good.replace("[r9+rax-0x40], rax", "[r9+rax-0x40], rcx");
     assert!(check_guards(&stored).unwrap_err().contains("not the entry `rax`"));
-    let shifted = good.replace("[r9+rax]", "[r9+rax+0x2c]");
+    let shifted = good.replace("[r9+rax-0x40]", "[r9+rax+0x2c]");
     assert!(check_guards(&shifted).unwrap_err().contains("site 0"), "the stop reads another entry than the group's");
     let loaded = good.replace("mov eax, edx", "mov edx, dword ptr [r9+rax+0x2c]  ; debug stop");
     assert!(check_guards(&loaded).unwrap_err().contains("2 debug stops for 1 sites"), "a point with a load of its own");

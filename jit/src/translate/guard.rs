@@ -8,9 +8,9 @@
 //!
 //! ```text
 //! mov  rE32, dword [rV + d0]       ; the group's first site: rV, the vmctx,
-//! mov  qword [rV + rE], rE         ;   which the table follows; rE = 0
-//!                                  ;   writes 0 to the vmctx's scratch
-//!                                  ;   word; armed, it faults
+//! mov  qword [rV + rE - 64], rE    ;   which the table follows; rE = 0
+//!                                  ;   writes 0 to the scratch line
+//!                                  ;   before the vmctx; armed, it faults
 //! ...                              ; site 1, site 2: points, no code
 //! ```
 //!
@@ -30,7 +30,7 @@
 //! order (it ends at each call, builtin and block; the other ways out of it
 //! trap), so the step always reaches them, and [`MAX_GROUP_SITES`] bounds
 //! how far. No branch, no cold code and no trap island per site: one
-//! 4-5 byte store and a 3-8 byte entry load per group, nothing per point. A
+//! 5-6 byte store and a 3-8 byte entry load per group, nothing per point. A
 //! stop can only be asked for while the thread is elsewhere or stopped
 //! itself: a group ends at each call (the callee may stop, and a debugger
 //! arm sites after the call) and at each block (so a loop reads the entry
@@ -67,8 +67,8 @@
 use cranelift_codegen::ir::{types, Block, DebugTag, Inst, InstBuilder, MemFlags, MemFlagsData, Opcode, Type, Value};
 
 use super::{FuncTranslator, LocalSite};
+use crate::debug_table::STORE_DISP;
 use crate::trap::TrapKind;
-use crate::vmctx::header;
 
 /// Where in a function a breakable point sits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -169,8 +169,8 @@ impl FuncTranslator<'_, '_> {
             self.b.seal_block(cont);
         } else {
             // The group's first site: one store and no branch. It writes
-            // `[vmctx + entry]`, the vmctx's scratch word while the entry is
-            // zero, the reservation's PROT_NONE guard half once it is armed
+            // `[vmctx + entry - 64]`, the scratch line before the vmctx
+            // while the entry is zero, the reservation's PROT_NONE guard half once it is armed
             // (the entry then holds the table's alignment). No block split
             // (with a block per site the register allocator's liveness would
             // cost sites x live values), no cold code, and nothing but the
@@ -184,7 +184,7 @@ impl FuncTranslator<'_, '_> {
             let access = if leader == site {
                 let at = self.b.ins().iadd(pointer, armed);
                 let faults = self.guards.as_ref().expect("guarded").faults;
-                self.b.ins().Store(Opcode::Store, types::I64, faults, header::GUARD_SCRATCH.into(), armed, at).0
+                self.b.ins().Store(Opcode::Store, types::I64, faults, STORE_DISP.into(), armed, at).0
             } else {
                 let point = self.b.ins().sequence_point();
                 self.b.func.debug_tags.set(point, [DebugTag::User(site)]);
